@@ -1,0 +1,155 @@
+package agent
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// groupNamePattern is what Identity Hub accepts as a group name.
+var groupNamePattern = regexp.MustCompile(`^[a-zA-Z]([-a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$`)
+
+const maxGroupName = 63
+
+// ValidGroupName reports whether name is accepted by Identity Hub as is.
+func ValidGroupName(name string) bool { return groupNamePattern.MatchString(name) }
+
+// SanitizeGroupName maps a directory group name to one Identity Hub accepts:
+//
+//  1. every character other than an ASCII letter, digit, '.', '_' or '-'
+//     becomes '-', and runs of '-' collapse to one;
+//  2. leading characters up to the first ASCII letter are dropped;
+//  3. the result is cut to 63 characters and trailing characters other than
+//     letters and digits are dropped.
+//
+// It returns "" when nothing usable is left; the caller then names the
+// group after its external id. Valid names come back unchanged.
+func SanitizeGroupName(name string) string {
+	if ValidGroupName(name) {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	lastDash := false
+	for _, r := range name {
+		ok := r < 0x80 && (isASCIILetter(byte(r)) || isASCIIDigit(byte(r)) || r == '.' || r == '_' || r == '-')
+		if !ok || r == '-' {
+			if !lastDash {
+				b.WriteByte('-')
+			}
+			lastDash = true
+			continue
+		}
+		b.WriteRune(r)
+		lastDash = false
+	}
+	s := b.String()
+	for len(s) > 0 && !isASCIILetter(s[0]) {
+		s = s[1:]
+	}
+	if len(s) > maxGroupName {
+		s = s[:maxGroupName]
+	}
+	return trimTail(s)
+}
+
+func trimTail(s string) string {
+	for len(s) > 0 && !isASCIILetter(s[len(s)-1]) && !isASCIIDigit(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// suffixedGroupName appends the first eight hex digits of the external id,
+// shortening base so the result stays within the limit.
+func suffixedGroupName(base, externalID string) string {
+	hex := strings.ReplaceAll(externalID, "-", "")
+	if len(hex) > 8 {
+		hex = hex[:8]
+	}
+	if base == "" {
+		return "group-" + hex
+	}
+	if len(base)+1+len(hex) > maxGroupName {
+		base = trimTail(base[:maxGroupName-1-len(hex)])
+	}
+	return base + "-" + hex
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isASCIIDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// groupNameCandidate is one group taking part in name assignment.
+type groupNameCandidate struct {
+	ExternalID string
+	Original   string
+	// Current is the name the group already has in the pool, if any.
+	Current string
+}
+
+// assignGroupNames gives every group a distinct valid name, deterministically.
+// A group keeps the sanitized form of its directory name unless another group
+// maps to the same name (compared case-insensitively, as the API compares
+// them); then the name goes, in order of preference, to the group whose
+// directory name is already valid, to the group that already holds the name
+// in the pool, and to the lowest external id. Every other group gets the
+// first eight hex digits of its external id appended.
+func assignGroupNames(groups []groupNameCandidate) map[string]string {
+	byName := make(map[string][]groupNameCandidate)
+	var order []string
+	for _, g := range groups {
+		key := strings.ToLower(SanitizeGroupName(g.Original))
+		if _, seen := byName[key]; !seen {
+			order = append(order, key)
+		}
+		byName[key] = append(byName[key], g)
+	}
+	out := make(map[string]string, len(groups))
+	taken := make(map[string]bool, len(groups))
+	var losers []groupNameCandidate
+	for _, key := range order {
+		cands := byName[key]
+		base := SanitizeGroupName(cands[0].Original)
+		if key == "" {
+			losers = append(losers, cands...)
+			continue
+		}
+		win := 0
+		for i := 1; i < len(cands); i++ {
+			if betterClaim(cands[i], cands[win], base) {
+				win = i
+			}
+		}
+		out[cands[win].ExternalID] = SanitizeGroupName(cands[win].Original)
+		taken[key] = true
+		for i, c := range cands {
+			if i != win {
+				losers = append(losers, c)
+			}
+		}
+	}
+	for _, c := range losers {
+		name := suffixedGroupName(SanitizeGroupName(c.Original), c.ExternalID)
+		// A suffixed name can only collide with another group whose own
+		// name ends in the same eight hex digits; extend until free.
+		for n := 2; taken[strings.ToLower(name)]; n++ {
+			name = suffixedGroupName(SanitizeGroupName(c.Original), c.ExternalID) + "-" + strconv.Itoa(n)
+		}
+		taken[strings.ToLower(name)] = true
+		out[c.ExternalID] = name
+	}
+	return out
+}
+
+// betterClaim reports whether a has a better claim than b to the name base.
+func betterClaim(a, b groupNameCandidate, base string) bool {
+	av, bv := ValidGroupName(a.Original), ValidGroupName(b.Original)
+	if av != bv {
+		return av
+	}
+	ah, bh := strings.EqualFold(a.Current, base), strings.EqualFold(b.Current, base)
+	if ah != bh {
+		return ah
+	}
+	return a.ExternalID < b.ExternalID
+}

@@ -1,0 +1,306 @@
+package agent
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+// Mode is the kind of cycle.
+type Mode string
+
+// Cycle modes.
+const (
+	// ModeFull compares the whole directory scope with the whole pool: pool
+	// objects idsync manages that are not in the directory are removed.
+	ModeFull Mode = "full"
+	// ModeDelta applies the changes the directory reported since the last
+	// watermark and touches nothing else.
+	ModeDelta Mode = "delta"
+)
+
+// RemoveBehavior says what happens to a pool user whose directory user was
+// deleted or left the scope.
+type RemoveBehavior string
+
+// Remove behaviours, spelled as in the configuration.
+const (
+	RemoveDelete RemoveBehavior = "remove"
+	RemoveBlock  RemoveBehavior = "block"
+)
+
+// Settings are the synchronization settings the planner applies.
+type Settings struct {
+	// ReplacementDomain, when set, replaces the domain part of usernames.
+	ReplacementDomain string
+	RemoveBehavior    RemoveBehavior
+	// CaptureUsers lets idsync take over a pool user it does not manage
+	// whose username equals a directory user's; otherwise that user fails.
+	CaptureUsers bool
+	// CaptureGroups does the same for groups with the same name.
+	CaptureGroups bool
+}
+
+// Input is everything the planner looks at.
+type Input struct {
+	Mode Mode
+	// Users and Groups are the directory objects to make present in the
+	// pool: every in-scope object in a full cycle, the changed ones (and the
+	// groups whose members changed) in a delta cycle. Groups carry their
+	// complete effective Members.
+	Users  []directory.User
+	Groups []directory.Group
+	// RemovedUsers and RemovedGroups are the external ids a delta reports as
+	// deleted or out of scope. A full cycle derives removals itself.
+	RemovedUsers  []string
+	RemovedGroups []string
+	Target        Target
+	Settings      Settings
+	Limits        Limits
+	// ManagedUsers is the number of pool users idsync manages, the base of
+	// the deletion percentage. Zero means: count the managed users in
+	// Target (right for a full cycle).
+	ManagedUsers int
+}
+
+// Action is what happens to one object.
+type Action string
+
+// Actions. ActionBind takes over an existing pool object (ConvertToExternal)
+// and then updates it.
+const (
+	ActionNone   Action = ""
+	ActionCreate Action = "create"
+	ActionBind   Action = "bind"
+	ActionUpdate Action = "update"
+	ActionDelete Action = "delete"
+)
+
+// StatusChange is a change of a user's active state.
+type StatusChange string
+
+// Status changes.
+const (
+	StatusSame       StatusChange = ""
+	StatusActivate   StatusChange = "activate"
+	StatusDeactivate StatusChange = "deactivate"
+)
+
+// UserChange is what the plan does to one user. Action and Status are
+// independent: a user can be updated and deactivated in one cycle.
+type UserChange struct {
+	ExternalID string
+	// TargetID is the pool user id; empty for a create.
+	TargetID string
+	DN       string
+	Action   Action
+	Status   StatusChange
+	// Fields are the desired values (create, bind, update).
+	Fields UserFields
+	// Mask lists the update-mask paths that change (bind, update).
+	Mask []string
+	// Active is the desired state after the change.
+	Active bool
+	// MustChangePassword asks the user to set a new password at first login.
+	MustChangePassword bool
+	// Removed marks a user removed from the directory scope; with
+	// remove_user_behavior "block" it is deactivated instead of deleted.
+	Removed bool
+}
+
+// GroupChange is what the plan does to one group.
+type GroupChange struct {
+	ExternalID  string
+	TargetID    string
+	DN          string
+	Action      Action
+	Name        string
+	Description string
+	Mask        []string
+}
+
+// MemberChange adds and removes members of one group, by user external id.
+type MemberChange struct {
+	GroupExternalID string
+	Add             []string
+	Remove          []string
+}
+
+// ObjectType names the kind of object a change or failure is about.
+type ObjectType string
+
+// Object types.
+const (
+	ObjectUser       ObjectType = "user"
+	ObjectGroup      ObjectType = "group"
+	ObjectMembership ObjectType = "membership"
+)
+
+// Rejection is an object the planner refused before any call, with the
+// reason. The object is counted as failed; the rest of the cycle goes on.
+type Rejection struct {
+	Object     ObjectType
+	ExternalID string
+	DN         string
+	Action     Action
+	Reason     string
+}
+
+// Plan is the ordered list of changes a cycle makes. Apply users first,
+// then groups, then memberships, then group deletions, then user removals.
+type Plan struct {
+	Mode    Mode
+	Users   []UserChange
+	Groups  []GroupChange
+	Members []MemberChange
+	// Rejected objects fail without a call.
+	Rejected []Rejection
+	// SameUsers and SameGroups count objects already in the desired state.
+	SameUsers  int
+	SameGroups int
+	// Safety is non-nil when a safety limit forbids applying the plan.
+	Safety *SafetyStop
+}
+
+// BuildPlan computes the changes that make the pool match the directory.
+// It is pure and deterministic: the same input gives the same plan.
+func BuildPlan(in Input) *Plan {
+	p := &Plan{Mode: in.Mode}
+	planUsers(p, &in)
+	planGroups(p, &in)
+	p.Safety = checkSafety(p, &in)
+	return p
+}
+
+func planUsers(p *Plan, in *Input) {
+	users := slices.Clone(in.Users)
+	slices.SortFunc(users, func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+
+	byExt := make(map[string]*PoolUser, len(in.Target.Users))
+	byName := make(map[string]*PoolUser, len(in.Target.Users))
+	for i := range in.Target.Users {
+		t := &in.Target.Users[i]
+		if t.ExternalID != "" {
+			byExt[t.ExternalID] = t
+		}
+		byName[strings.ToLower(t.Fields.Username)] = t
+	}
+	desired := make(map[string]bool, len(users))
+	for i := range users {
+		desired[users[i].ExternalID] = true
+	}
+	// A username a managed user keeps is claimed first, so a new user that
+	// maps to the same name fails rather than the existing one.
+	claimed := make(map[string]string, len(users))
+	fields := make([]UserFields, len(users))
+	errs := make([]error, len(users))
+	for i := range users {
+		fields[i], errs[i] = desiredUser(&users[i], in.Settings.ReplacementDomain)
+		if t := byExt[users[i].ExternalID]; t != nil && errs[i] == nil && strings.EqualFold(t.Fields.Username, fields[i].Username) {
+			claimed[strings.ToLower(fields[i].Username)] = users[i].ExternalID
+		}
+	}
+	for i := range users {
+		u := &users[i]
+		t := byExt[u.ExternalID]
+		action := ActionCreate
+		if t != nil {
+			action = ActionUpdate
+		}
+		if errs[i] != nil {
+			p.reject(ObjectUser, u.ExternalID, u.DN, action, errs[i].Error())
+			continue
+		}
+		f := fields[i]
+		key := strings.ToLower(f.Username)
+		if owner, ok := claimed[key]; ok && owner != u.ExternalID {
+			p.reject(ObjectUser, u.ExternalID, u.DN, action, fmt.Sprintf("username %q is already used by another directory user (external id %s)", f.Username, owner))
+			continue
+		}
+		claimed[key] = u.ExternalID
+		c := UserChange{ExternalID: u.ExternalID, DN: u.DN, Fields: f, Active: u.Enabled, MustChangePassword: u.MustChangePassword}
+		if t == nil {
+			other := byName[key]
+			switch {
+			case other == nil:
+				c.Action = ActionCreate
+				p.Users = append(p.Users, c)
+				continue
+			case other.ExternalID != "" && desired[other.ExternalID]:
+				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q belongs to pool user %s, which is synchronized from another directory user (external id %s)", f.Username, other.ID, other.ExternalID))
+				continue
+			case other.ExternalID != "":
+				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q still belongs to pool user %s of a removed directory user (external id %s); it is created once that user is gone", f.Username, other.ID, other.ExternalID))
+				continue
+			case !in.Settings.CaptureUsers:
+				p.reject(ObjectUser, u.ExternalID, u.DN, ActionBind, fmt.Sprintf("username %q belongs to pool user %s, which idsync does not manage; set sync_settings.allow_to_capture_users to take it over", f.Username, other.ID))
+				continue
+			}
+			t = other
+			c.Action = ActionBind
+		}
+		c.TargetID = t.ID
+		c.Mask = userFieldMask(t.Fields, f)
+		if c.Action != ActionBind && len(c.Mask) > 0 {
+			c.Action = ActionUpdate
+		} else if c.Action != ActionBind {
+			c.Action = ActionNone
+		}
+		switch {
+		case t.Active && !u.Enabled:
+			c.Status = StatusDeactivate
+		case !t.Active && u.Enabled:
+			c.Status = StatusActivate
+		}
+		if c.Action == ActionNone && c.Status == StatusSame {
+			p.SameUsers++
+			continue
+		}
+		p.Users = append(p.Users, c)
+	}
+	for _, t := range removedUsers(in, desired) {
+		c := UserChange{ExternalID: t.ExternalID, TargetID: t.ID, Fields: t.Fields, Removed: true}
+		if in.Settings.RemoveBehavior == RemoveBlock {
+			if !t.Active {
+				p.SameUsers++
+				continue
+			}
+			c.Status = StatusDeactivate
+		} else {
+			c.Action = ActionDelete
+		}
+		p.Users = append(p.Users, c)
+	}
+}
+
+// removedUsers returns the managed pool users to remove, sorted.
+func removedUsers(in *Input, desired map[string]bool) []PoolUser {
+	var out []PoolUser
+	if in.Mode == ModeFull {
+		for _, t := range in.Target.Users {
+			if t.ExternalID != "" && !desired[t.ExternalID] {
+				out = append(out, t)
+			}
+		}
+	} else {
+		gone := make(map[string]bool, len(in.RemovedUsers))
+		for _, id := range in.RemovedUsers {
+			if !desired[id] {
+				gone[id] = true
+			}
+		}
+		for _, t := range in.Target.Users {
+			if t.ExternalID != "" && gone[t.ExternalID] {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b PoolUser) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	return out
+}
+
+func (p *Plan) reject(o ObjectType, ext, dn string, a Action, reason string) {
+	p.Rejected = append(p.Rejected, Rejection{Object: o, ExternalID: ext, DN: dn, Action: a, Reason: reason})
+}

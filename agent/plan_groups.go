@@ -1,0 +1,135 @@
+package agent
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+func planGroups(p *Plan, in *Input) {
+	groups := slices.Clone(in.Groups)
+	slices.SortFunc(groups, func(a, b directory.Group) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+
+	byExt := make(map[string]*PoolGroup, len(in.Target.Groups))
+	byName := make(map[string]*PoolGroup, len(in.Target.Groups))
+	for i := range in.Target.Groups {
+		t := &in.Target.Groups[i]
+		if t.ExternalID != "" {
+			byExt[t.ExternalID] = t
+		}
+		byName[strings.ToLower(t.Name)] = t
+	}
+	cands := make([]groupNameCandidate, len(groups))
+	desired := make(map[string]bool, len(groups))
+	for i, g := range groups {
+		cands[i] = groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name}
+		if t := byExt[g.ExternalID]; t != nil {
+			cands[i].Current = t.Name
+		}
+		desired[g.ExternalID] = true
+	}
+	names := assignGroupNames(cands)
+
+	for i := range groups {
+		g := &groups[i]
+		name := names[g.ExternalID]
+		desc := g.Description
+		if desc == "" && name != g.Name {
+			desc = g.Name
+		}
+		c := GroupChange{ExternalID: g.ExternalID, DN: g.DN, Name: name, Description: desc}
+		t := byExt[g.ExternalID]
+		if t == nil {
+			other := byName[strings.ToLower(name)]
+			switch {
+			case other == nil:
+				c.Action = ActionCreate
+				p.Groups = append(p.Groups, c)
+				p.planMembers(g, nil)
+				continue
+			case other.ExternalID != "":
+				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionCreate, fmt.Sprintf("group name %q belongs to group %s, which is synchronized from another directory group (external id %s)", name, other.ID, other.ExternalID))
+				continue
+			case !in.Settings.CaptureGroups:
+				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionBind, fmt.Sprintf("group name %q belongs to group %s, which idsync does not manage; set sync_settings.allow_to_capture_groups to take it over", name, other.ID))
+				continue
+			}
+			t = other
+			c.Action = ActionBind
+		}
+		c.TargetID = t.ID
+		if t.Name != name {
+			c.Mask = append(c.Mask, "name")
+		}
+		if t.Description != desc {
+			c.Mask = append(c.Mask, "description")
+		}
+		switch {
+		case c.Action == ActionBind:
+			p.Groups = append(p.Groups, c)
+		case len(c.Mask) > 0:
+			c.Action = ActionUpdate
+			p.Groups = append(p.Groups, c)
+		default:
+			p.SameGroups++
+		}
+		p.planMembers(g, t.Members)
+	}
+	for _, t := range removedGroups(in, desired) {
+		p.Groups = append(p.Groups, GroupChange{ExternalID: t.ExternalID, TargetID: t.ID, Action: ActionDelete, Name: t.Name, Description: t.Description})
+	}
+}
+
+// planMembers adds the membership change that takes a group from have to
+// its desired effective members. Both lists are sorted.
+func (p *Plan) planMembers(g *directory.Group, have []string) {
+	want := g.Members
+	if !slices.IsSorted(want) {
+		want = slices.Clone(want)
+		slices.Sort(want)
+	}
+	add, remove := diffSorted(have, want)
+	if len(add)+len(remove) > 0 {
+		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, Add: add, Remove: remove})
+	}
+}
+
+func removedGroups(in *Input, desired map[string]bool) []PoolGroup {
+	var out []PoolGroup
+	gone := make(map[string]bool, len(in.RemovedGroups))
+	for _, id := range in.RemovedGroups {
+		gone[id] = true
+	}
+	for _, t := range in.Target.Groups {
+		if t.ExternalID == "" || desired[t.ExternalID] {
+			continue
+		}
+		if in.Mode == ModeFull || gone[t.ExternalID] {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b PoolGroup) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	return out
+}
+
+// diffSorted returns the values only in want (add) and only in have
+// (remove); both inputs are sorted and free of duplicates.
+func diffSorted(have, want []string) (add, remove []string) {
+	i, j := 0, 0
+	for i < len(have) || j < len(want) {
+		switch {
+		case j == len(want) || (i < len(have) && have[i] < want[j]):
+			remove = append(remove, have[i])
+			i++
+		case i == len(have) || want[j] < have[i]:
+			add = append(add, want[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return add, remove
+}

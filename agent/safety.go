@@ -1,0 +1,60 @@
+package agent
+
+import "fmt"
+
+// Limits bound what one cycle may remove. They are checked before anything
+// is applied; a cycle over a limit applies nothing.
+type Limits struct {
+	// MaxDeletions is the most users (deleted or blocked) and, separately,
+	// the most groups one cycle may remove. Zero disables the check.
+	MaxDeletions int
+	// MaxDeletionPercent is the most users one cycle may remove, as a
+	// percentage of the users idsync manages. Zero disables the check.
+	MaxDeletionPercent float64
+}
+
+// SafetyStop explains why a plan must not be applied.
+type SafetyStop struct {
+	Reason string
+	// Removals is the number of users (or groups) the plan would remove.
+	Removals int
+}
+
+func (s *SafetyStop) Error() string { return s.Reason }
+
+func checkSafety(p *Plan, in *Input) *SafetyStop {
+	users, groups := 0, 0
+	for _, c := range p.Users {
+		if c.Removed {
+			users++
+		}
+	}
+	for _, c := range p.Groups {
+		if c.Action == ActionDelete {
+			groups++
+		}
+	}
+	managed := in.ManagedUsers
+	if managed == 0 {
+		for _, t := range in.Target.Users {
+			if t.ExternalID != "" {
+				managed++
+			}
+		}
+	}
+	verb := "delete"
+	if in.Settings.RemoveBehavior == RemoveBlock {
+		verb = "block"
+	}
+	switch {
+	case in.Mode == ModeFull && len(in.Users) == 0 && managed > 0:
+		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the directory read returned no users in scope, but idsync manages %d pool users; refusing to %s them all (check the filter, the bind account's rights and the scope roots)", managed, verb)}
+	case in.Limits.MaxDeletions > 0 && users > in.Limits.MaxDeletions:
+		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the cycle would %s %d users, over the limit of %d (safety.max_deletions)", verb, users, in.Limits.MaxDeletions)}
+	case in.Limits.MaxDeletions > 0 && groups > in.Limits.MaxDeletions:
+		return &SafetyStop{Removals: groups, Reason: fmt.Sprintf("the cycle would delete %d groups, over the limit of %d (safety.max_deletions)", groups, in.Limits.MaxDeletions)}
+	case in.Limits.MaxDeletionPercent > 0 && managed > 0 && float64(users)*100 > in.Limits.MaxDeletionPercent*float64(managed):
+		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the cycle would %s %d of %d managed users (%.1f%%), over the limit of %g%% (safety.max_deletion_percent)", verb, users, managed, float64(users)*100/float64(managed), in.Limits.MaxDeletionPercent)}
+	}
+	return nil
+}
