@@ -1,0 +1,140 @@
+package reporter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"google.golang.org/protobuf/testing/protocmp"
+)
+
+func TestResultCountsEveryOutcome(t *testing.T) {
+	var c Counts
+	c.Add(User, Create, Success, 3)
+	c.Add(User, Create, Failed, 1)
+	c.Add(User, Same, Success, 7)
+	c.Add(Group, Bind, Success, 2)
+	c.Add(Membership, Create, Skipped, 4)
+	c.Add(Membership, Delete, Success, 5)
+	got := c.Result()
+	want := Result{
+		UserStatistics: Statistics{
+			Created: Counter{Total: 4, Success: 3, Failed: 1},
+			Same:    Counter{Total: 7, Success: 7},
+		},
+		GroupStatistics:       Statistics{Binded: Counter{Total: 2, Success: 2}},
+		GroupMemberStatistics: Statistics{Created: Counter{Total: 4, Skipped: 4}, Deleted: Counter{Total: 5, Success: 5}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Result (-want +got):\n%s", diff)
+	}
+	if got.Failures() != 1 || got.Successes() != 10 {
+		t.Errorf("Failures() = %d, Successes() = %d; want 1 and 10", got.Failures(), got.Successes())
+	}
+}
+
+func TestEntriesFitTheAPI(t *testing.T) {
+	var c Counts
+	if e := c.Entries(); e != nil {
+		t.Fatalf("no changes gave entries %v, want nil (no report)", e)
+	}
+	c.Add(User, Same, Success, 10)
+	if e := c.Entries(); e != nil {
+		t.Fatalf("only unchanged objects gave entries %v, want nil", e)
+	}
+	// Every kind of change with every outcome: still at most 3 entries of
+	// at most 6 change infos, with bind folded into update.
+	for o := range numObjects {
+		for ch := range numChanges {
+			c.Add(o, ch, Success, 2)
+			c.Add(o, ch, Failed, 1)
+			c.Add(o, ch, Skipped, 100)
+		}
+	}
+	got := c.Entries()
+	infos := func() []*idp.ChangeInfo {
+		return []*idp.ChangeInfo{
+			{ChangeType: idp.ChangeType_CREATE, Successful: 2, Failed: 1},
+			{ChangeType: idp.ChangeType_UPDATE, Successful: 4, Failed: 2},
+			{ChangeType: idp.ChangeType_DELETE, Successful: 2, Failed: 1},
+			{ChangeType: idp.ChangeType_ACTIVATE, Successful: 2, Failed: 1},
+			{ChangeType: idp.ChangeType_DEACTIVATE, Successful: 2, Failed: 1},
+		}
+	}
+	want := []*idp.ProgressEntry{
+		{ObjectType: idp.RelatedObjectType_USER, ChangeInfo: infos()},
+		{ObjectType: idp.RelatedObjectType_GROUP, ChangeInfo: infos()},
+		{ObjectType: idp.RelatedObjectType_MEMBERSHIP, ChangeInfo: infos()},
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("Entries (-want +got):\n%s", diff)
+	}
+}
+
+type recordingSink struct {
+	mu      sync.Mutex
+	reports [][]*idp.ProgressEntry
+	fail    bool
+}
+
+func (s *recordingSink) send(_ context.Context, e []*idp.ProgressEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errors.New("unavailable")
+	}
+	s.reports = append(s.reports, e)
+	return nil
+}
+
+func TestFlushIsCumulativeAndSkipsRepeats(t *testing.T) {
+	var c Counts
+	sink := &recordingSink{}
+	r := New(&c, sink.send, 0, nil)
+	ctx := context.Background()
+	if err := r.Flush(ctx); err != nil || len(sink.reports) != 0 {
+		t.Fatalf("flush with no changes: err %v, %d reports; want none", err, len(sink.reports))
+	}
+	c.Add(User, Create, Success, 2)
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.reports) != 1 {
+		t.Fatalf("two flushes without new outcomes sent %d reports, want 1", len(sink.reports))
+	}
+	c.Add(User, Create, Success, 3)
+	sink.fail = true
+	if err := r.Flush(ctx); err == nil {
+		t.Fatal("flush into a failing sink returned no error")
+	}
+	sink.fail = false
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	last := sink.reports[len(sink.reports)-1]
+	if got := last[0].ChangeInfo[0].Successful; got != 5 {
+		t.Errorf("report after a failed one carries %d successes, want the cumulative 5", got)
+	}
+}
+
+func TestCountsConcurrentAdds(t *testing.T) {
+	var c Counts
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 1000 {
+				c.Add(Membership, Create, Success, 1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := c.Get(Membership, Create, Success); got != 8000 {
+		t.Fatalf("concurrent adds counted %d, want 8000", got)
+	}
+}

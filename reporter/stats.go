@@ -1,0 +1,199 @@
+// Package reporter counts the outcome of every change a cycle applies and
+// turns the counts into two things: the cumulative session progress sent with
+// ReportSessionProgress, and the statistics of the job record kept in local
+// history.
+package reporter
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Object is the kind of object a change is about.
+type Object int
+
+// Objects, in report order.
+const (
+	User Object = iota
+	Group
+	Membership
+	numObjects
+)
+
+func (o Object) String() string {
+	switch o {
+	case User:
+		return "user"
+	case Group:
+		return "group"
+	case Membership:
+		return "membership"
+	}
+	return fmt.Sprintf("Object(%d)", int(o))
+}
+
+// Change is the kind of change. Bind is the capture of an existing pool
+// object (ConvertToExternal); Same is an object that needed no change.
+type Change int
+
+// Changes.
+const (
+	Create Change = iota
+	Update
+	Delete
+	Bind
+	Same
+	Activate
+	Deactivate
+	numChanges
+)
+
+func (c Change) String() string {
+	switch c {
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Delete:
+		return "delete"
+	case Bind:
+		return "bind"
+	case Same:
+		return "same"
+	case Activate:
+		return "activate"
+	case Deactivate:
+		return "deactivate"
+	}
+	return fmt.Sprintf("Change(%d)", int(c))
+}
+
+// Outcome is how one change ended. Skipped changes were not attempted,
+// for instance a membership of a user whose creation failed.
+type Outcome int
+
+// Outcomes.
+const (
+	Success Outcome = iota
+	Failed
+	Skipped
+	numOutcomes
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Success:
+		return "success"
+	case Failed:
+		return "failed"
+	case Skipped:
+		return "skipped"
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Counter counts the outcomes of one kind of change.
+type Counter struct {
+	Total   int64 `json:"Total"`
+	Success int64 `json:"Success"`
+	Failed  int64 `json:"Failed"`
+	Skipped int64 `json:"Skipped"`
+}
+
+// Statistics are the counts for one object type. The JSON names follow the
+// GetSynchronizationJob shape of cloud IDaaS products (hence "Binded"), with
+// Activated and Deactivated added.
+type Statistics struct {
+	Created     Counter `json:"Created"`
+	Updated     Counter `json:"Updated"`
+	Deleted     Counter `json:"Deleted"`
+	Binded      Counter `json:"Binded"`
+	Same        Counter `json:"Same"`
+	Activated   Counter `json:"Activated"`
+	Deactivated Counter `json:"Deactivated"`
+}
+
+// Result is the statistics of one job.
+type Result struct {
+	UserStatistics        Statistics `json:"UserStatistics"`
+	GroupStatistics       Statistics `json:"GroupStatistics"`
+	GroupMemberStatistics Statistics `json:"GroupMemberStatistics"`
+}
+
+// Failures returns the number of failed changes of every kind.
+func (r Result) Failures() int64 {
+	var n int64
+	for _, s := range []Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
+		for _, c := range s.counters() {
+			n += c.Failed
+		}
+	}
+	return n
+}
+
+// Successes returns the number of successful changes, Same excluded.
+func (r Result) Successes() int64 {
+	var n int64
+	for _, s := range []Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
+		for ch, c := range s.counters() {
+			if Change(ch) != Same {
+				n += c.Success
+			}
+		}
+	}
+	return n
+}
+
+func (s Statistics) counters() [numChanges]Counter {
+	return [numChanges]Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Same, s.Activated, s.Deactivated}
+}
+
+// Counts is a concurrency-safe tally of change outcomes. The zero value is
+// ready to use.
+type Counts struct {
+	mu sync.Mutex
+	n  [numObjects][numChanges][numOutcomes]int64
+	// version increases with every Add, so a reporter knows when there is
+	// something new to send.
+	version uint64
+}
+
+// Add records n changes of one kind with one outcome.
+func (c *Counts) Add(o Object, ch Change, out Outcome, n int64) {
+	if n == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.n[o][ch][out] += n
+	c.version++
+	c.mu.Unlock()
+}
+
+// Get returns the count of one kind of change with one outcome.
+func (c *Counts) Get(o Object, ch Change, out Outcome) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[o][ch][out]
+}
+
+func (c *Counts) snapshot() (n [numObjects][numChanges][numOutcomes]int64, version uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n, c.version
+}
+
+// Result returns the job statistics so far.
+func (c *Counts) Result() Result {
+	n, _ := c.snapshot()
+	stats := func(o Object) Statistics {
+		ctr := func(ch Change) Counter {
+			s, f, k := n[o][ch][Success], n[o][ch][Failed], n[o][ch][Skipped]
+			return Counter{Total: s + f + k, Success: s, Failed: f, Skipped: k}
+		}
+		return Statistics{
+			Created: ctr(Create), Updated: ctr(Update), Deleted: ctr(Delete), Binded: ctr(Bind),
+			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate),
+		}
+	}
+	return Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}
+}
