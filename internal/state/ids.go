@@ -1,0 +1,160 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Kind separates users from groups in the id cache and the pending set.
+type Kind byte
+
+// Kinds.
+const (
+	User  Kind = 'u'
+	Group Kind = 'g'
+)
+
+func key(k Kind, externalID string) []byte {
+	return append([]byte{byte(k), '/'}, externalID...)
+}
+
+// IDs returns the cached cloud ids of the given external ids; unknown ones
+// are absent from the result.
+func (s *Store) IDs(k Kind, externalIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(externalIDs))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIDs)
+		for _, ext := range externalIDs {
+			if v := b.Get(key(k, ext)); v != nil {
+				out[ext] = string(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: read ids: %w", err)
+	}
+	return out, nil
+}
+
+// AllIDs returns every cached external id to cloud id pair of kind k.
+func (s *Store) AllIDs(k Kind) (map[string]string, error) {
+	out := make(map[string]string)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketIDs).Cursor()
+		prefix := []byte{byte(k), '/'}
+		for kk, v := c.Seek(prefix); kk != nil && len(kk) >= 2 && kk[0] == byte(k) && kk[1] == '/'; kk, v = c.Next() {
+			out[string(kk[2:])] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: read ids: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateIDs records new external id to cloud id pairs and forgets the
+// external ids in remove, in one transaction.
+func (s *Store) UpdateIDs(k Kind, set map[string]string, remove []string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIDs)
+		for ext, id := range set {
+			if err := b.Put(key(k, ext), []byte(id)); err != nil {
+				return err
+			}
+		}
+		for _, ext := range remove {
+			if err := b.Delete(key(k, ext)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: update ids: %w", err)
+	}
+	return nil
+}
+
+// ReplaceIDs makes the cache of kind k exactly the given pairs, as after a
+// full listing of the pool.
+func (s *Store) ReplaceIDs(k Kind, pairs map[string]string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIDs)
+		c := b.Cursor()
+		prefix := []byte{byte(k), '/'}
+		var stale [][]byte
+		for kk, _ := c.Seek(prefix); kk != nil && len(kk) >= 2 && kk[0] == byte(k) && kk[1] == '/'; kk, _ = c.Next() {
+			if _, ok := pairs[string(kk[2:])]; !ok {
+				stale = append(stale, slices.Clone(kk))
+			}
+		}
+		for _, kk := range stale {
+			if err := b.Delete(kk); err != nil {
+				return err
+			}
+		}
+		for ext, id := range pairs {
+			if err := b.Put(key(k, ext), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: replace ids: %w", err)
+	}
+	return nil
+}
+
+// Pending returns the external ids of kind k whose last change failed and
+// that the next cycle must look at again, sorted.
+func (s *Store) Pending(k Kind) ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).ForEach(func(kk, _ []byte) error {
+			if len(kk) >= 2 && kk[0] == byte(k) {
+				out = append(out, string(kk[2:]))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: read pending: %w", err)
+	}
+	return out, nil
+}
+
+// SetPending replaces the pending set of kind k.
+func (s *Store) SetPending(k Kind, externalIDs []string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPending)
+		var old [][]byte
+		if err := b.ForEach(func(kk, _ []byte) error {
+			if len(kk) >= 2 && kk[0] == byte(k) {
+				old = append(old, slices.Clone(kk))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, kk := range old {
+			if err := b.Delete(kk); err != nil {
+				return err
+			}
+		}
+		for _, ext := range externalIDs {
+			if err := b.Put(key(k, ext), []byte{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("state: save pending: %w", err)
+	}
+	return nil
+}

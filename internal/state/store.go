@@ -1,0 +1,139 @@
+// Package state is idsync's local durable state under state_path:
+//
+//   - idsync.db (bbolt): the last directory snapshot per session type (what
+//     the next delta builds on), the external-id to cloud-id cache, and the
+//     objects whose last change failed and must be retried. A cycle holds it
+//     open, which also keeps two idsync processes from synchronizing the
+//     same state at once.
+//   - jobs/<id>.json: one record per synchronization job, written atomically,
+//     so `idsync jobs` can read the history while a cycle runs.
+//
+// Every file is private (0600, directories 0700).
+package state
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+const (
+	dbFile        = "idsync.db"
+	schemaVersion = "1"
+)
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketSnapshot = []byte("snapshot")
+	bucketIDs      = []byte("ids")
+	bucketPending  = []byte("pending")
+)
+
+// ErrLocked means another idsync process holds the state database.
+var ErrLocked = errors.New("the state database is in use by another idsync process")
+
+// Store is the state database. It is safe for concurrent use.
+type Store struct {
+	db  *bolt.DB
+	dir string
+}
+
+// Open opens (creating if needed) the state under dir. It waits up to
+// lockWait for another process to release the database; zero means 1 s.
+func Open(dir string, lockWait time.Duration) (*Store, error) {
+	if lockWait <= 0 {
+		lockWait = time.Second
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state: create %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, dbFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("state: open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	// bbolt creates the file with the mode given only when it is new.
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: protect %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketSnapshot, bucketIDs, bucketPending} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get([]byte("schema")); v != nil && string(v) != schemaVersion {
+			return fmt.Errorf("schema version %s is not supported (this idsync knows %s)", v, schemaVersion)
+		}
+		return meta.Put([]byte("schema"), []byte(schemaVersion))
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: initialize %s: %w", path, err)
+	}
+	return &Store{db: db, dir: dir}, nil
+}
+
+// Close releases the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("state: close: %w", err)
+	}
+	return nil
+}
+
+// Dir returns the state directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Snapshot returns the last directory snapshot saved for kind (a session
+// type such as "AD_SYNC"), or nil when there is none.
+func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
+	var snap *directory.Snapshot
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSnapshot).Get([]byte(kind))
+		if v == nil {
+			return nil
+		}
+		snap = new(directory.Snapshot)
+		return gob.NewDecoder(bytes.NewReader(v)).Decode(snap)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s snapshot: %w", kind, err)
+	}
+	return snap, nil
+}
+
+// SaveSnapshot replaces the snapshot for kind, or removes it when snap is nil.
+func (s *Store) SaveSnapshot(kind string, snap *directory.Snapshot) error {
+	var buf bytes.Buffer
+	if snap != nil {
+		if err := gob.NewEncoder(&buf).Encode(snap); err != nil {
+			return fmt.Errorf("state: encode %s snapshot: %w", kind, err)
+		}
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSnapshot)
+		if snap == nil {
+			return b.Delete([]byte(kind))
+		}
+		return b.Put([]byte(kind), buf.Bytes())
+	})
+	if err != nil {
+		return fmt.Errorf("state: save %s snapshot: %w", kind, err)
+	}
+	return nil
+}
