@@ -2,10 +2,135 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/idsync/idsync/internal/emulator"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 )
 
+// Defaults of `idsync emulator`, so that the bare command runs a demo.
+const (
+	emulatorDefaultListen = "127.0.0.1:50051"
+	emulatorDefaultPool   = "idpemulatorpool00001"
+	emulatorDefaultOrg    = "orgemulator000000001"
+	emulatorDefaultDomain = "example.idp.yandexcloud.net"
+)
+
+// cmdEmulator runs the Identity Hub API emulator, or with the "dump"
+// argument prints the dump of a state file.
 func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("emulator: not built yet")
+	if len(args) > 0 && args[0] == "dump" {
+		return cmdEmulatorDump(args[1:], stdout, stderr)
+	}
+	fs := newFlagSet("emulator", stderr)
+	listen := fs.String("listen", emulatorDefaultListen, "gRPC listen `address` (port 0 picks a free port)")
+	opts := emulator.Options{Quotas: emulator.DefaultQuotas()}
+	fs.StringVar(&opts.UserpoolID, "userpool-id", emulatorDefaultPool, "user pool `id`")
+	fs.StringVar(&opts.OrganizationID, "organization-id", emulatorDefaultOrg, "organization `id`")
+	fs.StringVar(&opts.Domain, "domain", emulatorDefaultDomain, "user pool `domain`")
+	fs.StringVar(&opts.StaticToken, "static-token", "", "bearer `token` accepted as-is (never printed)")
+	writeKey := fs.String("write-key", "", "write a service account authorized key JSON the emulator accepts to `path` (mode 0600)")
+	fs.DurationVar(&opts.SessionTTL, "session-ttl", emulator.DefaultSessionTTL, "session lifetime without a heartbeat")
+	minInterval := fs.Duration("min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
+	fs.StringVar(&opts.StatePath, "state", "", "JSON state `file` loaded at start and written after changes")
+	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every call")
+	fs.DurationVar(&opts.Jitter, "jitter", 0, "uniform variation of the latency, +/- this much")
+	fs.Float64Var(&opts.ErrorRate, "error-rate", 0, "probability (0..1) that a call fails with UNAVAILABLE, INTERNAL or DEADLINE_EXCEEDED")
+	fs.Float64Var(&opts.RPS, "rps", 0, "requests per second allowed (0: unlimited); more fail with RESOURCE_EXHAUSTED")
+	fs.DurationVar(&opts.OpDelay, "op-delay", 0, "time before operations report done")
+	fs.IntVar(&opts.Quotas.SubjectsPerOrganization, "quota-subjects", opts.Quotas.SubjectsPerOrganization, "subjects per organization (0: unlimited)")
+	fs.IntVar(&opts.Quotas.GroupsPerOrganization, "quota-groups", opts.Quotas.GroupsPerOrganization, "groups per organization (0: unlimited)")
+	fs.IntVar(&opts.Quotas.MembersPerGroup, "quota-members-per-group", opts.Quotas.MembersPerGroup, "members per group (0: unlimited)")
+	fs.IntVar(&opts.Quotas.GroupsPerUser, "quota-groups-per-user", opts.Quotas.GroupsPerUser, "groups per user (0: unlimited)")
+	httpAddr := fs.String("http", "", "serve the JSON dump at /dump and call statistics at /stats on `address`")
+	verbose := fs.Bool("v", false, "log every call to stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *minInterval < 0 {
+		return usagef("--min-interval must not be negative")
+	}
+	opts.MinInterval = *minInterval
+	opts.NoMinInterval = *minInterval == 0
+	if *verbose {
+		cfg := zap.NewDevelopmentConfig()
+		cfg.OutputPaths = []string{"stderr"}
+		log, err := cfg.Build()
+		if err != nil {
+			return fmt.Errorf("emulator: logger: %w", err)
+		}
+		defer log.Sync() //nolint:errcheck // stderr sync errors are not actionable
+		opts.Logger = log.Named("emulator")
+	}
+	emu, err := emulator.New(opts)
+	if err != nil {
+		return usageError{err}
+	}
+	if *writeKey != "" {
+		key, err := emu.NewServiceAccountKey()
+		if err != nil {
+			return err
+		}
+		if err := key.WriteFile(*writeKey); err != nil {
+			return fmt.Errorf("emulator: %w", err)
+		}
+		fmt.Fprintf(stdout, "idsync emulator wrote authorized key %s (service account %s) to %s\n", key.ID, key.ServiceAccountID, *writeKey)
+	}
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("emulator: listen: %w", err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if *httpAddr != "" {
+		hl, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			lis.Close()
+			return fmt.Errorf("emulator: listen http: %w", err)
+		}
+		srv := &http.Server{Handler: emu.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("emulator: http: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			return srv.Close()
+		})
+		fmt.Fprintf(stdout, "idsync emulator dump on http://%s/dump\n", hl.Addr())
+	}
+	g.Go(func() error { return emu.Serve(ctx, lis) })
+	fmt.Fprintf(stdout, "idsync emulator listening on %s (user pool %s, organization %s, domain %s)\n",
+		lis.Addr(), opts.UserpoolID, opts.OrganizationID, opts.Domain)
+	return g.Wait()
+}
+
+// cmdEmulatorDump prints the dump of an emulator state file as JSON.
+func cmdEmulatorDump(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("emulator dump", stderr)
+	path := fs.String("state", "", "emulator state `file` (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return usagef("--state is required")
+	}
+	d, err := emulator.LoadDump(*path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return fmt.Errorf("emulator dump: %w", err)
+	}
+	return nil
 }

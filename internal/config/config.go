@@ -1,0 +1,266 @@
+// Package config loads and validates the idsync configuration file.
+//
+// The file is YAML. It accepts every key of the Yandex Identity Hub AD Sync
+// Agent's config.yaml, so an administrator can reuse that file, plus idsync's
+// own keys (agent_id, iam_token, endpoints, state_path, schedule, safety,
+// apply, metrics, ...). config.example.yaml at the repository root documents
+// every key and its default.
+//
+// Decoding is strict: unknown keys, duplicate keys and values of the wrong
+// type are errors that name the line and the key path. Load applies the
+// defaults (Default and the derived defaults described on each field),
+// resolves secrets and relative paths, and validates; every problem found is
+// reported at once in an *Error.
+package config
+
+import "time"
+
+// Config is the whole configuration. After Load or Parse every field holds
+// its effective value: defaults applied, relative paths made absolute
+// against WorkingDirectory, secrets read.
+type Config struct {
+	// UserpoolID is the Identity Hub user pool to synchronize into.
+	// Required, at most 50 characters.
+	UserpoolID string `yaml:"userpool_id"`
+	// AgentID identifies this agent to the session API (at most 50
+	// characters of [A-Za-z0-9._-]). Default: "idsync-" followed by the
+	// host name, lowercased and sanitized, stable across restarts.
+	AgentID string `yaml:"agent_id"`
+	// WorkingDirectory is the base of every relative path in the file.
+	// Default: the directory holding the config file. (The Yandex agent
+	// uses its executable's directory; idsync uses the config's, so a key
+	// file kept next to the config is found wherever the binary lives.)
+	// A relative value resolves against the config file's directory.
+	WorkingDirectory string `yaml:"working_directory"`
+	// CloudCredentialsFilePath is a service account authorized key (JSON).
+	// One of CloudCredentialsFilePath, UseMetadataService and IAMToken is
+	// required; see Credentials.
+	CloudCredentialsFilePath string `yaml:"cloud_credentials_file_path"`
+	// UseMetadataService takes IAM tokens from the Compute Cloud VM
+	// metadata service. When true, CloudCredentialsFilePath is ignored
+	// (as in the Yandex agent) with a warning.
+	UseMetadataService bool `yaml:"use_metadata_service"`
+	// IAMToken is a static bearer token, for the emulator and tests. It
+	// cannot be combined with the other two credential sources.
+	IAMToken Secret `yaml:"iam_token"`
+	// CheckConfigPermissions makes Load refuse a config file, key file,
+	// CA file or secret file that is not owned by the current user or is
+	// readable by group or others (Unix). Not checked on Windows yet.
+	CheckConfigPermissions bool `yaml:"check_config_permissions"`
+	// EnablePasswordWriteback is accepted for compatibility; true is an
+	// error because password writeback is not supported yet.
+	EnablePasswordWriteback bool `yaml:"enable_password_writeback"`
+	// UseSessionAPI is accepted for compatibility and ignored: idsync
+	// always uses the synchronization session API.
+	UseSessionAPI bool `yaml:"use_session_api"`
+	// DryRun computes and logs the changes without applying them.
+	DryRun DryRun `yaml:"dry_run"`
+
+	// Endpoints are the Yandex Cloud API endpoints.
+	Endpoints Endpoints `yaml:"endpoints"`
+	// StatePath is the directory for local durable state. Default:
+	// <working_directory>/state.
+	StatePath string `yaml:"state_path"`
+
+	// DRSR holds the credentials for reading password hashes (MS-DRSR),
+	// used only when PasswordHashSync.Enabled.
+	DRSR DRSR `yaml:"drsr"`
+	// LDAP is how to reach and read Active Directory.
+	LDAP LDAP `yaml:"ldap"`
+	// Kerberos is accepted for compatibility and ignored (with a warning
+	// when set): Kerberos authentication is not supported yet.
+	Kerberos Kerberos `yaml:"kerberos"`
+	// Logger configures logging.
+	Logger Logger `yaml:"logger"`
+	// SyncSettings are the synchronization settings; see SyncSettings.Present.
+	SyncSettings SyncSettings `yaml:"sync_settings"`
+
+	// Schedule is when cycles run: a cron expression (optional seconds
+	// field) or a descriptor such as "@every 10m" or "@hourly", optionally
+	// prefixed with CRON_TZ=Zone. Default: "@every " + SyncSettings.Interval.
+	Schedule string `yaml:"schedule"`
+	// FullSyncInterval is how often a full reconciliation replaces the
+	// delta read. Default 24h.
+	FullSyncInterval time.Duration `yaml:"full_sync_interval"`
+	// Safety holds the limits that stop a cycle before it applies changes.
+	Safety Safety `yaml:"safety"`
+	// Apply tunes how changes are applied to Identity Hub.
+	Apply Apply `yaml:"apply"`
+	// ReportInterval is how often session progress is reported. Default 5s.
+	ReportInterval time.Duration `yaml:"report_interval"`
+	// HeartbeatInterval is how often an open session is kept alive.
+	// Default 30s.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// Metrics configures the Prometheus and health endpoint.
+	Metrics Metrics `yaml:"metrics"`
+	// PasswordHashSync configures password hash synchronization.
+	PasswordHashSync PasswordHashSync `yaml:"password_hash_sync"`
+
+	file  string         // config file, for messages and the permission check
+	lines map[string]int // key path -> line, for messages
+}
+
+// DryRun is the dry_run section.
+type DryRun struct {
+	// Enabled computes and logs what would change, applying nothing.
+	Enabled bool `yaml:"enabled"`
+}
+
+// Endpoints are host:port addresses of the Yandex Cloud gRPC APIs.
+type Endpoints struct {
+	// OrganizationManager serves users, groups and synchronization
+	// sessions. Default organization-manager.api.cloud.yandex.net:443.
+	OrganizationManager string `yaml:"organization_manager"`
+	// IAM serves IAM tokens. Default iam.api.cloud.yandex.net:443.
+	IAM string `yaml:"iam"`
+	// Operation serves long-running operations. Default
+	// operation.api.cloud.yandex.net:443.
+	Operation string `yaml:"operation"`
+	// Plaintext disables TLS; for the local emulator only.
+	Plaintext bool `yaml:"plaintext"`
+}
+
+// DRSR is the drsr section.
+type DRSR struct {
+	// Host is the domain controller. Default: the host of the first LDAP URL.
+	Host string `yaml:"host"`
+	// Username is the account's sAMAccountName.
+	Username string `yaml:"username"`
+	// Password is the account's password.
+	Password Secret `yaml:"password"`
+	// UseKerberos is accepted; true is an error (not supported yet).
+	UseKerberos bool `yaml:"use_kerberos"`
+	// UseWindowsIdentity is accepted; true is an error (not supported yet).
+	UseWindowsIdentity bool `yaml:"use_windows_identity"`
+}
+
+// LDAP is the ldap section.
+type LDAP struct {
+	// Host is the Yandex agent's single-URL form, such as
+	// "ldaps://dc1.example.com:636". Use URLs, which merges it with Hosts.
+	Host string `yaml:"host"`
+	// Hosts are more ldaps:// (or ldap://) URLs, tried in order for
+	// failover. Use URLs.
+	Hosts []string `yaml:"hosts"`
+	// Username is the bind DN or user principal name.
+	Username string `yaml:"username"`
+	// Password is the bind password.
+	Password Secret `yaml:"password"`
+	// CertificatePath is a PEM file of CA certificates to trust in
+	// addition to the system pool. Optional.
+	CertificatePath string `yaml:"certificate_path"`
+	// InsecureSkipVerify disables server certificate checks (warned).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// StartTLS upgrades ldap:// connections with StartTLS.
+	StartTLS bool `yaml:"start_tls"`
+	// AllowInsecureBind permits a simple bind over ldap:// without
+	// StartTLS, which sends the password in clear text. Testing only.
+	AllowInsecureBind bool `yaml:"allow_insecure_bind"`
+	// BaseDN is where searches start. Default: derived from
+	// SyncSettings.Filter.Domain ("example.com" -> "DC=example,DC=com");
+	// empty when that is empty too, and the agent then uses the domain of
+	// the cloud's synchronization settings.
+	BaseDN string `yaml:"base_dn"`
+	// Timeout bounds dialing and each request. Default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+	// PageSize is the paged-search page size, 1..10000. Default 1000.
+	PageSize int `yaml:"page_size"`
+	// DeltaMode is how changes are read: "auto" (DirSync when permitted,
+	// else uSNChanged), "dirsync" or "usn". Default "auto".
+	DeltaMode string `yaml:"delta_mode"`
+	// UseKerberos is accepted; true is an error (not supported yet).
+	UseKerberos bool `yaml:"use_kerberos"`
+	// UseWindowsIdentity is accepted; true is an error (not supported yet).
+	UseWindowsIdentity bool `yaml:"use_windows_identity"`
+}
+
+// Kerberos is the kerberos section, accepted for compatibility only.
+type Kerberos struct {
+	KeytabPath      string `yaml:"keytab_path"`
+	Principal       string `yaml:"principal"`
+	Krb5ConfigPath  string `yaml:"krb5_config_path"`
+	DisablePAFXFast bool   `yaml:"disable_pa_fx_fast"`
+}
+
+// Logger is the logger section.
+type Logger struct {
+	// Level is debug, info, warn, error, dpanic, panic or fatal.
+	// Default info.
+	Level string `yaml:"level"`
+	// Format is plain or json. Default plain.
+	Format string `yaml:"format"`
+	// File, when File.Filename is set, writes logs to a rotated file
+	// instead of standard output.
+	File LogFile `yaml:"file"`
+	// CloudLogger is accepted; a log group is ignored with a warning.
+	CloudLogger CloudLogger `yaml:"cloud_logger"`
+	// EventLog is accepted; a source is ignored with a warning.
+	EventLog EventLog `yaml:"event_log"`
+}
+
+// LogFile is the logger.file section.
+type LogFile struct {
+	// Filename is the log file; relative to WorkingDirectory. Empty: stdout.
+	Filename string `yaml:"filename"`
+	// MaxSize is the size in megabytes that triggers rotation. Default 30.
+	MaxSize int `yaml:"maxsize"`
+	// MaxBackups is how many rotated files are kept. Default 10.
+	MaxBackups int `yaml:"maxbackups"`
+}
+
+// CloudLogger is the logger.cloud_logger section.
+type CloudLogger struct {
+	LogGroupID string `yaml:"log_group_id"`
+}
+
+// EventLog is the logger.event_log section.
+type EventLog struct {
+	Source string `yaml:"source"`
+}
+
+// Safety holds the limits checked after planning, before any change.
+type Safety struct {
+	// MaxDeletions stops the cycle when it would delete (or block) more
+	// users and groups than this. 0 allows no deletion at all; -1 means no
+	// limit. Default 500.
+	MaxDeletions int `yaml:"max_deletions"`
+	// MaxDeletionPercent stops the cycle when deletions exceed this
+	// percentage of the objects in Identity Hub, 0..100 (100 = no limit).
+	// Default 20.
+	MaxDeletionPercent float64 `yaml:"max_deletion_percent"`
+	// MinSourceUsers stops the cycle when the directory returns fewer
+	// users than this, guarding against an empty or truncated read.
+	// 0 disables the check. Default 0.
+	MinSourceUsers int `yaml:"min_source_users"`
+}
+
+// Apply tunes the applier.
+type Apply struct {
+	// Concurrency is the number of parallel API calls, 1..64. Default 8.
+	Concurrency int `yaml:"concurrency"`
+	// RateLimit caps API calls per second; 0 means unlimited. Default 50.
+	RateLimit float64 `yaml:"rate_limit"`
+	// MaxRetries is how often a retryable call is retried, 0..100.
+	// Default 5.
+	MaxRetries int `yaml:"max_retries"`
+}
+
+// Metrics is the metrics section.
+type Metrics struct {
+	// Listen is the host:port for /metrics and /healthz. Empty (the
+	// default) serves nothing.
+	Listen string `yaml:"listen"`
+	// HealthyAfter is the maximum age of the last successful cycle for
+	// /healthz to report healthy. Default: 3 × SyncSettings.Interval, at
+	// least 1h.
+	HealthyAfter time.Duration `yaml:"healthy_after"`
+}
+
+// PasswordHashSync is the password_hash_sync section.
+type PasswordHashSync struct {
+	// Enabled turns on password hash synchronization over MS-DRSR, using
+	// the drsr credentials. Default false.
+	Enabled bool `yaml:"enabled"`
+	// Interval is how often password changes are read. Default 2m.
+	Interval time.Duration `yaml:"interval"`
+}

@@ -1,0 +1,73 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Warnings returns the things worth telling the operator about a valid
+// configuration: settings that are accepted but ignored, and insecure
+// choices. They never stop idsync.
+func (c *Config) Warnings() []Problem {
+	ps := problems{lines: c.lines}
+	if c.UseMetadataService && c.CloudCredentialsFilePath != "" && c.IAMToken.IsZero() {
+		ps.add("cloud_credentials_file_path", "ignored because use_metadata_service is true")
+	}
+	if c.CheckConfigPermissions && !permissionsChecked {
+		ps.add("check_config_permissions", "file permissions are not checked on this platform yet")
+	}
+	if c.Endpoints.Plaintext {
+		for _, e := range [...]struct{ key, addr string }{
+			{"endpoints.organization_manager", c.Endpoints.OrganizationManager},
+			{"endpoints.iam", c.Endpoints.IAM},
+			{"endpoints.operation", c.Endpoints.Operation},
+		} {
+			if !isLoopback(e.addr) {
+				ps.add(e.key, "plaintext is true: credentials go to %s unencrypted; use it only with a local emulator", e.addr)
+			}
+		}
+	}
+	if c.LDAP.InsecureSkipVerify {
+		ps.add("ldap.insecure_skip_verify", "the domain controller's certificate is not verified; set ldap.certificate_path instead")
+	}
+	if c.LDAP.StartTLS && !hasPlainLDAP(c.LDAP.URLs()) {
+		ps.add("ldap.start_tls", "has no effect: every URL is ldaps://")
+	}
+	if !c.PasswordHashSync.Enabled && (c.DRSR.Host != "" || c.DRSR.Username != "" || !c.DRSR.Password.IsZero()) {
+		ps.add("drsr", "ignored: password hashes are synchronized only when password_hash_sync.enabled is true")
+	}
+	k := c.Kerberos
+	if k.KeytabPath != "" || k.Principal != "" || k.Krb5ConfigPath != "" || k.DisablePAFXFast {
+		ps.add("kerberos", "ignored: Kerberos is not supported yet")
+	}
+	if c.Logger.CloudLogger.LogGroupID != "" {
+		ps.add("logger.cloud_logger.log_group_id", "ignored: Cloud Logging is not supported yet")
+	}
+	if c.Logger.EventLog.Source != "" {
+		ps.add("logger.event_log.source", "ignored: the Windows Event Log is not supported yet")
+	}
+	return sortProblems(ps.list)
+}
+
+// isLoopback reports whether a host:port names this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func hasPlainLDAP(urls []string) bool {
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && strings.EqualFold(u.Scheme, "ldap") {
+			return true
+		}
+	}
+	return false
+}

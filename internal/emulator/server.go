@@ -1,0 +1,181 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idsync/idsync/internal/emulator/validation"
+	iamv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
+	orgv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Register registers every emulated service on s.
+func (e *Emulator) Register(s *grpc.Server) {
+	idp.RegisterSynchronizationSessionServiceServer(s, sessionServer{e: e})
+	idp.RegisterSynchronizationServiceServer(s, syncServer{e: e})
+	idp.RegisterUserServiceServer(s, userServer{e: e})
+	idp.RegisterUserpoolServiceServer(s, userpoolServer{e: e})
+	orgv1.RegisterGroupServiceServer(s, groupServer{e: e})
+	operation.RegisterOperationServiceServer(s, operationServer{e: e})
+	iamv1.RegisterIamTokenServiceServer(s, iamServer{e: e})
+}
+
+// ServerOptions returns the interceptors that give the emulator its
+// behaviour around the handlers, outermost first: call statistics, faults
+// (latency, rate limit, random errors), authentication and request
+// validation.
+func (e *Emulator) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor)}
+}
+
+// Serve serves the emulator on lis until ctx is done, then stops gracefully
+// and writes pending state.
+func (e *Emulator) Serve(ctx context.Context, lis net.Listener) error {
+	s := grpc.NewServer(e.ServerOptions()...)
+	e.Register(s)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		<-ctx.Done()
+		stopped := make(chan struct{})
+		go func() { s.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			s.Stop()
+		}
+	}()
+	err := s.Serve(lis)
+	wg.Wait()
+	if ferr := e.Close(); ferr != nil {
+		return fmt.Errorf("emulator: %w", ferr)
+	}
+	if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("emulator: serve: %w", err)
+	}
+	return nil
+}
+
+// validateInterceptor checks every request against the proto annotations.
+func validateInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if m, ok := req.(proto.Message); ok {
+		if err := validation.Check(m); err != nil {
+			return nil, err
+		}
+	}
+	return h(ctx, req)
+}
+
+// faultInterceptor injects latency (every call), then rate limiting and
+// random errors (every call, including OperationService.Get). Injected
+// errors happen before the handler runs, so a failed call changed nothing.
+func (e *Emulator) faultInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if d := e.latency(); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	if e.limiter != nil && !e.limiter.Allow() {
+		return nil, status.Errorf(codes.ResourceExhausted, "rate limit of %g requests per second exceeded", e.opts.RPS)
+	}
+	if e.opts.ErrorRate > 0 && rand.Float64() < e.opts.ErrorRate {
+		return nil, injectedError()
+	}
+	return h(ctx, req)
+}
+
+func (e *Emulator) latency() time.Duration {
+	d := e.opts.Latency
+	if j := e.opts.Jitter; j > 0 {
+		d += time.Duration(rand.Int64N(int64(2*j)+1)) - j
+	}
+	return max(d, 0)
+}
+
+var injectedCodes = []codes.Code{codes.Unavailable, codes.Internal, codes.DeadlineExceeded}
+
+func injectedError() error {
+	c := injectedCodes[rand.IntN(len(injectedCodes))]
+	return status.Errorf(c, "injected fault: %s", strings.ToLower(c.String()))
+}
+
+type subjectKey struct{}
+
+// subjectFrom returns the authenticated subject (service account id) of ctx.
+func subjectFrom(ctx context.Context) string {
+	s, _ := ctx.Value(subjectKey{}).(string)
+	return s
+}
+
+// staticSubject is the subject of calls made with Options.StaticToken.
+const staticSubject = "static-token"
+
+// authInterceptor requires a bearer token on every call except
+// IamTokenService.Create.
+func (e *Emulator) authInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if info.FullMethod == iamv1.IamTokenService_Create_FullMethodName {
+		return h(ctx, req)
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	var token string
+	for _, v := range md.Get("authorization") {
+		if t, ok := strings.CutPrefix(v, "Bearer "); ok {
+			token = strings.TrimSpace(t)
+		}
+	}
+	if token == "" {
+		return nil, status.Error(codes.Unauthenticated, "authorization header with a bearer token is required")
+	}
+	subject, err := e.authenticate(token)
+	if err != nil {
+		return nil, err
+	}
+	return h(context.WithValue(ctx, subjectKey{}, subject), req)
+}
+
+// authenticate maps a bearer token to its subject.
+func (e *Emulator) authenticate(token string) (string, error) {
+	if e.opts.StaticToken != "" && token == e.opts.StaticToken {
+		return staticSubject, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	it, ok := e.st.issued[token]
+	if !ok {
+		return "", status.Error(codes.Unauthenticated, "the iam token is invalid")
+	}
+	if !e.now().Before(it.ExpiresAt) {
+		return "", status.Error(codes.Unauthenticated, "the iam token has expired")
+	}
+	return it.Subject, nil
+}
+
+// statsInterceptor counts calls and errors and logs each call at debug level.
+func (e *Emulator) statsInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	resp, err := h(ctx, req)
+	code := status.Code(err)
+	e.stats.add(info.FullMethod, code)
+	if ce := e.log.Check(zap.DebugLevel, "call"); ce != nil {
+		ce.Write(zap.String("method", info.FullMethod), zap.Stringer("code", code))
+	}
+	return resp, err
+}
