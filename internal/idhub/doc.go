@@ -1,0 +1,20 @@
+// Package idhub is the Yandex Identity Hub API client used by the agent.
+//
+// It is built directly on the go-genproto gRPC clients
+// (organizationmanager/v1/idp, organizationmanager/v1, operation, iam/v1)
+// and adds what every caller needs around them:
+//
+//   - connections to the three endpoints (organization-manager, operation,
+//     IAM) with TLS by default and plaintext only on request;
+//   - token sources (authorized key -> JWT PS256 -> IAM token, the VM
+//     metadata service, a static token) that are gRPC per-RPC credentials,
+//     cache tokens and refresh them early;
+//   - waiting for long-running operations;
+//   - error classification (Classify) the agent branches on;
+//   - retries of idempotent calls with exponential backoff and jitter;
+//   - typed helpers for sessions, settings, users and groups with paging
+//     and chunking built in;
+//   - per-method call and error counters (CallStats).
+//
+// The package knows nothing about LDAP or the agent.
+package idhub

@@ -1,0 +1,166 @@
+package idhub
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Class is the kind of failure an error represents, the part of it the
+// agent branches on.
+type Class int
+
+// Error classes.
+const (
+	// ClassNone is the class of a nil error.
+	ClassNone Class = iota
+	// ClassRetryable is a transient failure: UNAVAILABLE, DEADLINE_EXCEEDED
+	// (of the call, not of the caller's context), ABORTED, INTERNAL,
+	// UNKNOWN, and RESOURCE_EXHAUSTED that is rate limiting rather than
+	// a quota. Retrying the same request later may succeed.
+	ClassRetryable
+	// ClassConflict is ALREADY_EXISTS or FAILED_PRECONDITION: the object
+	// or session is not in the state the request assumed. Re-read, then
+	// decide.
+	ClassConflict
+	// ClassQuota is RESOURCE_EXHAUSTED naming a quota (a QuotaFailure
+	// detail or "quota" in the message). Retrying will not help until the
+	// quota is raised or objects are removed.
+	ClassQuota
+	// ClassInvalid is INVALID_ARGUMENT or OUT_OF_RANGE: the request breaks
+	// an API constraint.
+	ClassInvalid
+	// ClassPermission is PERMISSION_DENIED or UNAUTHENTICATED, including
+	// failures to obtain a token.
+	ClassPermission
+	// ClassNotFound is NOT_FOUND.
+	ClassNotFound
+	// ClassCanceled means the caller's context was cancelled or its
+	// deadline passed.
+	ClassCanceled
+	// ClassPermanent is any other failure (UNIMPLEMENTED, DATA_LOSS, a
+	// non-gRPC error, ...).
+	ClassPermanent
+)
+
+var classNames = [...]string{"none", "retryable", "conflict", "quota", "invalid", "permission", "not_found", "canceled", "permanent"}
+
+// String returns a short lowercase name, suitable as a metric label.
+func (c Class) String() string {
+	if c >= 0 && int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "unknown"
+}
+
+// Classify returns the class of err. It sees through wrapping, including
+// the "idhub: Method: ..." wrapping of this package.
+func Classify(err error) Class {
+	if err == nil {
+		return ClassNone
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return ClassCanceled
+	}
+	var te *tokenError
+	if errors.As(err, &te) {
+		// A token that could not be obtained because the token service
+		// was unreachable is transient; anything else is an auth failure.
+		if c := Classify(te.err); c == ClassRetryable || c == ClassCanceled {
+			return c
+		}
+		return ClassPermission
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return ClassPermanent
+	}
+	switch st.Code() {
+	case codes.OK:
+		return ClassNone
+	case codes.Canceled:
+		return ClassCanceled
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.Internal, codes.Unknown:
+		return ClassRetryable
+	case codes.ResourceExhausted:
+		if isQuota(st) {
+			return ClassQuota
+		}
+		return ClassRetryable
+	case codes.AlreadyExists, codes.FailedPrecondition:
+		return ClassConflict
+	case codes.InvalidArgument, codes.OutOfRange:
+		return ClassInvalid
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return ClassPermission
+	case codes.NotFound:
+		return ClassNotFound
+	default:
+		return ClassPermanent
+	}
+}
+
+// isQuota tells a quota (permanent until raised) from rate limiting
+// (transient): a QuotaFailure detail or the word "quota" in the message
+// means quota.
+func isQuota(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.QuotaFailure); ok {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(st.Message()), "quota")
+}
+
+// IsRetryable reports whether err is transient.
+func IsRetryable(err error) bool { return Classify(err) == ClassRetryable }
+
+// IsConflict reports whether err is ALREADY_EXISTS or FAILED_PRECONDITION.
+func IsConflict(err error) bool { return Classify(err) == ClassConflict }
+
+// IsQuota reports whether err is a quota failure.
+func IsQuota(err error) bool { return Classify(err) == ClassQuota }
+
+// IsInvalid reports whether err is a rejected argument.
+func IsInvalid(err error) bool { return Classify(err) == ClassInvalid }
+
+// IsPermission reports whether err is an authentication or authorization
+// failure.
+func IsPermission(err error) bool { return Classify(err) == ClassPermission }
+
+// IsNotFound reports whether err is NOT_FOUND.
+func IsNotFound(err error) bool { return Classify(err) == ClassNotFound }
+
+// Code returns the gRPC code of err, codes.OK for nil and codes.Unknown for
+// errors that carry no status.
+func Code(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if errors.Is(err, context.Canceled) {
+		return codes.Canceled
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return codes.DeadlineExceeded
+	}
+	return status.Code(err)
+}
+
+// retryDelay returns the server's RetryInfo delay carried by err, or 0.
+func retryDelay(err error) time.Duration {
+	st, ok := status.FromError(err)
+	if !ok {
+		return 0
+	}
+	for _, det := range st.Details() {
+		if ri, ok := det.(*errdetails.RetryInfo); ok && ri.GetRetryDelay() != nil {
+			return ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return 0
+}

@@ -1,0 +1,99 @@
+package idhub
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+)
+
+// MethodCode keys error counters.
+type MethodCode struct {
+	// Method is "Service/Method", e.g. "UserService/Create".
+	Method string
+	Code   codes.Code
+}
+
+// CallStats is a snapshot of per-method counters. Every RPC attempt
+// counts, retries included; failed operations count as errors of the
+// method that started them.
+type CallStats struct {
+	// Calls counts RPC attempts per method.
+	Calls map[string]int64
+	// Errors counts failed attempts and failed operations per method and
+	// code.
+	Errors map[MethodCode]int64
+}
+
+type stats struct {
+	mu     sync.Mutex
+	calls  map[string]int64
+	errors map[MethodCode]int64
+}
+
+func newStats() *stats {
+	return &stats{calls: map[string]int64{}, errors: map[MethodCode]int64{}}
+}
+
+func (s *stats) call(method string) {
+	s.mu.Lock()
+	s.calls[method]++
+	s.mu.Unlock()
+}
+
+func (s *stats) fail(method string, code codes.Code) {
+	s.mu.Lock()
+	s.errors[MethodCode{Method: method, Code: code}]++
+	s.mu.Unlock()
+}
+
+func (s *stats) snapshot() CallStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return CallStats{Calls: maps.Clone(s.calls), Errors: maps.Clone(s.errors)}
+}
+
+// shortMethod turns "/yandex.cloud.organizationmanager.v1.idp.UserService/Create"
+// into "UserService/Create".
+func shortMethod(full string) string {
+	full = strings.TrimPrefix(full, "/")
+	svc, m, ok := strings.Cut(full, "/")
+	if !ok {
+		return full
+	}
+	if i := strings.LastIndexByte(svc, '.'); i >= 0 {
+		svc = svc[i+1:]
+	}
+	return svc + "/" + m
+}
+
+// interceptor counts calls and errors.
+func (s *stats) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	m := shortMethod(method)
+	s.call(m)
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err != nil {
+		s.fail(m, Code(err))
+	}
+	return err
+}
+
+// timeoutInterceptor bounds each RPC attempt by d unless the context
+// already has an earlier deadline.
+func timeoutInterceptor(d time.Duration) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if d <= 0 {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		ctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
