@@ -205,11 +205,19 @@ func TestSafety(t *testing.T) {
 		reason string // substring; "" means no stop
 	}{
 		{"empty read never deletes", Input{Mode: ModeFull, Target: target(3)}, "returned no users in scope"},
-		{"count limit", Input{Mode: ModeFull, Users: keep(80), Target: target(100), Limits: Limits{MaxDeletions: 10}}, "would delete 20 users, over the limit of 10"},
+		{"zero limits allow no removal", Input{Mode: ModeFull, Users: keep(99), Target: target(100)}, "would delete 1 users, over the limit of 0"},
+		{"no limits", Input{Mode: ModeFull, Users: keep(1), Target: target(100), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 100}}, ""},
+		{"count limit", Input{Mode: ModeFull, Users: keep(80), Target: target(100), Limits: Limits{MaxDeletions: 10, MaxDeletionPercent: 100}}, "would delete 20 users, over the limit of 10"},
+		{"group count limit", Input{Mode: ModeFull, Users: keep(100), Target: func() Target {
+			tg := target(100)
+			tg.Groups = []PoolGroup{{ID: "g1", ExternalID: "x1", Name: "A"}, {ID: "g2", ExternalID: "x2", Name: "B"}}
+			return tg
+		}(), Limits: Limits{MaxDeletions: 1, MaxDeletionPercent: 100}}, "would delete 2 groups, over the limit of 1"},
+		{"minimum source users", Input{Mode: ModeFull, Users: keep(5), Target: target(5), Limits: Limits{MinSourceUsers: 10}}, "fewer than the minimum of 10"},
 		{"percent limit", Input{Mode: ModeFull, Users: keep(70), Target: target(100), Limits: Limits{MaxDeletions: 500, MaxDeletionPercent: 20}}, "30 of 100 managed users (30.0%)"},
 		{"within limits", Input{Mode: ModeFull, Users: keep(90), Target: target(100), Limits: Limits{MaxDeletions: 500, MaxDeletionPercent: 20}}, ""},
-		{"block counts too", Input{Mode: ModeFull, Users: keep(50), Target: target(100), Settings: Settings{RemoveBehavior: RemoveBlock}, Limits: Limits{MaxDeletionPercent: 20}}, "would block 50 of 100"},
-		{"delta uses the managed count", Input{Mode: ModeDelta, RemovedUsers: []string{"e0000", "e0001"}, Target: target(2), ManagedUsers: 1000, Limits: Limits{MaxDeletionPercent: 20}}, ""},
+		{"block counts too", Input{Mode: ModeFull, Users: keep(50), Target: target(100), Settings: Settings{RemoveBehavior: RemoveBlock}, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 20}}, "would block 50 of 100"},
+		{"delta uses the managed count", Input{Mode: ModeDelta, RemovedUsers: []string{"e0000", "e0001"}, Target: target(2), ManagedUsers: 1000, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 20}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,13 +4,18 @@ import "fmt"
 
 // Limits bound what one cycle may remove. They are checked before anything
 // is applied; a cycle over a limit applies nothing.
+//
+// The zero value allows no removal at all; set the fields to open it.
 type Limits struct {
 	// MaxDeletions is the most users (deleted or blocked) and, separately,
-	// the most groups one cycle may remove. Zero disables the check.
+	// the most groups one cycle may remove. Negative means no limit.
 	MaxDeletions int
 	// MaxDeletionPercent is the most users one cycle may remove, as a
-	// percentage of the users idsync manages. Zero disables the check.
+	// percentage of the users idsync manages; 100 or more means no limit.
 	MaxDeletionPercent float64
+	// MinSourceUsers stops a full cycle whose directory read returned fewer
+	// users than this. Zero disables the check.
+	MinSourceUsers int
 }
 
 // SafetyStop explains why a plan must not be applied.
@@ -49,11 +54,13 @@ func checkSafety(p *Plan, in *Input) *SafetyStop {
 	switch {
 	case in.Mode == ModeFull && len(in.Users) == 0 && managed > 0:
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the directory read returned no users in scope, but idsync manages %d pool users; refusing to %s them all (check the filter, the bind account's rights and the scope roots)", managed, verb)}
-	case in.Limits.MaxDeletions > 0 && users > in.Limits.MaxDeletions:
+	case in.Mode == ModeFull && len(in.Users) < in.Limits.MinSourceUsers:
+		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the directory read returned %d users in scope, fewer than the minimum of %d (safety.min_source_users)", len(in.Users), in.Limits.MinSourceUsers)}
+	case in.Limits.MaxDeletions >= 0 && users > in.Limits.MaxDeletions:
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the cycle would %s %d users, over the limit of %d (safety.max_deletions)", verb, users, in.Limits.MaxDeletions)}
-	case in.Limits.MaxDeletions > 0 && groups > in.Limits.MaxDeletions:
+	case in.Limits.MaxDeletions >= 0 && groups > in.Limits.MaxDeletions:
 		return &SafetyStop{Removals: groups, Reason: fmt.Sprintf("the cycle would delete %d groups, over the limit of %d (safety.max_deletions)", groups, in.Limits.MaxDeletions)}
-	case in.Limits.MaxDeletionPercent > 0 && managed > 0 && float64(users)*100 > in.Limits.MaxDeletionPercent*float64(managed):
+	case in.Limits.MaxDeletionPercent < 100 && managed > 0 && float64(users)*100 > in.Limits.MaxDeletionPercent*float64(managed):
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the cycle would %s %d of %d managed users (%.1f%%), over the limit of %g%% (safety.max_deletion_percent)", verb, users, managed, float64(users)*100/float64(managed), in.Limits.MaxDeletionPercent)}
 	}
 	return nil

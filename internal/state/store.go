@@ -137,3 +137,27 @@ func (s *Store) SaveSnapshot(kind string, snap *directory.Snapshot) error {
 	}
 	return nil
 }
+
+// Meta returns a small named value ("" when unset).
+func (s *Store) Meta(name string) (string, error) {
+	var v string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v = string(tx.Bucket(bucketMeta).Get([]byte("x/" + name)))
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("state: read %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// SetMeta stores a small named value.
+func (s *Store) SetMeta(name, value string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put([]byte("x/"+name), []byte(value))
+	})
+	if err != nil {
+		return fmt.Errorf("state: save %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,447 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/reporter"
+)
+
+// applier carries out a plan against the pool: bounded concurrency, a
+// shared rate limit, retries with backoff for retryable errors, and one
+// counted outcome per change. A failed object fails alone.
+type applier struct {
+	pool        Pool
+	counts      *reporter.Counts
+	limiter     *rate.Limiter // nil: unlimited
+	concurrency int
+	attempts    int
+	log         *zap.Logger
+
+	mu           sync.Mutex
+	x            *ids
+	failedUsers  map[string]bool
+	failedGroups map[string]bool
+}
+
+func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, callsPerSecond float64, log *zap.Logger) *applier {
+	a := &applier{
+		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), attempts: 5, log: log,
+		failedUsers: map[string]bool{}, failedGroups: map[string]bool{},
+	}
+	if callsPerSecond > 0 {
+		a.limiter = rate.NewLimiter(rate.Limit(callsPerSecond), max(1, int(callsPerSecond/10)))
+	}
+	return a
+}
+
+// apply runs the plan in dependency order: users, then groups, then
+// memberships, then group deletions, then user removals. It returns an
+// error only when ctx ends; object failures are counted and remembered.
+func (a *applier) apply(ctx context.Context, p *Plan) error {
+	var users, removals []UserChange
+	for _, c := range p.Users {
+		if c.Removed {
+			removals = append(removals, c)
+		} else {
+			users = append(users, c)
+		}
+	}
+	var groups, deletions []GroupChange
+	for _, c := range p.Groups {
+		if c.Action == ActionDelete {
+			deletions = append(deletions, c)
+		} else {
+			groups = append(groups, c)
+		}
+	}
+	steps := []func(context.Context) error{
+		func(ctx context.Context) error { return each(ctx, a.concurrency, users, a.applyUser) },
+		func(ctx context.Context) error { return each(ctx, a.concurrency, groups, a.applyGroup) },
+		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members) },
+		func(ctx context.Context) error { return each(ctx, a.concurrency, deletions, a.applyGroup) },
+		func(ctx context.Context) error { return each(ctx, a.concurrency, removals, a.applyUser) },
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// each runs fn on every item with at most n at once. fn's errors are
+// object failures it has already counted; only a done ctx stops the run.
+func each[T any](ctx context.Context, n int, items []T, fn func(context.Context, *T)) error {
+	var eg errgroup.Group
+	eg.SetLimit(n)
+	for i := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		eg.Go(func() error { fn(ctx, &items[i]); return nil })
+	}
+	_ = eg.Wait()
+	return ctx.Err()
+}
+
+// call runs one API call under the rate limit, retrying retryable errors
+// with exponential backoff and jitter.
+func (a *applier) call(ctx context.Context, fn func(context.Context) error) error {
+	delay := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		if a.limiter != nil {
+			if err := a.limiter.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		err := fn(ctx)
+		if err == nil || attempt >= a.attempts || !idhub.IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		d := delay/2 + time.Duration(rand.Int64N(int64(delay)))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (a *applier) count(o reporter.Object, ch reporter.Change, err error) {
+	out := reporter.Success
+	if err != nil {
+		out = reporter.Failed
+	}
+	a.counts.Add(o, ch, out, 1)
+}
+
+func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err error) {
+	a.mu.Lock()
+	a.failedUsers[c.ExternalID] = true
+	a.mu.Unlock()
+	if ctx.Err() == nil {
+		a.log.Warn("user change failed", zap.String("op", op), zap.String("external_id", c.ExternalID),
+			zap.String("dn", c.DN), zap.String("username", c.Fields.Username), zap.Error(err))
+	}
+}
+
+func (a *applier) failGroup(ctx context.Context, ext, dn, op string, err error) {
+	a.mu.Lock()
+	a.failedGroups[ext] = true
+	a.mu.Unlock()
+	if ctx.Err() == nil {
+		a.log.Warn("group change failed", zap.String("op", op), zap.String("external_id", ext), zap.String("dn", dn), zap.Error(err))
+	}
+}
+
+func (a *applier) applyUser(ctx context.Context, c *UserChange) {
+	id := c.TargetID
+	switch c.Action {
+	case ActionCreate:
+		err := a.call(ctx, func(ctx context.Context) error {
+			u, err := a.pool.CreateUser(ctx, createUserRequest(c))
+			if err != nil && idhub.IsConflict(err) {
+				// A retried create whose first attempt went through, or a
+				// create from a run that crashed before recording it.
+				u, err = a.findUser(ctx, c.ExternalID, err)
+			}
+			if err == nil {
+				id = u.GetId()
+			}
+			return err
+		})
+		a.count(reporter.User, reporter.Create, err)
+		if err != nil {
+			a.failUser(ctx, c, "create", err)
+			return
+		}
+		a.mu.Lock()
+		a.x.addUser(c.ExternalID, id)
+		a.mu.Unlock()
+		return // created with the right status
+	case ActionBind:
+		err := a.call(ctx, func(ctx context.Context) error {
+			_, err := a.pool.ConvertUserToExternal(ctx, id, c.ExternalID)
+			return err
+		})
+		if err == nil && len(c.Mask) > 0 {
+			err = a.call(ctx, func(ctx context.Context) error {
+				_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
+				return err
+			})
+		}
+		a.count(reporter.User, reporter.Bind, err)
+		if err != nil {
+			a.failUser(ctx, c, "bind", err)
+			return
+		}
+		a.mu.Lock()
+		a.x.addUser(c.ExternalID, id)
+		a.mu.Unlock()
+	case ActionUpdate:
+		err := a.call(ctx, func(ctx context.Context) error {
+			_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
+			return err
+		})
+		a.count(reporter.User, reporter.Update, err)
+		if err != nil {
+			a.failUser(ctx, c, "update", err)
+		}
+	case ActionDelete:
+		err := a.call(ctx, func(ctx context.Context) error {
+			err := a.pool.DeleteUser(ctx, id)
+			if idhub.IsNotFound(err) {
+				return nil // already gone
+			}
+			return err
+		})
+		a.count(reporter.User, reporter.Delete, err)
+		if err != nil {
+			a.failUser(ctx, c, "delete", err)
+			return
+		}
+		a.mu.Lock()
+		a.x.removeUser(c.ExternalID)
+		a.mu.Unlock()
+		return
+	}
+	switch c.Status {
+	case StatusActivate:
+		err := a.call(ctx, func(ctx context.Context) error { return a.pool.ReactivateUser(ctx, id) })
+		a.count(reporter.User, reporter.Activate, err)
+		if err != nil {
+			a.failUser(ctx, c, "activate", err)
+		}
+	case StatusDeactivate:
+		err := a.call(ctx, func(ctx context.Context) error { return a.pool.SuspendUser(ctx, id) })
+		a.count(reporter.User, reporter.Deactivate, err)
+		if err != nil {
+			a.failUser(ctx, c, "deactivate", err)
+		}
+	}
+}
+
+// findUser looks up the pool user with an external id after a conflict on
+// create; cause is returned when there is none.
+func (a *applier) findUser(ctx context.Context, ext string, cause error) (*idp.User, error) {
+	res, err := a.pool.ResolveExternalIDs(ctx, []string{ext})
+	if err != nil {
+		return nil, fmt.Errorf("%w (and resolving it failed: %w)", cause, err)
+	}
+	for _, r := range res {
+		if r.GetExternalId() == ext && r.GetUserId() != "" {
+			return &idp.User{Id: r.GetUserId(), ExternalId: ext}, nil
+		}
+	}
+	return nil, cause
+}
+
+func createUserRequest(c *UserChange) *idp.CreateUserRequest {
+	f := c.Fields
+	req := &idp.CreateUserRequest{
+		Username: f.Username, FullName: f.FullName, GivenName: f.GivenName, FamilyName: f.FamilyName,
+		Email: f.Email, PhoneNumber: f.PhoneNumber, ExternalId: c.ExternalID, CompanyName: f.CompanyName,
+		Department: f.Department, JobTitle: f.JobTitle, EmployeeId: f.EmployeeID,
+		IsActive: wrapperspb.Bool(c.Active), PasswordChangeRequired: c.MustChangePassword,
+	}
+	if !f.ExpiresAt.IsZero() {
+		req.ExpiresAt = timestamppb.New(f.ExpiresAt)
+	}
+	return req
+}
+
+func updateUserRequest(c *UserChange) *idp.UpdateUserRequest {
+	f := c.Fields
+	req := &idp.UpdateUserRequest{
+		UserId: c.TargetID, UpdateMask: &fieldmaskpb.FieldMask{Paths: slices.Clone(c.Mask)},
+		Username: f.Username, FullName: f.FullName, GivenName: f.GivenName, FamilyName: f.FamilyName,
+		Email: f.Email, PhoneNumber: f.PhoneNumber, CompanyName: f.CompanyName, Department: f.Department,
+		JobTitle: f.JobTitle, EmployeeId: f.EmployeeID,
+	}
+	if !f.ExpiresAt.IsZero() {
+		req.ExpiresAt = timestamppb.New(f.ExpiresAt)
+	}
+	return req
+}
+
+func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
+	var (
+		err error
+		ch  reporter.Change
+	)
+	id := c.TargetID
+	switch c.Action {
+	case ActionCreate:
+		ch = reporter.Create
+		err = a.call(ctx, func(ctx context.Context) error {
+			g, err := a.pool.CreateExternalGroup(ctx, c.Name, c.Description, c.ExternalID)
+			if err != nil && idhub.IsConflict(err) {
+				if g2, err2 := a.pool.ResolveExternalGroup(ctx, c.ExternalID); err2 == nil {
+					g, err = g2, nil
+				}
+			}
+			if err == nil {
+				id = g.GetId()
+			}
+			return err
+		})
+	case ActionBind:
+		ch = reporter.Bind
+		err = a.call(ctx, func(ctx context.Context) error {
+			_, err := a.pool.ConvertGroupToExternal(ctx, id, c.ExternalID)
+			return err
+		})
+		if err == nil && len(c.Mask) > 0 {
+			err = a.call(ctx, func(ctx context.Context) error {
+				_, err := a.pool.UpdateGroup(ctx, id, c.Name, c.Description)
+				return err
+			})
+		}
+	case ActionUpdate:
+		ch = reporter.Update
+		err = a.call(ctx, func(ctx context.Context) error {
+			_, err := a.pool.UpdateGroup(ctx, id, c.Name, c.Description)
+			return err
+		})
+	case ActionDelete:
+		ch = reporter.Delete
+		err = a.call(ctx, func(ctx context.Context) error {
+			err := a.pool.DeleteGroup(ctx, id)
+			if idhub.IsNotFound(err) {
+				return nil
+			}
+			return err
+		})
+	default:
+		return
+	}
+	a.count(reporter.Group, ch, err)
+	if err != nil {
+		a.failGroup(ctx, c.ExternalID, c.DN, string(c.Action), err)
+		return
+	}
+	a.mu.Lock()
+	if c.Action == ActionDelete {
+		delete(a.x.groups, c.ExternalID)
+	} else {
+		a.x.groups[c.ExternalID] = id
+	}
+	a.mu.Unlock()
+}
+
+// applyMembers resolves the user ids the membership changes need, then
+// updates each group's members in calls of at most 1000 deltas. Members
+// whose user or group is not in the pool (its change failed) are skipped.
+func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) error {
+	if err := a.resolveMissing(ctx, changes); err != nil {
+		return err
+	}
+	return each(ctx, a.concurrency, changes, func(ctx context.Context, m *MemberChange) {
+		a.mu.Lock()
+		gid, ok := a.x.groups[m.GroupExternalID]
+		var deltas []*om.MemberDelta
+		skippedAdd, skippedRemove := 0, 0
+		for _, ext := range m.Add {
+			if uid, ok := a.x.users[ext]; ok {
+				deltas = append(deltas, idhub.AddMember(uid))
+			} else {
+				skippedAdd++
+			}
+		}
+		adds := len(deltas)
+		for _, ext := range m.Remove {
+			if uid, ok := a.x.users[ext]; ok {
+				deltas = append(deltas, idhub.RemoveMember(uid))
+			} else {
+				skippedRemove++
+			}
+		}
+		a.mu.Unlock()
+		if !ok {
+			a.counts.Add(reporter.Membership, reporter.Create, reporter.Skipped, int64(len(m.Add)))
+			a.counts.Add(reporter.Membership, reporter.Delete, reporter.Skipped, int64(len(m.Remove)))
+			return
+		}
+		a.counts.Add(reporter.Membership, reporter.Create, reporter.Skipped, int64(skippedAdd))
+		a.counts.Add(reporter.Membership, reporter.Delete, reporter.Skipped, int64(skippedRemove))
+		if len(deltas) == 0 {
+			return
+		}
+		// UpdateGroupMembers chunks by 1000; retry the remainder on
+		// retryable errors. ADD of a member already present and REMOVE of
+		// one already gone are harmless on a rerun.
+		done := 0
+		err := a.call(ctx, func(ctx context.Context) error {
+			n, err := a.pool.UpdateGroupMembers(ctx, gid, deltas[done:])
+			done += n
+			return err
+		})
+		okAdds := min(done, adds)
+		a.counts.Add(reporter.Membership, reporter.Create, reporter.Success, int64(okAdds))
+		a.counts.Add(reporter.Membership, reporter.Delete, reporter.Success, int64(done-okAdds))
+		if err != nil {
+			a.counts.Add(reporter.Membership, reporter.Create, reporter.Failed, int64(adds-okAdds))
+			a.counts.Add(reporter.Membership, reporter.Delete, reporter.Failed, int64(len(deltas)-adds-(done-okAdds)))
+			a.failGroup(ctx, m.GroupExternalID, "", "members", err)
+		}
+	})
+}
+
+// resolveMissing looks up, 1000 at a time, the user ids of members the
+// cycle does not know yet (unchanged users in a delta cycle).
+func (a *applier) resolveMissing(ctx context.Context, changes []MemberChange) error {
+	a.mu.Lock()
+	seen := map[string]bool{}
+	var missing []string
+	for _, m := range changes {
+		for _, list := range [][]string{m.Add, m.Remove} {
+			for _, ext := range list {
+				if _, ok := a.x.users[ext]; !ok && !seen[ext] && !a.x.unresolved[ext] && !a.failedUsers[ext] {
+					seen[ext] = true
+					missing = append(missing, ext)
+				}
+			}
+		}
+	}
+	a.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	var res []*idp.ResolvedUser
+	err := a.call(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = a.pool.ResolveExternalIDs(ctx, missing)
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The members stay unresolved and are skipped, not failed silently.
+		a.log.Warn("resolving member user ids failed; their membership changes are skipped", zap.Int("users", len(missing)), zap.Error(err))
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, r := range res {
+		a.x.addUser(r.GetExternalId(), r.GetUserId())
+	}
+	return nil
+}
+

@@ -1,0 +1,301 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/idhub"
+)
+
+// poolUserFrom converts an API user to the planner's view.
+func poolUserFrom(u *idp.User) PoolUser {
+	f := UserFields{
+		Username: u.GetUsername(), FullName: u.GetFullName(), GivenName: u.GetGivenName(),
+		FamilyName: u.GetFamilyName(), Email: u.GetEmail(), PhoneNumber: u.GetPhoneNumber(),
+		EmployeeID: u.GetEmployeeId(), Department: u.GetDepartment(), JobTitle: u.GetJobTitle(),
+		CompanyName: u.GetCompanyName(),
+	}
+	if ts := u.GetExpiresAt(); ts != nil {
+		f.ExpiresAt = ts.AsTime().UTC()
+	}
+	return PoolUser{ID: u.GetId(), ExternalID: u.GetExternalId(), Fields: f, Active: u.GetStatus() == idp.User_ACTIVE}
+}
+
+func poolGroupFrom(g *om.Group) PoolGroup {
+	return PoolGroup{ID: g.GetId(), ExternalID: g.GetExternalId(), Name: g.GetName(), Description: g.GetDescription()}
+}
+
+// ids maps external ids to cloud ids and back for the managed objects a
+// cycle knows of.
+type ids struct {
+	users      map[string]string // external id -> user id
+	userExt    map[string]string // user id -> external id
+	groups     map[string]string // external id -> group id
+	unresolved map[string]bool   // external ids the pool does not have
+}
+
+func newIDs() *ids {
+	return &ids{users: map[string]string{}, userExt: map[string]string{}, groups: map[string]string{}, unresolved: map[string]bool{}}
+}
+
+func (x *ids) addUser(ext, id string) {
+	if ext == "" || id == "" {
+		return
+	}
+	x.users[ext] = id
+	x.userExt[id] = ext
+}
+
+func (x *ids) removeUser(ext string) {
+	if id, ok := x.users[ext]; ok {
+		delete(x.userExt, id)
+	}
+	delete(x.users, ext)
+}
+
+// readFullTarget lists the whole pool: every user, every external group of
+// the pool with its members, and, when groups may be captured, the
+// organization's other groups.
+func readFullTarget(ctx context.Context, pool Pool, concurrency int, captureGroups bool) (Target, *ids, error) {
+	var t Target
+	x := newIDs()
+	err := pool.ListAllUsers(ctx, func(u *idp.User) error {
+		pu := poolUserFrom(u)
+		t.Users = append(t.Users, pu)
+		x.addUser(pu.ExternalID, pu.ID)
+		return nil
+	})
+	if err != nil {
+		return t, nil, fmt.Errorf("list pool users: %w", err)
+	}
+	for g, err := range pool.ExternalGroups(ctx, "") {
+		if err != nil {
+			return t, nil, fmt.Errorf("list external groups: %w", err)
+		}
+		t.Groups = append(t.Groups, poolGroupFrom(g))
+		x.groups[g.GetExternalId()] = g.GetId()
+	}
+	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
+		return t, nil, err
+	}
+	if captureGroups {
+		for g, err := range pool.Groups(ctx, "") {
+			if err != nil {
+				return t, nil, fmt.Errorf("list organization groups: %w", err)
+			}
+			if g.GetExternalId() == "" {
+				t.Groups = append(t.Groups, poolGroupFrom(g))
+			}
+		}
+	}
+	return t, x, nil
+}
+
+// readMembers fills the Members of managed groups: the external ids of the
+// managed users in them. Other subjects are left out; idsync never removes
+// them.
+func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolGroup, x *ids) error {
+	eg, ctx := errgroup.WithContext(ctx)
+	eg.SetLimit(max(concurrency, 1))
+	for i := range groups {
+		g := &groups[i]
+		if g.ExternalID == "" {
+			continue
+		}
+		eg.Go(func() error {
+			var members []string
+			for m, err := range pool.GroupMembers(ctx, g.ID) {
+				if err != nil {
+					return fmt.Errorf("list members of group %s: %w", g.ID, err)
+				}
+				if ext, ok := x.userExt[m.GetSubjectId()]; ok {
+					members = append(members, ext)
+				}
+			}
+			slices.Sort(members)
+			g.Members = slices.Compact(members)
+			return nil
+		})
+	}
+	return eg.Wait()
+}
+
+// readDeltaTarget reads only what a delta plan needs: the pool users and
+// groups the changed objects correspond to (by external id, or by username
+// and name for capture), and the members of the groups whose members may
+// change. known holds cached external id -> user id pairs of managed users,
+// which map group members back to external ids.
+func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input, known map[string]string, s Settings) (Target, *ids, error) {
+	var t Target
+	x := newIDs()
+	for ext, id := range known {
+		x.addUser(ext, id)
+	}
+	// Users: resolve external ids, then read each one the plan compares.
+	want := make([]string, 0, len(in.Users)+len(in.RemovedUsers))
+	for _, u := range in.Users {
+		want = append(want, u.ExternalID)
+	}
+	want = append(want, in.RemovedUsers...)
+	resolved, err := pool.ResolveExternalIDs(ctx, want)
+	if err != nil {
+		return t, nil, fmt.Errorf("resolve user external ids: %w", err)
+	}
+	found := make(map[string]bool, len(resolved))
+	var userIDs []string
+	for _, r := range resolved {
+		if r.GetUserId() == "" {
+			continue
+		}
+		found[r.GetExternalId()] = true
+		x.addUser(r.GetExternalId(), r.GetUserId())
+		userIDs = append(userIDs, r.GetUserId())
+	}
+	for _, ext := range want {
+		if !found[ext] {
+			x.removeUser(ext)
+			x.unresolved[ext] = true
+		}
+	}
+	users := make([]PoolUser, len(userIDs))
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.SetLimit(max(concurrency, 1))
+	for i, id := range userIDs {
+		eg.Go(func() error {
+			u, err := pool.GetUser(gctx, id)
+			if err != nil {
+				return fmt.Errorf("read pool user %s: %w", id, err)
+			}
+			users[i] = poolUserFrom(u)
+			return nil
+		})
+	}
+	if err := eg.Wait(); err != nil {
+		return t, nil, err
+	}
+	t.Users = users
+	// New users may collide with pool users by username (capture or
+	// conflict): look those up by username.
+	for _, u := range in.Users {
+		if found[u.ExternalID] {
+			continue
+		}
+		f, err := desiredUser(&u, s.ReplacementDomain)
+		if err != nil {
+			continue // the planner rejects it
+		}
+		for pu, err := range pool.Users(ctx, fmt.Sprintf("username=%q", f.Username)) {
+			if err != nil {
+				return t, nil, fmt.Errorf("look up username %s: %w", f.Username, err)
+			}
+			t.Users = append(t.Users, poolUserFrom(pu))
+		}
+	}
+	// Groups.
+	groupExts := make([]string, 0, len(in.Groups)+len(in.RemovedGroups))
+	for _, g := range in.Groups {
+		groupExts = append(groupExts, g.ExternalID)
+	}
+	groupExts = append(groupExts, in.RemovedGroups...)
+	for _, ext := range groupExts {
+		g, err := pool.ResolveExternalGroup(ctx, ext)
+		if err != nil {
+			if idhub.IsNotFound(err) {
+				continue
+			}
+			return t, nil, fmt.Errorf("resolve group %s: %w", ext, err)
+		}
+		t.Groups = append(t.Groups, poolGroupFrom(g))
+		x.groups[ext] = g.GetId()
+	}
+	if s.CaptureGroups {
+		for _, g := range in.Groups {
+			if _, ok := x.groups[g.ExternalID]; ok {
+				continue
+			}
+			name := strings.ToLower(SanitizeGroupName(g.Name))
+			if name == "" {
+				continue
+			}
+			for og, err := range pool.Groups(ctx, fmt.Sprintf("name=%q", name)) {
+				if err != nil {
+					return t, nil, fmt.Errorf("look up group name %s: %w", name, err)
+				}
+				if og.GetExternalId() == "" {
+					t.Groups = append(t.Groups, poolGroupFrom(og))
+				}
+			}
+		}
+	}
+	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
+		return t, nil, err
+	}
+	return t, x, nil
+}
+
+// deltaInput turns a directory delta into planner input. Objects whose last
+// change failed (pending) are planned again from the new snapshot.
+func deltaInput(d *directory.Delta, pendingUsers, pendingGroups []string) Input {
+	in := Input{Mode: ModeDelta, Users: slices.Clone(d.Users)}
+	seenU := make(map[string]bool, len(d.Users))
+	for _, u := range d.Users {
+		seenU[u.ExternalID] = true
+	}
+	seenG := make(map[string]bool)
+	for _, g := range d.Groups {
+		seenG[g.ExternalID] = true
+		in.Groups = append(in.Groups, g)
+	}
+	snapUsers := make(map[string]*directory.User)
+	snapGroups := make(map[string]*directory.Group)
+	if d.Snapshot != nil {
+		for i := range d.Snapshot.Users {
+			snapUsers[d.Snapshot.Users[i].ExternalID] = &d.Snapshot.Users[i]
+		}
+		for i := range d.Snapshot.Groups {
+			snapGroups[d.Snapshot.Groups[i].ExternalID] = &d.Snapshot.Groups[i]
+		}
+	}
+	for _, m := range d.Memberships {
+		if !seenG[m.GroupID] {
+			if g := snapGroups[m.GroupID]; g != nil {
+				in.Groups = append(in.Groups, *g)
+				seenG[m.GroupID] = true
+			}
+		}
+	}
+	// A pending object still in the directory is planned again; one that is
+	// gone had a removal fail, so its removal is planned again.
+	for _, id := range pendingUsers {
+		switch u := snapUsers[id]; {
+		case u == nil:
+			in.RemovedUsers = append(in.RemovedUsers, id)
+		case !seenU[id]:
+			in.Users = append(in.Users, *u)
+			seenU[id] = true
+		}
+	}
+	for _, id := range pendingGroups {
+		switch g := snapGroups[id]; {
+		case g == nil:
+			in.RemovedGroups = append(in.RemovedGroups, id)
+		case !seenG[id]:
+			in.Groups = append(in.Groups, *g)
+			seenG[id] = true
+		}
+	}
+	for _, r := range d.RemovedUsers {
+		in.RemovedUsers = append(in.RemovedUsers, r.ExternalID)
+	}
+	for _, r := range d.RemovedGroups {
+		in.RemovedGroups = append(in.RemovedGroups, r.ExternalID)
+	}
+	return in
+}
