@@ -444,4 +444,3 @@ func (a *applier) resolveMissing(ctx context.Context, changes []MemberChange) er
 	}
 	return nil
 }
-
