@@ -28,6 +28,7 @@ type Sessions interface {
 	ReportProgress(ctx context.Context, sessionID string, entries []*idp.ProgressEntry) error
 	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error)
 	SetReplicationToken(ctx context.Context, t idp.SessionType, token string) error
+	GetSyncSettings(ctx context.Context) (*idp.SynchronizationSettings, error)
 }
 
 // Pool is the user and group API the planner's target is read from and the

@@ -108,15 +108,12 @@ type cycle struct {
 }
 
 func (c *cycle) run(ctx context.Context) error {
-	a := c.a
 	if !c.opts.DryRun {
 		if err := c.open(ctx); err != nil {
 			return err
 		}
-	} else if a.opts.Settings != nil {
-		c.settings = *a.opts.Settings
-	} else {
-		return errors.New("a dry run needs local sync_settings, or use 'idsync plan', which reads the pool's settings")
+	} else if err := c.localOrPoolSettings(ctx); err != nil {
+		return err
 	}
 	c.log.Info("cycle started", zap.String("trigger", string(c.opts.Trigger)), zap.String("session", c.job.SessionID), zap.Bool("dry_run", c.opts.DryRun))
 
@@ -219,17 +216,40 @@ func (c *cycle) close(ctx context.Context, err error) {
 
 // sync reads, plans, checks and applies.
 func (c *cycle) sync(ctx context.Context) error {
+	pr, err := c.prepare(ctx)
+	if err != nil {
+		return err
+	}
+	if pr.plan.Safety != nil {
+		return &SafetyError{Stop: pr.plan.Safety}
+	}
+	if c.opts.DryRun {
+		countPlanned(c.counts, pr.plan, reporter.Skipped)
+		return nil
+	}
+	return c.apply(ctx, pr.plan, pr.snap, pr.x)
+}
+
+// prepared is a plan with what applying it needs.
+type prepared struct {
+	plan *Plan
+	snap *directory.Snapshot
+	x    *ids
+}
+
+// prepare reads the directory and the pool and plans. It changes nothing.
+func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	a := c.a
 	src, err := a.opts.NewSource(c.settings)
 	if err != nil {
-		return fmt.Errorf("directory source: %w", err)
+		return nil, fmt.Errorf("directory source: %w", err)
 	}
 	if cl, ok := src.(interface{ Close() error }); ok {
 		defer cl.Close()
 	}
 	prev, err := a.opts.Store.Snapshot(sessionKind)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	full, why := c.chooseFull(prev)
 	var (
@@ -239,18 +259,18 @@ func (c *cycle) sync(ctx context.Context) error {
 	if !full {
 		pu, err := a.opts.Store.Pending(state.User)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		pg, err := a.opts.Store.Pending(state.Group)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		d, err := src.Delta(ctx, prev)
 		switch {
 		case errors.Is(err, ldapsource.ErrFullSyncRequired):
 			full, why = true, err.Error()
 		case err != nil:
-			return fmt.Errorf("%w: %w", errSourceRead, err)
+			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
 		default:
 			snap = d.Snapshot
 			in = deltaInput(d, pu, pg)
@@ -260,7 +280,7 @@ func (c *cycle) sync(ctx context.Context) error {
 		c.log.Info("full synchronization", zap.String("reason", why))
 		snap, err = src.Snapshot(ctx)
 		if err != nil {
-			return fmt.Errorf("%w: %w", errSourceRead, err)
+			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
 		}
 		in = Input{Mode: ModeFull, Users: snap.Users, Groups: snap.Groups}
 	}
@@ -274,26 +294,47 @@ func (c *cycle) sync(ctx context.Context) error {
 	} else {
 		known, kerr := a.opts.Store.AllIDs(state.User)
 		if kerr != nil {
-			return kerr
+			return nil, kerr
 		}
 		in.ManagedUsers = len(known)
 		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, c.settings.Plan)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", errTargetRead, err)
+		return nil, fmt.Errorf("%w: %w", errTargetRead, err)
 	}
 	plan := BuildPlan(in)
 	c.log.Info("plan", zap.String("mode", string(plan.Mode)), zap.Int("user_changes", len(plan.Users)),
 		zap.Int("group_changes", len(plan.Groups)), zap.Int("membership_changes", len(plan.Members)),
 		zap.Int("rejected", len(plan.Rejected)), zap.Int("users_same", plan.SameUsers), zap.Int("groups_same", plan.SameGroups))
-	if plan.Safety != nil {
-		return &SafetyError{Stop: plan.Safety}
+	return &prepared{plan: plan, snap: snap, x: x}, nil
+}
+
+// Plan computes what a cycle would change, without opening a session or
+// changing anything.
+func (a *Agent) Plan(ctx context.Context, full bool) (*Plan, error) {
+	c := &cycle{a: a, log: a.log, job: &state.Job{}, counts: &reporter.Counts{}, opts: CycleOptions{Full: full, DryRun: true}}
+	if err := c.localOrPoolSettings(ctx); err != nil {
+		return nil, err
 	}
-	if c.opts.DryRun {
-		countPlanned(c.counts, plan, reporter.Skipped)
+	pr, err := c.prepare(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pr.plan, nil
+}
+
+// localOrPoolSettings settles the settings of a run without a session.
+func (c *cycle) localOrPoolSettings(ctx context.Context) error {
+	if c.a.opts.Settings != nil {
+		c.settings = *c.a.opts.Settings
 		return nil
 	}
-	return c.apply(ctx, plan, snap, x)
+	s, err := c.a.opts.Cloud.GetSyncSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("read the pool's synchronization settings (or add sync_settings to the config file): %w", err)
+	}
+	c.settings = FromCloud(s)
+	return nil
 }
 
 // chooseFull decides between a full and a delta cycle.

@@ -394,3 +394,43 @@ func TestCycleBlockAndPartial(t *testing.T) {
 		t.Errorf("the pending bad user was not retried: %+v", job.Result.UserStatistics.Created)
 	}
 }
+
+func TestPlanAndDryRunChangeNothing(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	ctx := t.Context()
+	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r.dir.set(func(d *fakeDir) {
+		d.users[0].JobTitle = "Engineer"
+		d.users = append(d.users, dirUser(3))
+	})
+	before, sessions := r.mutating(), len(r.emu.Dump().Sessions)
+	p, err := r.agent.Plan(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mode != ModeDelta || len(p.Users) != 2 || p.Users[0].Action != ActionUpdate || p.Users[1].Action != ActionCreate {
+		t.Fatalf("plan: mode %s users %+v", p.Mode, p.Users)
+	}
+	if diff := cmp.Diff([]string{"job_title"}, p.Users[0].Mask); diff != "" {
+		t.Errorf("update mask (-want +got):\n%s", diff)
+	}
+	job, err := r.agent.RunCycle(ctx, CycleOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !job.DryRun || job.Result.UserStatistics.Created.Skipped != 1 || job.Result.UserStatistics.Updated.Skipped != 1 {
+		t.Errorf("dry-run job %+v", job.Result.UserStatistics)
+	}
+	if r.mutating() != before || len(r.emu.Dump().Sessions) != sessions {
+		t.Error("plan or dry run changed the pool or opened a session")
+	}
+	// The dry run did not advance the local state: a real cycle still
+	// applies both changes.
+	job, err = r.agent.RunCycle(ctx, CycleOptions{})
+	if err != nil || job.Result.UserStatistics.Created.Success != 1 || job.Result.UserStatistics.Updated.Success != 1 {
+		t.Fatalf("cycle after the dry run: err %v stats %+v", err, job.Result.UserStatistics)
+	}
+}
