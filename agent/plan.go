@@ -91,41 +91,41 @@ const (
 // UserChange is what the plan does to one user. Action and Status are
 // independent: a user can be updated and deactivated in one cycle.
 type UserChange struct {
-	ExternalID string
+	ExternalID string `json:"external_id"`
 	// TargetID is the pool user id; empty for a create.
-	TargetID string
-	DN       string
-	Action   Action
-	Status   StatusChange
+	TargetID string       `json:"target_id,omitempty"`
+	DN       string       `json:"dn,omitempty"`
+	Action   Action       `json:"action,omitempty"`
+	Status   StatusChange `json:"status,omitempty"`
 	// Fields are the desired values (create, bind, update).
-	Fields UserFields
+	Fields UserFields `json:"fields"`
 	// Mask lists the update-mask paths that change (bind, update).
-	Mask []string
+	Mask []string `json:"mask,omitempty"`
 	// Active is the desired state after the change.
-	Active bool
+	Active bool `json:"active"`
 	// MustChangePassword asks the user to set a new password at first login.
-	MustChangePassword bool
+	MustChangePassword bool `json:"must_change_password,omitempty"`
 	// Removed marks a user removed from the directory scope; with
 	// remove_user_behavior "block" it is deactivated instead of deleted.
-	Removed bool
+	Removed bool `json:"removed,omitempty"`
 }
 
 // GroupChange is what the plan does to one group.
 type GroupChange struct {
-	ExternalID  string
-	TargetID    string
-	DN          string
-	Action      Action
-	Name        string
-	Description string
-	Mask        []string
+	ExternalID  string   `json:"external_id"`
+	TargetID    string   `json:"target_id,omitempty"`
+	DN          string   `json:"dn,omitempty"`
+	Action      Action   `json:"action"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Mask        []string `json:"mask,omitempty"`
 }
 
 // MemberChange adds and removes members of one group, by user external id.
 type MemberChange struct {
-	GroupExternalID string
-	Add             []string
-	Remove          []string
+	GroupExternalID string   `json:"group_external_id"`
+	Add             []string `json:"add,omitempty"`
+	Remove          []string `json:"remove,omitempty"`
 }
 
 // ObjectType names the kind of object a change or failure is about.
@@ -141,27 +141,27 @@ const (
 // Rejection is an object the planner refused before any call, with the
 // reason. The object is counted as failed; the rest of the cycle goes on.
 type Rejection struct {
-	Object     ObjectType
-	ExternalID string
-	DN         string
-	Action     Action
-	Reason     string
+	Object     ObjectType `json:"object"`
+	ExternalID string     `json:"external_id"`
+	DN         string     `json:"dn,omitempty"`
+	Action     Action     `json:"action"`
+	Reason     string     `json:"reason"`
 }
 
 // Plan is the ordered list of changes a cycle makes. Apply users first,
 // then groups, then memberships, then group deletions, then user removals.
 type Plan struct {
-	Mode    Mode
-	Users   []UserChange
-	Groups  []GroupChange
-	Members []MemberChange
+	Mode    Mode           `json:"mode"`
+	Users   []UserChange   `json:"users"`
+	Groups  []GroupChange  `json:"groups"`
+	Members []MemberChange `json:"memberships"`
 	// Rejected objects fail without a call.
-	Rejected []Rejection
+	Rejected []Rejection `json:"rejected"`
 	// SameUsers and SameGroups count objects already in the desired state.
-	SameUsers  int
-	SameGroups int
+	SameUsers  int `json:"same_users"`
+	SameGroups int `json:"same_groups"`
 	// Safety is non-nil when a safety limit forbids applying the plan.
-	Safety *SafetyStop
+	Safety *SafetyStop `json:"safety_stop,omitempty"`
 }
 
 // BuildPlan computes the changes that make the pool match the directory.

@@ -20,9 +20,9 @@ type Limits struct {
 
 // SafetyStop explains why a plan must not be applied.
 type SafetyStop struct {
-	Reason string
+	Reason string `json:"reason"`
 	// Removals is the number of users (or groups) the plan would remove.
-	Removals int
+	Removals int `json:"removals"`
 }
 
 func (s *SafetyStop) Error() string { return s.Reason }

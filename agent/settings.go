@@ -1,13 +1,19 @@
 package agent
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/idhub"
 )
 
 var userTargets = map[directory.UserField]idp.UserTargetAttribute{
@@ -79,21 +85,24 @@ func cloudMapping(source string, t idp.MappingType) directory.AttributeMapping {
 	return directory.AttributeMapping{Source: source, Type: directory.Direct}
 }
 
-// ToCloud returns the pool settings that correspond to s: the mapping as
-// overrides of the default, and interval clamped to the API's 15m..6h.
+// ToCloud returns the pool settings that correspond to s, the mapping as
+// overrides of the default. The interval is included only when the API
+// accepts it (15m..6h); a shorter local schedule leaves the pool's as is.
 func ToCloud(s SyncSettings, interval time.Duration) *idp.SynchronizationSettings {
 	out := &idp.SynchronizationSettings{
 		Filter: &idp.SynchronizationFilter{
 			Domain: s.Domain, OrganizationUnits: slices.Clone(s.OrganizationalUnits), Groups: slices.Clone(s.Groups),
 		},
-		RemoveUserBehavior:      idp.RemoveUserBehavior_REMOVE,
-		SynchronizationInterval: durationpb.New(min(max(interval, 15*time.Minute), 6*time.Hour)),
-		AllowToCaptureUsers:     s.Plan.CaptureUsers,
-		AllowToCaptureGroups:    s.Plan.CaptureGroups,
-		ReplacementDomain:       s.Plan.ReplacementDomain,
+		RemoveUserBehavior:   idp.RemoveUserBehavior_REMOVE,
+		AllowToCaptureUsers:  s.Plan.CaptureUsers,
+		AllowToCaptureGroups: s.Plan.CaptureGroups,
+		ReplacementDomain:    s.Plan.ReplacementDomain,
 	}
 	if s.Plan.RemoveBehavior == RemoveBlock {
 		out.RemoveUserBehavior = idp.RemoveUserBehavior_BLOCK
+	}
+	if interval >= 15*time.Minute && interval <= 6*time.Hour {
+		out.SynchronizationInterval = durationpb.New(interval)
 	}
 	def := directory.DefaultMapping()
 	for _, f := range directory.UserFields() {
@@ -109,4 +118,68 @@ func ToCloud(s SyncSettings, interval time.Duration) *idp.SynchronizationSetting
 		}
 	}
 	return out
+}
+
+// SettingsAPI reads and writes the pool's synchronization settings.
+// *idhub.Client implements it.
+type SettingsAPI interface {
+	GetSyncSettings(ctx context.Context) (*idp.SynchronizationSettings, error)
+	CreateSyncSettings(ctx context.Context, req *idp.CreateSynchronizationSettingsRequest) (*idp.SynchronizationSettings, error)
+	UpdateSyncSettings(ctx context.Context, req *idp.UpdateSynchronizationSettingsRequest) (*idp.SynchronizationSettings, error)
+}
+
+// EnsureCloudSettings makes the pool's synchronization settings equal want:
+// it creates them when the pool has none and updates only the fields that
+// differ otherwise.
+func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, log *zap.Logger) error {
+	have, err := api.GetSyncSettings(ctx)
+	if idhub.IsNotFound(err) {
+		_, err = api.CreateSyncSettings(ctx, &idp.CreateSynchronizationSettingsRequest{
+			Filter: want.GetFilter(), ReplacementDomain: want.GetReplacementDomain(),
+			RemoveUserBehavior: want.GetRemoveUserBehavior(), SynchronizationInterval: want.GetSynchronizationInterval(),
+			AllowToCaptureUsers: want.GetAllowToCaptureUsers(), AllowToCaptureGroups: want.GetAllowToCaptureGroups(),
+			UserAttributeMappings: want.GetUserAttributeMappings(), GroupAttributeMappings: want.GetGroupAttributeMappings(),
+		})
+		if err != nil {
+			return fmt.Errorf("create the pool's synchronization settings: %w", err)
+		}
+		log.Info("created the pool's synchronization settings from the config file")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the pool's synchronization settings: %w", err)
+	}
+	var mask []string
+	diff := func(path string, same bool) {
+		if !same {
+			mask = append(mask, path)
+		}
+	}
+	diff("filter", proto.Equal(have.GetFilter(), want.GetFilter()))
+	diff("replacement_domain", have.GetReplacementDomain() == want.GetReplacementDomain())
+	diff("remove_user_behavior", have.GetRemoveUserBehavior() == want.GetRemoveUserBehavior())
+	if want.GetSynchronizationInterval() != nil {
+		diff("synchronization_interval", proto.Equal(have.GetSynchronizationInterval(), want.GetSynchronizationInterval()))
+	}
+	diff("allow_to_capture_users", have.GetAllowToCaptureUsers() == want.GetAllowToCaptureUsers())
+	diff("allow_to_capture_groups", have.GetAllowToCaptureGroups() == want.GetAllowToCaptureGroups())
+	diff("user_attribute_mappings", slices.EqualFunc(have.GetUserAttributeMappings(), want.GetUserAttributeMappings(),
+		func(a, b *idp.UserAttributeMapping) bool { return proto.Equal(a, b) }))
+	diff("group_attribute_mappings", slices.EqualFunc(have.GetGroupAttributeMappings(), want.GetGroupAttributeMappings(),
+		func(a, b *idp.GroupAttributeMapping) bool { return proto.Equal(a, b) }))
+	if len(mask) == 0 {
+		return nil
+	}
+	_, err = api.UpdateSyncSettings(ctx, &idp.UpdateSynchronizationSettingsRequest{
+		Filter: want.GetFilter(), ReplacementDomain: want.GetReplacementDomain(),
+		RemoveUserBehavior: want.GetRemoveUserBehavior(), SynchronizationInterval: want.GetSynchronizationInterval(),
+		AllowToCaptureUsers: want.GetAllowToCaptureUsers(), AllowToCaptureGroups: want.GetAllowToCaptureGroups(),
+		UserAttributeMappings: want.GetUserAttributeMappings(), GroupAttributeMappings: want.GetGroupAttributeMappings(),
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: mask},
+	})
+	if err != nil {
+		return fmt.Errorf("update the pool's synchronization settings: %w", err)
+	}
+	log.Info("updated the pool's synchronization settings from the config file", zap.Strings("fields", mask))
+	return nil
 }

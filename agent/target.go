@@ -4,18 +4,18 @@ import "time"
 
 // UserFields are the Identity Hub user fields idsync manages.
 type UserFields struct {
-	Username    string
-	FullName    string
-	GivenName   string
-	FamilyName  string
-	Email       string
-	PhoneNumber string
-	EmployeeID  string
-	Department  string
-	JobTitle    string
-	CompanyName string
+	Username    string `json:"username"`
+	FullName    string `json:"full_name"`
+	GivenName   string `json:"given_name,omitempty"`
+	FamilyName  string `json:"family_name,omitempty"`
+	Email       string `json:"email,omitempty"`
+	PhoneNumber string `json:"phone_number,omitempty"`
+	EmployeeID  string `json:"employee_id,omitempty"`
+	Department  string `json:"department,omitempty"`
+	JobTitle    string `json:"job_title,omitempty"`
+	CompanyName string `json:"company_name,omitempty"`
 	// ExpiresAt is the account expiry; the zero time means never.
-	ExpiresAt time.Time
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // PoolUser is a user of the target pool as the agent sees it.

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/idsync/idsync/agent"
 )
 
 // command is one subcommand of idsync. Each lives in its own cmd_*.go file
@@ -22,7 +24,13 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	cmds := []command{
+		{name: "check", summary: "check the configuration, the domain controller and Identity Hub", run: cmdCheck},
 		{name: "emulator", summary: "run the built-in Identity Hub API emulator", run: cmdEmulator},
+		{name: "jobs", summary: "list past synchronization jobs or show one", run: cmdJobs},
+		{name: "plan", summary: "show what a cycle would change, changing nothing", run: cmdPlan},
+		{name: "run", summary: "run the daemon (what the service runs)", run: cmdRun},
+		{name: "service", summary: "install, uninstall, start, stop or query the system service", run: cmdService},
+		{name: "sync", summary: "run one synchronization cycle now", run: cmdSync},
 		{name: "version", summary: "print version information", run: cmdVersion},
 	}
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
@@ -53,7 +61,12 @@ func usagef(format string, args ...any) error {
 
 // exitCode is the one place where errors become exit codes.
 func exitCode(err error) int {
-	var ue usageError
+	var (
+		ue usageError
+		nn *agent.NotNowError
+		se *agent.SafetyError
+		pe *agent.PartialError
+	)
 	switch {
 	case err == nil:
 		return exitOK
@@ -61,6 +74,12 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &nn):
+		return exitNotNow
+	case errors.As(err, &se):
+		return exitSafety
+	case errors.As(err, &pe):
+		return exitPartial
 	default:
 		return exitFailed
 	}

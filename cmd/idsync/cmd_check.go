@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+
+	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/internal/config"
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/ldapsource"
+)
+
+// errCheckFailed is returned when a preflight check failed (exit 1).
+var errCheckFailed = errors.New("some checks failed")
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: idsync check --config FILE\n\nCheck the configuration, the domain controller (reachability, TLS, bind, DirSync\nright, scope roots) and Identity Hub (credentials, pool access), as a checklist.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	ck := &checklist{w: stdout}
+	ck.ok("config", "%s is valid", cfg.File())
+	for _, w := range cfg.Warnings() {
+		ck.warn("config", "%s", w.String())
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	log, closeLog, err := newLogger(config.Logger{Level: "error", Format: "plain"}, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	// Identity Hub.
+	var settings *agent.SyncSettings
+	client, err := newClient(cfg, log)
+	if err != nil {
+		ck.fail("identity hub", "%v", err)
+	} else {
+		defer client.Close()
+		if pool, err := client.GetUserpool(ctx); err != nil {
+			ck.fail("identity hub", "user pool %s: %v%s", cfg.UserpoolID, err, hint(err))
+		} else {
+			ck.ok("identity hub", "user pool %s (%s) in organization %s, domains %v", pool.GetId(), pool.GetName(), pool.GetOrganizationId(), pool.GetDomains())
+			if s, err := client.GetSyncSettings(ctx); err == nil {
+				ck.ok("identity hub", "the pool has synchronization settings (domain %s)", s.GetFilter().GetDomain())
+				cs := agent.FromCloud(s)
+				settings = &cs
+			} else if idhub.IsNotFound(err) {
+				ck.info("identity hub", "the pool has no synchronization settings yet; the config's sync_settings will be used")
+			} else {
+				ck.fail("identity hub", "synchronization settings: %v%s", err, hint(err))
+			}
+			if _, err := client.GetReplicationToken(ctx, idp.SessionType_AD_SYNC); err != nil && !idhub.IsNotFound(err) {
+				ck.fail("identity hub", "replication token: %v%s", err, hint(err))
+			}
+		}
+	}
+	if local := localSettings(cfg); local != nil {
+		settings = local
+	}
+
+	// Active Directory.
+	if settings == nil {
+		ck.fail("directory", "no synchronization settings: add a sync_settings section to the config file")
+	} else {
+		src, err := ldapsource.New(ldapsourceOptions(cfg, *settings, log))
+		if err != nil {
+			ck.fail("directory", "%v", err)
+		} else {
+			r := src.Check(ctx)
+			src.Close()
+			if r.Bound {
+				ck.ok("directory", "%s answered (%s), bound as %s", r.URL, orPlain(r.TLSVersion), cfg.LDAP.Username)
+				ck.ok("directory", "domain controller %s, invocation id %s, base %s", r.DCHost, r.InvocationID, r.BaseDN)
+				if r.DirSync {
+					ck.ok("directory", "the account has Replicating Directory Changes: deltas use DirSync")
+				} else {
+					ck.info("directory", "no Replicating Directory Changes right: deltas use uSNChanged polling")
+				}
+			}
+			for _, p := range r.Problems {
+				ck.fail("directory", "%s", p)
+			}
+		}
+	}
+
+	// Local state.
+	if err := os.MkdirAll(cfg.StatePath, 0o700); err != nil {
+		ck.fail("state", "%v", err)
+	} else if f, err := os.CreateTemp(cfg.StatePath, ".check-*"); err != nil {
+		ck.fail("state", "%s is not writable: %v", cfg.StatePath, err)
+	} else {
+		f.Close()
+		os.Remove(f.Name())
+		ck.ok("state", "%s is writable", filepath.Clean(cfg.StatePath))
+	}
+	if ck.failed > 0 {
+		fmt.Fprintf(stdout, "%d checks failed\n", ck.failed)
+		return errCheckFailed
+	}
+	fmt.Fprintln(stdout, "all checks passed")
+	return nil
+}
+
+func orPlain(v string) string {
+	if v == "" {
+		return "plain LDAP"
+	}
+	return v
+}
+
+// hint adds advice for the common cloud failures.
+func hint(err error) string {
+	switch idhub.Classify(err) {
+	case idhub.ClassPermission:
+		return " (check the credentials and that the service account has organization-manager.userpools.syncAgent and the groups roles)"
+	case idhub.ClassNotFound:
+		return " (check userpool_id)"
+	case idhub.ClassRetryable:
+		return " (check the endpoints and the network)"
+	}
+	return ""
+}
+
+type checklist struct {
+	w      io.Writer
+	failed int
+}
+
+func (c *checklist) line(mark, area, format string, args ...any) {
+	fmt.Fprintf(c.w, "[%-4s] %-12s %s\n", mark, area, fmt.Sprintf(format, args...))
+}
+func (c *checklist) ok(area, f string, a ...any)   { c.line("ok", area, f, a...) }
+func (c *checklist) info(area, f string, a ...any) { c.line("info", area, f, a...) }
+func (c *checklist) warn(area, f string, a ...any) { c.line("warn", area, f, a...) }
+func (c *checklist) fail(area, f string, a ...any) { c.failed++; c.line("FAIL", area, f, a...) }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/idsync/idsync/agent"
+)
+
+func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("plan", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	full := fs.Bool("full", false, "plan a full comparison instead of a delta")
+	output := fs.String("o", "text", "output format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o json] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *output != "text" && *output != "json" {
+		return usagef("-o must be text or json, not %q", *output)
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := setupLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	e, err := newEngine(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	p, err := e.agent.Plan(ctx, *full)
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writePlanJSON(stdout, p)
+	}
+	writePlanText(stdout, p)
+	if p.Safety != nil {
+		return &agent.SafetyError{Stop: p.Safety}
+	}
+	return nil
+}
+
+// writePlanJSON prints the plan as indented JSON, with empty lists as [].
+func writePlanJSON(w io.Writer, p *agent.Plan) error {
+	out := *p
+	if out.Users == nil {
+		out.Users = []agent.UserChange{}
+	}
+	if out.Groups == nil {
+		out.Groups = []agent.GroupChange{}
+	}
+	if out.Members == nil {
+		out.Members = []agent.MemberChange{}
+	}
+	if out.Rejected == nil {
+		out.Rejected = []agent.Rejection{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}
+
+// writePlanText prints one line per change, then a summary.
+func writePlanText(w io.Writer, p *agent.Plan) {
+	adds, removes := 0, 0
+	for _, c := range p.Users {
+		verb := string(c.Action)
+		if c.Status != agent.StatusSame {
+			if verb != "" {
+				verb += "+"
+			}
+			verb += string(c.Status)
+		}
+		fmt.Fprintf(w, "user   %-20s %s (%s)", verb, c.Fields.Username, c.ExternalID)
+		if len(c.Mask) > 0 {
+			fmt.Fprintf(w, " fields %v", c.Mask)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, c := range p.Groups {
+		fmt.Fprintf(w, "group  %-20s %s (%s)", c.Action, c.Name, c.ExternalID)
+		if len(c.Mask) > 0 {
+			fmt.Fprintf(w, " fields %v", c.Mask)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, m := range p.Members {
+		fmt.Fprintf(w, "members %-19s +%d -%d\n", m.GroupExternalID, len(m.Add), len(m.Remove))
+		adds += len(m.Add)
+		removes += len(m.Remove)
+	}
+	for _, r := range p.Rejected {
+		fmt.Fprintf(w, "REJECTED %s %s %s: %s\n", r.Object, r.ExternalID, r.DN, r.Reason)
+	}
+	fmt.Fprintf(w, "%s plan: %d user changes, %d group changes, %d memberships to add, %d to remove, %d rejected, %d users and %d groups unchanged\n",
+		p.Mode, len(p.Users), len(p.Groups), adds, removes, len(p.Rejected), p.SameUsers, p.SameGroups)
+	if p.Safety != nil {
+		fmt.Fprintf(w, "SAFETY STOP: %s\n", p.Safety.Reason)
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/kardianos/service"
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+
+	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/internal/config"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped.\nThis is what the installed service runs.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := setupLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	d := &daemon{cfg: cfg, log: log}
+	if service.Interactive() {
+		return d.run(ctx)
+	}
+	// Under a service manager: it calls Start and Stop.
+	prg := &program{ctx: ctx, d: d}
+	svc, err := service.New(prg, serviceConfig(cfg.File()))
+	if err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	if err := svc.Run(); err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	return prg.err
+}
+
+// program adapts the daemon to kardianos/service.
+type program struct {
+	ctx    context.Context
+	d      *daemon
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (p *program) Start(service.Service) error {
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.cancel, p.done = cancel, make(chan struct{})
+	go func() {
+		defer close(p.done)
+		p.err = p.d.run(ctx)
+	}()
+	return nil
+}
+
+func (p *program) Stop(service.Service) error {
+	p.cancel()
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		p.d.log.Warn("the running cycle did not stop within 20s; exiting anyway (its session expires on its own)")
+	}
+	return nil
+}
+
+// daemon runs cycles on the schedule.
+type daemon struct {
+	cfg *config.Config
+	log *zap.Logger
+
+	mu        sync.Mutex
+	notBefore time.Time // the pool said too early until then
+}
+
+func (d *daemon) run(ctx context.Context) error {
+	sched, err := config.ScheduleParser().Parse(d.cfg.Schedule)
+	if err != nil {
+		return usagef("schedule: %v", err)
+	}
+	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
+		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
+	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLogger{d.log})), cron.WithLogger(cronLogger{d.log}))
+	c.Schedule(sched, cron.FuncJob(func() { d.cycle(ctx, agent.TriggerAuto) }))
+	go d.cycle(ctx, agent.TriggerAuto) // one at start
+	c.Start()
+	<-ctx.Done()
+	d.log.Info("stopping: waiting for the running cycle to end")
+	<-c.Stop().Done()
+	d.log.Info("idsync stopped")
+	return nil
+}
+
+// cycle runs one cycle with a fresh engine, so the state database is held
+// only while a cycle runs and 'idsync plan' works between cycles.
+func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
+	d.mu.Lock()
+	wait := time.Until(d.notBefore)
+	d.mu.Unlock()
+	if wait > 0 {
+		d.log.Debug("skipping: too early for a new session", zap.Duration("wait", wait))
+		return
+	}
+	e, err := newEngine(ctx, d.cfg, d.log, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("cycle not started", zap.Error(err))
+		}
+		return
+	}
+	defer e.close()
+	_, err = e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled})
+	var nn *agent.NotNowError
+	if errors.As(err, &nn) && !nn.Held {
+		d.mu.Lock()
+		d.notBefore = nn.Next
+		d.mu.Unlock()
+	}
+}
+
+// cronLogger sends robfig/cron's messages to zap.
+type cronLogger struct{ log *zap.Logger }
+
+func (l cronLogger) Info(msg string, kv ...any) { l.log.Sugar().Debugw("cron: "+msg, kv...) }
+func (l cronLogger) Error(err error, msg string, kv ...any) {
+	l.log.Sugar().Errorw("cron: "+msg, append(kv, "error", err)...)
+}
+
+// serviceConfig describes the idsync service: it runs `idsync run` with the
+// absolute config path.
+func serviceConfig(configPath string) *service.Config {
+	abs, err := filepath.Abs(configPath)
+	if err != nil {
+		abs = configPath
+	}
+	return &service.Config{
+		Name:        "idsync",
+		DisplayName: "idsync directory synchronization",
+		Description: "Synchronizes Active Directory users, groups and memberships to a Yandex Identity Hub user pool.",
+		Arguments:   []string{"run", "--config", abs},
+		Dependencies: []string{
+			"After=network-online.target",
+			"Wants=network-online.target",
+		},
+		Option: service.KeyValue{
+			"Restart":          "on-failure",
+			"DelayedAutoStart": true,
+			"OnFailure":        "restart",
+		},
+	}
+}

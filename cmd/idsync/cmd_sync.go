@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/internal/state"
+)
+
+func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sync", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	full := fs.Bool("full", false, "read the whole directory and compare it with the whole pool")
+	dryRun := fs.Bool("dry-run", false, "plan and record the job without opening a session or changing anything")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full] [--dry-run] --config FILE\n\nRun one synchronization cycle now, then exit.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log, closeLog, err := setupLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	bar := newProgressLine(stderr)
+	e, err := newEngine(ctx, cfg, log, bar.update)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: *dryRun || cfg.DryRun.Enabled})
+	bar.finish()
+	if job != nil {
+		printJobSummary(stdout, job)
+	}
+	return err
+}
+
+// printJobSummary prints what a job did, as a few readable lines.
+func printJobSummary(w io.Writer, j *state.Job) {
+	took := j.EndTime.Sub(j.StartTime.Time).Round(time.Millisecond)
+	mode := j.Mode
+	if j.DryRun {
+		mode += ", dry run: nothing was changed"
+	}
+	fmt.Fprintf(w, "job %s: %s (%s) in %s\n", j.ID, j.Status, mode, took)
+	r := j.Result
+	row := func(name string, s, f, k int64) string {
+		if f == 0 && k == 0 {
+			return fmt.Sprintf("%s %d", name, s)
+		}
+		return fmt.Sprintf("%s %d (failed %d, skipped %d)", name, s, f, k)
+	}
+	for _, line := range []struct {
+		title string
+		parts []string
+	}{
+		{"users", []string{
+			row("created", r.UserStatistics.Created.Success, r.UserStatistics.Created.Failed, r.UserStatistics.Created.Skipped),
+			row("updated", r.UserStatistics.Updated.Success, r.UserStatistics.Updated.Failed, r.UserStatistics.Updated.Skipped),
+			row("bound", r.UserStatistics.Binded.Success, r.UserStatistics.Binded.Failed, r.UserStatistics.Binded.Skipped),
+			row("deleted", r.UserStatistics.Deleted.Success, r.UserStatistics.Deleted.Failed, r.UserStatistics.Deleted.Skipped),
+			row("activated", r.UserStatistics.Activated.Success, r.UserStatistics.Activated.Failed, r.UserStatistics.Activated.Skipped),
+			row("deactivated", r.UserStatistics.Deactivated.Success, r.UserStatistics.Deactivated.Failed, r.UserStatistics.Deactivated.Skipped),
+			fmt.Sprintf("unchanged %d", r.UserStatistics.Same.Success),
+		}},
+		{"groups", []string{
+			row("created", r.GroupStatistics.Created.Success, r.GroupStatistics.Created.Failed, r.GroupStatistics.Created.Skipped),
+			row("updated", r.GroupStatistics.Updated.Success, r.GroupStatistics.Updated.Failed, r.GroupStatistics.Updated.Skipped),
+			row("bound", r.GroupStatistics.Binded.Success, r.GroupStatistics.Binded.Failed, r.GroupStatistics.Binded.Skipped),
+			row("deleted", r.GroupStatistics.Deleted.Success, r.GroupStatistics.Deleted.Failed, r.GroupStatistics.Deleted.Skipped),
+			fmt.Sprintf("unchanged %d", r.GroupStatistics.Same.Success),
+		}},
+		{"memberships", []string{
+			row("added", r.GroupMemberStatistics.Created.Success, r.GroupMemberStatistics.Created.Failed, r.GroupMemberStatistics.Created.Skipped),
+			row("removed", r.GroupMemberStatistics.Deleted.Success, r.GroupMemberStatistics.Deleted.Failed, r.GroupMemberStatistics.Deleted.Skipped),
+		}},
+	} {
+		fmt.Fprintf(w, "  %-12s", line.title)
+		for i, p := range line.parts {
+			if i > 0 {
+				fmt.Fprint(w, ", ")
+			}
+			fmt.Fprint(w, p)
+		}
+		fmt.Fprintln(w)
+	}
+	if j.ErrorMessage != "" {
+		fmt.Fprintf(w, "  %-12s%s: %s\n", "error", j.ErrorCode, j.ErrorMessage)
+	}
+}
+
+// progressLine draws "applying changes 123/456" on a terminal; it does
+// nothing when stderr is not a terminal.
+type progressLine struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	drawn bool
+}
+
+func newProgressLine(w io.Writer) *progressLine {
+	f, ok := w.(*os.File)
+	return &progressLine{w: w, on: ok && isatty.IsTerminal(f.Fd())}
+}
+
+func (p *progressLine) update(done, total int64) {
+	if !p.on || total == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	const width = 30
+	filled := int(done * width / total)
+	bar := make([]byte, width)
+	for i := range bar {
+		bar[i] = '-'
+		if i < filled {
+			bar[i] = '#'
+		}
+	}
+	fmt.Fprintf(p.w, "\r[%s] %d/%d changes", bar, done, total)
+	p.drawn = true
+}
+
+func (p *progressLine) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/internal/config"
+	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/state"
+	"github.com/idsync/idsync/ldapsource"
+)
+
+// loadConfig loads the config file; its problems are usage errors (exit 2).
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usagef("--config is required")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// setupLogger builds the logger and reports the config's warnings on it.
+func setupLogger(cfg *config.Config, stderr io.Writer) (*zap.Logger, func(), error) {
+	log, closeLog, err := newLogger(cfg.Logger, stderr)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w.String())
+	}
+	return log, closeLog, nil
+}
+
+// newClient builds the Identity Hub client from the config.
+func newClient(cfg *config.Config, log *zap.Logger) (*idhub.Client, error) {
+	opts := idhub.Options{
+		UserpoolID:                  cfg.UserpoolID,
+		OrganizationManagerEndpoint: cfg.Endpoints.OrganizationManager,
+		OperationEndpoint:           cfg.Endpoints.Operation,
+		IAMEndpoint:                 cfg.Endpoints.IAM,
+		Plaintext:                   cfg.Endpoints.Plaintext,
+		Version:                     version,
+		Logger:                      log.Named("idhub"),
+	}
+	switch cfg.Credentials() {
+	case config.CredentialsIAMToken:
+		opts.StaticToken = cfg.IAMToken.Value()
+	case config.CredentialsMetadata:
+		opts.UseMetadataService = true
+	case config.CredentialsKeyFile:
+		opts.AuthorizedKeyFile = cfg.CloudCredentialsFilePath
+	}
+	c, err := idhub.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("identity hub client: %w", err)
+	}
+	return c, nil
+}
+
+// localSettings converts the config's sync_settings, or returns nil when
+// the file has none (the pool's settings are used then).
+func localSettings(cfg *config.Config) *agent.SyncSettings {
+	s := cfg.SyncSettings
+	if !s.Present {
+		return nil
+	}
+	rb := agent.RemoveDelete
+	if s.RemoveUserBehavior == config.RemoveUserBlock {
+		rb = agent.RemoveBlock
+	}
+	users := map[directory.UserField]directory.AttributeMapping{}
+	for _, m := range s.EffectiveUserMapping() {
+		users[directory.UserField(m.Target)] = mapping(m)
+	}
+	groups := map[directory.GroupField]directory.AttributeMapping{}
+	for _, m := range s.EffectiveGroupMapping() {
+		groups[directory.GroupField(m.Target)] = mapping(m)
+	}
+	return &agent.SyncSettings{
+		Plan: agent.Settings{
+			ReplacementDomain: s.ReplacementDomain, RemoveBehavior: rb,
+			CaptureUsers: s.AllowToCaptureUsers, CaptureGroups: s.AllowToCaptureGroups,
+		},
+		Domain:              s.Filter.Domain,
+		OrganizationalUnits: s.Filter.OrganizationUnits,
+		Groups:              s.Filter.Groups,
+		Mapping:             directory.Mapping{User: users, Group: groups},
+	}
+}
+
+func mapping(m config.AttributeMapping) directory.AttributeMapping {
+	if strings.EqualFold(m.Type, config.MappingEmpty) {
+		return directory.AttributeMapping{Type: directory.Empty}
+	}
+	return directory.AttributeMapping{Source: m.Source, Type: directory.Direct}
+}
+
+// sourceFactory returns the function that builds the LDAP reader for the
+// effective settings of a cycle.
+func sourceFactory(cfg *config.Config, log *zap.Logger) func(agent.SyncSettings) (agent.Source, error) {
+	return func(s agent.SyncSettings) (agent.Source, error) {
+		src, err := ldapsource.New(ldapsourceOptions(cfg, s, log))
+		if err != nil {
+			return nil, err
+		}
+		return src, nil
+	}
+}
+
+func ldapsourceOptions(cfg *config.Config, s agent.SyncSettings, log *zap.Logger) ldapsource.Options {
+	l := cfg.LDAP
+	mode := ldapsource.DeltaMode(l.DeltaMode)
+	if l.DeltaMode == "auto" {
+		mode = ldapsource.DeltaAuto
+	}
+	return ldapsource.Options{
+		URLs: l.URLs(), Username: l.Username, Password: l.Password.Value(), CAFile: l.CertificatePath,
+		InsecureSkipVerify: l.InsecureSkipVerify, StartTLS: l.StartTLS, AllowInsecureBind: l.AllowInsecureBind,
+		BaseDN: l.BaseDN, Timeout: l.Timeout, PageSize: uint32(max(l.PageSize, 0)),
+		Scope:     ldapsource.Scope{Domain: s.Domain, OrganizationalUnits: s.OrganizationalUnits, Groups: s.Groups},
+		Mapping:   s.Mapping,
+		DeltaMode: mode,
+		Logger:    log,
+	}
+}
+
+// engine is everything a cycle needs, built from the config.
+type engine struct {
+	cfg    *config.Config
+	log    *zap.Logger
+	client *idhub.Client
+	store  *state.Store
+	jobs   *state.Jobs
+	agent  *agent.Agent
+}
+
+// newEngine wires the agent. progress may be nil.
+func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, progress func(done, total int64)) (*engine, error) {
+	client, err := newClient(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := state.Open(cfg.StatePath, 0)
+	if err != nil {
+		client.Close()
+		if errors.Is(err, state.ErrLocked) {
+			return nil, fmt.Errorf("%w (is the idsync service running? stop it, or wait for its cycle to end)", err)
+		}
+		return nil, err
+	}
+	e := &engine{cfg: cfg, log: log, client: client, store: store, jobs: state.OpenJobs(cfg.StatePath)}
+	maxDel := cfg.Safety.MaxDeletions
+	e.agent, err = agent.New(agent.Options{
+		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
+		NewSource: sourceFactory(cfg, log), Store: store, Jobs: e.jobs,
+		Settings: localSettings(cfg),
+		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
+			MinSourceUsers: cfg.Safety.MinSourceUsers},
+		Concurrency: cfg.Apply.Concurrency, CallsPerSecond: cfg.Apply.RateLimit,
+		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
+		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
+	})
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := e.pushSettings(ctx); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// pushSettings makes the pool's synchronization settings match the config
+// file's sync_settings section, when it has one.
+func (e *engine) pushSettings(ctx context.Context) error {
+	local := localSettings(e.cfg)
+	if local == nil {
+		return nil
+	}
+	want := agent.ToCloud(*local, e.cfg.SyncSettings.Interval)
+	return agent.EnsureCloudSettings(ctx, e.client, want, e.log)
+}
+
+func (e *engine) close() {
+	e.store.Close()
+	e.client.Close()
+}
