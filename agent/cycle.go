@@ -224,6 +224,7 @@ func (c *cycle) sync(ctx context.Context) error {
 		return &SafetyError{Stop: pr.plan.Safety}
 	}
 	if c.opts.DryRun {
+		c.logRejected(pr.plan)
 		countPlanned(c.counts, pr.plan, reporter.Skipped)
 		return nil
 	}
@@ -382,6 +383,7 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 	}
 
 	countRejected(c.counts, plan)
+	c.logRejected(plan)
 	c.counts.Add(reporter.User, reporter.Same, reporter.Success, int64(plan.SameUsers))
 	c.counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(plan.SameGroups))
 	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, a.opts.CallsPerSecond, c.log)
@@ -497,6 +499,20 @@ func encodeToken(w directory.Watermark) (string, error) {
 func encodeTokenOrEmpty(w directory.Watermark) string {
 	s, _ := encodeToken(w)
 	return s
+}
+
+// logRejected logs every object the planner refused, with the reason, at
+// most 100 lines; the rest are summarized.
+func (c *cycle) logRejected(p *Plan) {
+	const most = 100
+	for i, r := range p.Rejected {
+		if i == most {
+			c.log.Warn("more objects were rejected; see 'idsync plan'", zap.Int("not_shown", len(p.Rejected)-most))
+			break
+		}
+		c.log.Warn("object rejected", zap.String("object", string(r.Object)), zap.String("external_id", r.ExternalID),
+			zap.String("dn", r.DN), zap.String("action", string(r.Action)), zap.String("reason", r.Reason))
+	}
 }
 
 // countRejected counts the objects the planner refused as failed.

@@ -1,0 +1,294 @@
+package main
+
+// End-to-end tests: the real idsync binary against the project's Samba AD
+// domain controller (scripts/samba-dc.sh) and the Identity Hub emulator.
+// Each test seeds its own scripted directory set in its own OU.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/testdc"
+)
+
+const (
+	e2ePool   = "pool-e2e"
+	e2eDomain = "pool.e2e.test"
+	e2eToken  = "e2e-static-token"
+)
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "idsync-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "idsync")
+	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build idsync: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// e2e is one test's world: a seeded directory set, an emulator, a config.
+type e2e struct {
+	t      *testing.T
+	dc     testdc.DC
+	set    *adseed.MutationSet
+	emu    *emulator.Emulator
+	addr   string
+	dir    string
+	config string
+}
+
+func newE2E(t *testing.T, name string, eo emulator.Options, extraConfig string) *e2e {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: needs the Samba test DC")
+	}
+	dc := testdc.Env(t)
+	e := &e2e{t: t, dc: dc, dir: t.TempDir()}
+	// A fresh set per run, so reruns never see leftovers of an earlier one.
+	e.set = adseed.Mutations(dc.BaseDN, fmt.Sprintf("%s-%d", name, time.Now().UnixNano()%1e9))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	if _, err := e.set.Seed(ctx, dc.Target(), adseed.SeedOptions{}); err != nil {
+		t.Fatalf("seed %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 2*time.Minute)
+		defer cancel()
+		if err := e.set.Remove(ctx, dc.Target()); err != nil {
+			t.Logf("remove test set: %v", err)
+		}
+	})
+	e.startEmulator(eo)
+	e.writeConfig(extraConfig)
+	return e
+}
+
+func (e *e2e) startEmulator(eo emulator.Options) {
+	e.t.Helper()
+	eo.UserpoolID, eo.OrganizationID, eo.Domain, eo.StaticToken = e2ePool, "org-e2e", e2eDomain, e2eToken
+	if eo.MinInterval == 0 && !eo.NoMinInterval {
+		eo.NoMinInterval = true
+	}
+	emu, err := emulator.New(eo)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(e.t.Context()))
+	done := make(chan error, 1)
+	go func() { done <- emu.Serve(ctx, lis) }()
+	e.t.Cleanup(func() { cancel(); <-done })
+	e.emu, e.addr = emu, lis.Addr().String()
+}
+
+func (e *e2e) writeConfig(extra string) {
+	e.t.Helper()
+	cfg := fmt.Sprintf(`userpool_id: %s
+agent_id: e2e-agent
+iam_token: {env: IDSYNC_E2E_TOKEN}
+endpoints:
+  organization_manager: %[2]s
+  iam: %[2]s
+  operation: %[2]s
+  plaintext: true
+state_path: %[3]s
+ldap:
+  host: %[4]s
+  username: %[5]s
+  password: {env: IDSYNC_E2E_LDAP_PASSWORD}
+  certificate_path: %[6]s
+report_interval: 100ms
+safety:
+  max_deletion_percent: 50
+sync_settings:
+  replacement_domain: %[7]s
+  filter:
+    domain: %[8]s
+    organization_units: [%[9]q]
+%[10]s
+`, e2ePool, e.addr, filepath.Join(e.dir, "state"), e.dc.LDAPSURL, e.dc.BindUPN, e.dc.CAFile, e2eDomain, e.dc.Domain, e.set.Before.Scope, extra)
+	e.config = filepath.Join(e.dir, "config.yaml")
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// run runs the binary and returns its output and exit code.
+func (e *e2e) run(args ...string) (stdout, stderr string, code int) {
+	e.t.Helper()
+	cmd := exec.CommandContext(e.t.Context(), binPath, append(args, "--config", e.config)...)
+	cmd.Env = append(os.Environ(), "IDSYNC_E2E_TOKEN="+e2eToken, "IDSYNC_E2E_LDAP_PASSWORD="+e.dc.Password)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		e.t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (e *e2e) mustRun(want int, args ...string) string {
+	e.t.Helper()
+	out, errOut, code := e.run(args...)
+	if code != want {
+		e.t.Fatalf("idsync %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errOut)
+	}
+	return out
+}
+
+// poolView is what the pool holds, keyed the way the directory names it.
+type poolView struct {
+	Users  map[string]string   // external id -> "username|full name|status"
+	Groups map[string][]string // group name -> sorted member usernames
+}
+
+func (e *e2e) pool() poolView {
+	d := e.emu.Dump()
+	v := poolView{Users: map[string]string{}, Groups: map[string][]string{}}
+	names := map[string]string{}
+	seen := map[string]bool{}
+	for _, u := range d.Users {
+		if seen[u.ExternalID] {
+			e.t.Errorf("duplicate pool user for external id %s", u.ExternalID)
+		}
+		seen[u.ExternalID] = true
+		v.Users[u.Username] = u.FullName + "|" + u.Status
+		names[u.ID] = u.Username
+	}
+	for _, g := range d.Groups {
+		ms := []string{}
+		for _, m := range g.Members {
+			ms = append(ms, names[m])
+		}
+		slices.Sort(ms)
+		v.Groups[g.Name] = ms
+	}
+	return v
+}
+
+// expected is what the pool must hold for a dataset.
+func expected(ds *adseed.Dataset) poolView {
+	v := poolView{Users: map[string]string{}, Groups: map[string][]string{}}
+	username := func(u adseed.User) string {
+		local, _, _ := strings.Cut(u.UPN, "@")
+		return local + "@" + e2eDomain
+	}
+	byDN := map[string]string{}
+	for _, u := range ds.ScopedUsers() {
+		status := "SUSPENDED"
+		if u.Enabled {
+			status = "ACTIVE"
+		}
+		name := u.DisplayName
+		if name == "" {
+			name = strings.TrimSpace(u.GivenName + " " + u.Surname)
+		}
+		v.Users[username(u)] = name + "|" + status
+		byDN[strings.ToLower(u.DN)] = username(u)
+	}
+	for _, g := range ds.ScopedGroups() {
+		ms := []string{}
+		for _, dn := range ds.EffectiveMembers(g.DN) {
+			if n, ok := byDN[strings.ToLower(dn)]; ok {
+				ms = append(ms, n)
+			}
+		}
+		slices.Sort(ms)
+		v.Groups[agent.SanitizeGroupName(g.CN)] = ms
+	}
+	return v
+}
+
+func (e *e2e) mutating() int64 {
+	var n int64
+	for m, c := range e.emu.Stats().Calls {
+		if strings.Contains(m, "Synchronization") {
+			continue
+		}
+		for _, verb := range []string{"/Create", "/Update", "/Delete", "/Suspend", "/Reactivate", "/ConvertToExternal", "/CreateExternal", "/UpdateMembers"} {
+			if strings.HasSuffix(m, verb) {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
+func TestE2EFullNoChangeAndDelta(t *testing.T) {
+	e := newE2E(t, "e2e-sync", emulator.Options{}, "")
+	out := e.mustRun(exitOK, "sync", "--full")
+	if !strings.Contains(out, "success (full)") {
+		t.Errorf("first sync summary:\n%s", out)
+	}
+	if diff := cmp.Diff(expected(e.set.Before), e.pool()); diff != "" {
+		t.Fatalf("pool after the full sync (-want +got):\n%s", diff)
+	}
+	sess := e.emu.Dump().Sessions
+	var created int64
+	for _, p := range sess[0].Progress {
+		if p.Object == "USER" && p.Change == "CREATE" {
+			created = p.Successful
+		}
+	}
+	if want := int64(len(e.set.Before.ScopedUsers())); created != want {
+		t.Errorf("reported USER CREATE = %d, want %d", created, want)
+	}
+
+	before := e.mutating()
+	out = e.mustRun(exitOK, "sync")
+	if !strings.Contains(out, "success (delta)") || e.mutating() != before {
+		t.Errorf("no-change run made %d mutating calls:\n%s", e.mutating()-before, out)
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := e.set.Apply(ctx, e.dc.Target()); err != nil {
+		t.Fatalf("apply directory changes: %v", err)
+	}
+	out = e.mustRun(exitOK, "sync")
+	if !strings.Contains(out, "success (delta)") {
+		t.Errorf("delta run summary:\n%s", out)
+	}
+	if diff := cmp.Diff(expected(e.set.After), e.pool()); diff != "" {
+		t.Fatalf("pool after the delta (-want +got):\n%s", diff)
+	}
+	jobs := e.mustRun(exitOK, "jobs", "list")
+	if strings.Count(jobs, "success") != 3 {
+		t.Errorf("jobs list:\n%s", jobs)
+	}
+}
+
+func ldapDel(dn string) *ldap.DelRequest { return ldap.NewDelRequest(dn, nil) }
