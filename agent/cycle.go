@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -453,13 +455,10 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 	}
 	token, err := encodeToken(snap.Watermark)
 	if err != nil {
-		c.log.Warn("the watermark does not fit a replication token; the next cycle is full", zap.Error(err))
-		token = ""
+		return fmt.Errorf("encode the replication token: %w", err)
 	}
-	if token != "" {
-		if err := a.opts.Cloud.SetReplicationToken(ctx, idp.SessionType_AD_SYNC, token); err != nil {
-			return fmt.Errorf("store the replication token: %w", err)
-		}
+	if err := a.opts.Cloud.SetReplicationToken(ctx, idp.SessionType_AD_SYNC, token); err != nil {
+		return fmt.Errorf("store the replication token: %w", err)
 	}
 	return nil
 }
@@ -483,7 +482,11 @@ func (c *cycle) showProgress(ctx context.Context, total int64) {
 	}
 }
 
-// encodeToken turns a watermark into a replication token.
+// encodeToken turns a watermark into a replication token: its base64
+// encoding, or, when that exceeds the API's 1000 characters (a large
+// DirSync cookie), "sha256:" and the digest of the encoding. The local state
+// always holds the full watermark; the token lets any agent tell whether its
+// local state is the one the pool last saw.
 func encodeToken(w directory.Watermark) (string, error) {
 	b, err := w.MarshalBinary()
 	if err != nil {
@@ -491,7 +494,8 @@ func encodeToken(w directory.Watermark) (string, error) {
 	}
 	s := base64.StdEncoding.EncodeToString(b)
 	if len(s) > maxTokenChars {
-		return "", fmt.Errorf("token of %d characters exceeds %d", len(s), maxTokenChars)
+		sum := sha256.Sum256(b)
+		return "sha256:" + hex.EncodeToString(sum[:]), nil
 	}
 	return s, nil
 }

@@ -434,3 +434,28 @@ func TestPlanAndDryRunChangeNothing(t *testing.T) {
 		t.Fatalf("cycle after the dry run: err %v stats %+v", err, job.Result.UserStatistics)
 	}
 }
+
+func TestEncodeTokenFitsTheAPI(t *testing.T) {
+	small := directory.Watermark{Mode: directory.ModeDirSync, DCHost: "dc1", InvocationID: "inv", Cookie: make([]byte, 100)}
+	big := small
+	big.Cookie = make([]byte, 2000)
+	for _, w := range []directory.Watermark{small, big} {
+		tok, err := encodeToken(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tok) > maxTokenChars || tok == "" {
+			t.Errorf("token of %d characters for a %d-byte cookie", len(tok), len(w.Cookie))
+		}
+		again, _ := encodeToken(w)
+		if again != tok {
+			t.Error("token is not deterministic")
+		}
+	}
+	a, _ := encodeToken(big)
+	big.Cookie[0] = 1
+	b, _ := encodeToken(big)
+	if a == b || !strings.HasPrefix(a, "sha256:") {
+		t.Errorf("digest tokens %q and %q must differ and be marked", a, b)
+	}
+}
