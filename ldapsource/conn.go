@@ -1,0 +1,196 @@
+package ldapsource
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+)
+
+// Source reads one Active Directory domain. It is safe for concurrent use;
+// reads share one connection that is re-dialed after network errors.
+type Source struct {
+	opts Options
+	log  *zap.Logger
+
+	mu   sync.Mutex
+	conn *ldap.Conn
+	// good is the index in opts.URLs of the DC that answered last.
+	good int
+	url  string
+	// tlsState is the negotiated TLS state of conn, if any.
+	tlsVersion uint16
+}
+
+// New validates opts and returns a Source. It does not connect.
+func New(opts Options) (*Source, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	s := &Source{opts: opts, log: opts.Logger.Named("ldapsource")}
+	if opts.InsecureSkipVerify {
+		s.log.Warn("tls certificate verification is disabled")
+	}
+	if opts.AllowInsecureBind && !opts.StartTLS {
+		for _, u := range opts.URLs {
+			if strings.HasPrefix(strings.ToLower(u), "ldap://") {
+				s.log.Warn("simple bind over plain ldap is allowed: the password travels unencrypted", zap.String("url", u))
+			}
+		}
+	}
+	return s, nil
+}
+
+// Close closes the connection, if any.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn = nil
+	if err != nil {
+		return fmt.Errorf("close ldap connection: %w", err)
+	}
+	return nil
+}
+
+// connection returns the live connection or dials the DCs in order, starting
+// with the one that answered last.
+func (s *Source) connection(ctx context.Context) (*ldap.Conn, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil && !s.conn.IsClosing() {
+		return s.conn, nil
+	}
+	if s.conn != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+	}
+	var errs []error
+	n := len(s.opts.URLs)
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		idx := (s.good + i) % n
+		u := s.opts.URLs[idx]
+		c, ver, err := s.dial(u)
+		if err != nil {
+			s.log.Warn("domain controller unavailable", zap.String("url", u), zap.Error(err))
+			errs = append(errs, err)
+			continue
+		}
+		s.conn, s.good, s.url, s.tlsVersion = c, idx, u, ver
+		s.log.Debug("connected", zap.String("url", u))
+		return c, nil
+	}
+	return nil, fmt.Errorf("connect to domain controllers: %w", errors.Join(errs...))
+}
+
+// invalidate drops c after a network error so the next call re-dials.
+func (s *Source) invalidate(c *ldap.Conn, err error) {
+	if !isNetworkError(err) && !c.IsClosing() {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn == c {
+		_ = c.Close()
+		s.conn = nil
+	}
+}
+
+func isNetworkError(err error) bool {
+	return err != nil && ldap.IsErrorWithCode(err, ldap.ErrorNetwork)
+}
+
+func (s *Source) tlsConfig(host string) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: s.opts.InsecureSkipVerify} //nolint:gosec // opt-in, warned at New
+	if s.opts.CAFile != "" {
+		pem, err := os.ReadFile(s.opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read CA file %s: no PEM certificates found", s.opts.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// dial connects to one URL, sets up TLS and binds.
+func (s *Source) dial(rawURL string) (*ldap.Conn, uint16, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dial %s: parse URL: %w", rawURL, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := u.Hostname()
+	plain := scheme == "ldap" && !s.opts.StartTLS
+	if plain && !s.opts.AllowInsecureBind {
+		return nil, 0, fmt.Errorf("dial %s: %w", rawURL, ErrInsecureBind)
+	}
+	tc, err := s.tlsConfig(host)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dial %s: %w", rawURL, err)
+	}
+	dialer := &net.Dialer{Timeout: s.opts.Timeout}
+	opts := []ldap.DialOpt{ldap.DialWithDialer(dialer)}
+	if scheme == "ldaps" {
+		opts = append(opts, ldap.DialWithTLSConfig(tc))
+	}
+	c, err := ldap.DialURL(rawURL, opts...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("dial %s: %w", rawURL, explainTLS(err))
+	}
+	c.SetTimeout(s.opts.Timeout)
+	if scheme == "ldap" && s.opts.StartTLS {
+		if err := c.StartTLS(tc); err != nil {
+			_ = c.Close()
+			return nil, 0, fmt.Errorf("dial %s: starttls: %w", rawURL, explainTLS(err))
+		}
+	}
+	var ver uint16
+	if st, ok := c.TLSConnectionState(); ok {
+		ver = st.Version
+	}
+	if err := c.Bind(s.opts.Username, s.opts.Password); err != nil {
+		_ = c.Close()
+		return nil, 0, fmt.Errorf("dial %s: bind as %s: %w", rawURL, s.opts.Username, err)
+	}
+	return c, ver, nil
+}
+
+// explainTLS adds a hint to certificate verification failures.
+func explainTLS(err error) error {
+	var unk x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var inv x509.CertificateInvalidError
+	var verr *tls.CertificateVerificationError
+	// go-ldap's StartTLS flattens the handshake error to text, so the text
+	// is checked too.
+	msg := err.Error()
+	switch {
+	case errors.As(err, &unk), errors.As(err, &verr) && errors.As(verr.Err, &unk),
+		strings.Contains(msg, "certificate signed by unknown authority"):
+		return fmt.Errorf("server certificate is not signed by a trusted CA (set the CA file): %w", err)
+	case errors.As(err, &host), strings.Contains(msg, "x509: certificate is valid for"):
+		return fmt.Errorf("server certificate does not match the host name: %w", err)
+	case errors.As(err, &inv):
+		return fmt.Errorf("server certificate is invalid: %w", err)
+	}
+	return err
+}

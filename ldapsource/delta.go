@@ -1,0 +1,266 @@
+package ldapsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+// guidBatch is how many objects one re-read search asks for.
+const guidBatch = 100
+
+// Delta reads the changes since prev and returns them together with the new
+// complete state (Delta.Snapshot, carrying the new watermark).
+//
+// Design: the LDAP delta (DirSync or uSNChanged) only says which objects
+// changed or were deleted. Changed objects are read again in full (groups with
+// their complete direct member list, by ranged retrieval), applied to the
+// previous state kept in prev (users, groups and the direct-member graph),
+// scope and nested memberships are rebuilt with directory.Build, and the
+// result is directory.Diff(prev, next). Renames and moves are therefore
+// updates, moves out of scope removals and moves in additions.
+//
+// Delta returns an error wrapping ErrFullSyncRequired when prev has no
+// watermark, was taken on another DC or before a DC restore (invocationId),
+// in another mode, under other scope or mapping settings, or longer ago than
+// the tombstone lifetime.
+func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*directory.Delta, error) {
+	if prev == nil || prev.Watermark.IsZero() {
+		return nil, fmt.Errorf("delta: %w: no previous watermark", ErrFullSyncRequired)
+	}
+	wm := prev.Watermark
+	c, err := s.connection(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	info, err := s.readRootDSE(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	if err := s.checkWatermark(c, info, wm); err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	base := s.baseDN(info)
+	if fp := s.fingerprint(base); fp != wm.Config {
+		return nil, fmt.Errorf("delta: %w: scope, base DN or attribute mapping changed", ErrFullSyncRequired)
+	}
+	ous, err := s.ouRoots()
+	if err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	next := directory.Watermark{Mode: wm.Mode, DCHost: info.DNSHostName, InvocationID: info.InvocationID,
+		USN: info.HighestUSN, TakenAt: s.opts.Now().UTC(), Config: wm.Config}
+	rd := newReader(s, c, ous)
+	var deleted, changed []string
+	switch wm.Mode {
+	case directory.ModeUSN:
+		if deleted, err = s.readUSNChanges(ctx, rd, base, wm.USN); err != nil {
+			return nil, fmt.Errorf("delta: %w", err)
+		}
+	case directory.ModeDirSync:
+		round, err := s.dirSync(ctx, c, base, wm.Cookie, nil, true)
+		if refusedCookie(err) {
+			return nil, fmt.Errorf("delta: %w: the domain controller refused the DirSync cookie: %w", ErrFullSyncRequired, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("delta: %w", err)
+		}
+		deleted, changed, next.Cookie = round.deleted, round.changed, round.cookie
+		if err := s.reread(ctx, rd, base, changed); err != nil {
+			return nil, fmt.Errorf("delta: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("delta: %w: unknown watermark mode %q", ErrFullSyncRequired, wm.Mode)
+	}
+	if err := rd.resolveMembers(ctx); err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	filter, err := s.resolveScopeGroups(ctx, c, base)
+	if err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	cand := applyChanges(prev, rd, deleted, changed)
+	snap := directory.Build(cand, filter)
+	snap.Watermark = next
+	gone := make(map[string]bool, len(deleted))
+	for _, id := range deleted {
+		gone[id] = true
+	}
+	d := directory.Diff(prev, snap, gone)
+	s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Int("changed_users", len(d.Users)),
+		zap.Int("changed_groups", len(d.Groups)), zap.Int("removed_users", len(d.RemovedUsers)),
+		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)))
+	return d, nil
+}
+
+// checkWatermark refuses a watermark the current DC cannot continue from.
+func (s *Source) checkWatermark(c *ldap.Conn, info *rootDSE, wm directory.Watermark) error {
+	if s.opts.DeltaMode != DeltaAuto && string(s.opts.DeltaMode) != string(wm.Mode) {
+		return fmt.Errorf("%w: watermark mode %s, configured %s", ErrFullSyncRequired, wm.Mode, s.opts.DeltaMode)
+	}
+	if !strings.EqualFold(wm.DCHost, info.DNSHostName) {
+		return fmt.Errorf("%w: watermark is from domain controller %q, connected to %q", ErrFullSyncRequired, wm.DCHost, info.DNSHostName)
+	}
+	if !strings.EqualFold(wm.InvocationID, info.InvocationID) {
+		return fmt.Errorf("%w: domain controller %s has a new invocationId (restored?)", ErrFullSyncRequired, info.DNSHostName)
+	}
+	if wm.Mode == directory.ModeUSN && info.HighestUSN < wm.USN {
+		return fmt.Errorf("%w: highestCommittedUSN %d is below the watermark %d", ErrFullSyncRequired, info.HighestUSN, wm.USN)
+	}
+	days, err := s.tombstoneLifetimeDays(c, info.ConfigNC)
+	if err != nil {
+		return err
+	}
+	if age := s.opts.Now().Sub(wm.TakenAt); age > time.Duration(days)*24*time.Hour {
+		return fmt.Errorf("%w: watermark is %s old, tombstone lifetime is %d days", ErrFullSyncRequired, age.Round(time.Hour), days)
+	}
+	return nil
+}
+
+// readUSNChanges reads objects with uSNChanged above usn into rd and returns
+// the GUIDs of tombstones above usn.
+func (s *Source) readUSNChanges(ctx context.Context, rd *reader, base string, usn int64) ([]string, error) {
+	since := fmt.Sprintf("(uSNChanged>=%d)", usn+1)
+	if err := rd.readUsers(ctx, base, "(&"+since+userFilter+")"); err != nil {
+		return nil, err
+	}
+	if err := rd.readGroups(ctx, base, "(&"+since+groupFilter+")"); err != nil {
+		return nil, err
+	}
+	var deleted []string
+	spec := searchSpec{base: "CN=Deleted Objects," + base, scope: ldap.ScopeWholeSubtree,
+		filter: "(&(isDeleted=TRUE)" + since + ")", attrs: []string{"objectGUID"},
+		controls: []ldap.Control{ldap.NewControlMicrosoftShowDeleted()}}
+	err := s.pagedSearch(ctx, rd.c, spec, func(e *ldap.Entry) error {
+		id, err := DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID"))
+		if err != nil {
+			return fmt.Errorf("tombstone %s: %w", e.DN, err)
+		}
+		deleted = append(deleted, id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read tombstones: %w", err)
+	}
+	return deleted, nil
+}
+
+// reread reads the changed objects again in full, in batches.
+func (s *Source) reread(ctx context.Context, rd *reader, base string, ids []string) error {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for start := 0; start < len(ids); start += guidBatch {
+		var sb strings.Builder
+		sb.WriteString("(|")
+		for _, id := range ids[start:min(start+guidBatch, len(ids))] {
+			v, err := guidFilterValue(id)
+			if err != nil {
+				return err
+			}
+			sb.WriteString("(objectGUID=" + v + ")")
+		}
+		sb.WriteString(")")
+		if err := rd.readUsers(ctx, base, "(&"+userFilter+sb.String()+")"); err != nil {
+			return err
+		}
+		if err := rd.readGroups(ctx, base, "(&"+groupFilter+sb.String()+")"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyChanges applies a delta read to the previous state: deleted objects
+// and changed objects that are no longer users or groups of the scope leave,
+// re-read objects replace their previous version.
+func applyChanges(prev *directory.Snapshot, rd *reader, deleted, changed []string) directory.Candidates {
+	users := make(map[string]directory.User, len(prev.Users)+len(prev.Graph.Excluded))
+	for _, u := range prev.Users {
+		users[u.ExternalID] = u
+	}
+	for _, u := range prev.Graph.Excluded {
+		users[u.ExternalID] = u
+	}
+	groups := make(map[string]directory.Group, len(prev.Groups))
+	for _, g := range prev.Groups {
+		groups[g.ExternalID] = g
+	}
+	links := make(map[string]directory.Links, len(prev.Graph.Links))
+	for _, l := range prev.Graph.Links {
+		links[l.GroupID] = l
+	}
+	drop := func(id string) {
+		delete(users, id)
+		delete(groups, id)
+		delete(links, id)
+	}
+	for _, id := range deleted {
+		drop(id)
+	}
+	for _, id := range changed {
+		if !rd.seen[id] {
+			drop(id) // no longer a user or group (or gone since)
+		}
+	}
+	for id := range rd.seen {
+		delete(users, id)
+		delete(groups, id)
+	}
+	for id, u := range rd.users {
+		users[id] = u
+	}
+	for id, g := range rd.groups {
+		groups[id] = g
+	}
+	// Member strings of re-read groups are shared with the users' ExternalIDs.
+	for id, l := range rd.links {
+		for i, m := range l.Direct {
+			if u, ok := users[m]; ok {
+				l.Direct[i] = u.ExternalID
+			}
+		}
+		slices.Sort(l.Direct)
+		l.Direct = slices.Compact(l.Direct)
+		links[id] = l
+	}
+	var c directory.Candidates
+	for _, u := range users {
+		c.Users = append(c.Users, u)
+	}
+	for _, g := range groups {
+		g.Members = nil
+		c.Groups = append(c.Groups, g)
+	}
+	for _, l := range links {
+		c.Links = append(c.Links, l)
+	}
+	return c
+}
+
+// refusedCookie reports whether a DirSync error is the server refusing the
+// request itself (a corrupt, foreign or expired cookie, or a right that was
+// withdrawn), which only a full read can get past; network errors, timeouts
+// and a busy server are not: they are retried by the next cycle.
+func refusedCookie(err error) bool {
+	var le *ldap.Error
+	if !errors.As(err, &le) {
+		return false
+	}
+	switch {
+	case le.ResultCode >= ldap.ErrorNetwork: // client-side: network, decoding
+		return false
+	case le.ResultCode == ldap.LDAPResultTimeLimitExceeded, le.ResultCode == ldap.LDAPResultBusy,
+		le.ResultCode == ldap.LDAPResultUnavailable, le.ResultCode == ldap.LDAPResultAdminLimitExceeded:
+		return false
+	}
+	return true
+}

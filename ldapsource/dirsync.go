@@ -1,0 +1,130 @@
+package ldapsource
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+// dirSyncFlags are the flags of every DirSync request: incremental values keep
+// responses for large groups small, ancestors-first orders parents before
+// children.
+const dirSyncFlags = ldap.DirSyncIncrementalValues | ldap.DirSyncAncestorsFirstOrder
+
+// dirSyncFilter selects users and groups, tombstones included (tombstones
+// keep objectClass but lose objectCategory).
+const dirSyncFilter = "(|(objectClass=user)(objectClass=group))"
+
+// resolveMode picks the delta mode: the configured one, or DirSync when the
+// account may use it and uSNChanged polling otherwise.
+func (s *Source) resolveMode(ctx context.Context, c *ldap.Conn, base string) (directory.DeltaMode, error) {
+	switch s.opts.DeltaMode {
+	case DeltaDirSync:
+		return directory.ModeDirSync, nil
+	case DeltaUSN:
+		return directory.ModeUSN, nil
+	}
+	err := s.probeDirSync(ctx, c, base)
+	if err == nil {
+		return directory.ModeDirSync, nil
+	}
+	if isNetworkError(err) || ctx.Err() != nil {
+		return "", fmt.Errorf("probe dirsync: %w", err)
+	}
+	s.log.Info("dirsync not available, using uSNChanged polling", zap.Error(err))
+	return directory.ModeUSN, nil
+}
+
+// probeDirSync runs a DirSync request that matches nothing; it fails when the
+// account lacks Replicating Directory Changes or the server lacks DirSync.
+func (s *Source) probeDirSync(ctx context.Context, c *ldap.Conn, base string) error {
+	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		`(objectGUID=\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00)`, []string{"objectGUID"}, nil)
+	r := c.DirSyncAsync(ctx, req, 8, dirSyncFlags, 0, nil)
+	for r.Next() {
+	}
+	if err := r.Err(); err != nil {
+		s.invalidate(c, err)
+		return err
+	}
+	return ctx.Err()
+}
+
+// dirSyncRound is the outcome of a DirSync loop.
+type dirSyncRound struct {
+	cookie  []byte
+	changed []string // GUIDs of live objects that changed
+	deleted []string // GUIDs of tombstones
+	rounds  int
+}
+
+// dirSync runs DirSync from cookie until the server reports no more data.
+// With attrs nil every changed attribute is returned (all changes count).
+func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
+	out := &dirSyncRound{cookie: cookie}
+	for {
+		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			dirSyncFilter, attrs, nil)
+		r := c.DirSyncAsync(ctx, req, 64, dirSyncFlags, 0, out.cookie)
+		var ctrl *ldap.ControlDirSync
+		for r.Next() {
+			if e := r.Entry(); e != nil {
+				if collect {
+					if err := out.add(e); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
+			if r.Referral() != "" {
+				continue
+			}
+			if dc, ok := ldap.FindControl(r.Controls(), ldap.ControlTypeDirSync).(*ldap.ControlDirSync); ok {
+				ctrl = dc
+			}
+		}
+		if err := r.Err(); err != nil {
+			s.invalidate(c, err)
+			return nil, fmt.Errorf("dirsync round %d: %w", out.rounds+1, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("dirsync: %w", err)
+		}
+		out.rounds++
+		if ctrl == nil {
+			return nil, fmt.Errorf("dirsync round %d: server returned no dirsync control", out.rounds)
+		}
+		out.cookie = ctrl.Cookie
+		if ctrl.Flags == 0 {
+			return out, nil
+		}
+	}
+}
+
+func (d *dirSyncRound) add(e *ldap.Entry) error {
+	id, err := DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID"))
+	if err != nil {
+		return fmt.Errorf("dirsync entry %s: %w", e.DN, err)
+	}
+	if strings.EqualFold(firstValue(e, "isDeleted"), "TRUE") || strings.Contains(e.DN, `\0ADEL:`) {
+		d.deleted = append(d.deleted, id)
+		return nil
+	}
+	d.changed = append(d.changed, id)
+	return nil
+}
+
+// dirSyncCookie returns a cookie for "now": a DirSync pass that discards the
+// objects (only objectGUID is requested).
+func (s *Source) dirSyncCookie(ctx context.Context, c *ldap.Conn, base string) ([]byte, error) {
+	r, err := s.dirSync(ctx, c, base, nil, []string{"objectGUID"}, false)
+	if err != nil {
+		return nil, fmt.Errorf("initial dirsync cookie: %w", err)
+	}
+	return r.cookie, nil
+}

@@ -1,0 +1,183 @@
+package ldapsource
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+// Filters for the objects the source reads.
+const (
+	userFilter  = "(&(objectCategory=person)(objectClass=user))"
+	groupFilter = "(objectClass=group)"
+)
+
+// baseUserAttrs and baseGroupAttrs are always requested besides the mapped
+// attributes.
+var (
+	baseUserAttrs = []string{"objectGUID", "objectSid", "objectClass", "sAMAccountName", "userAccountControl",
+		"accountExpires", "pwdLastSet", "primaryGroupID", "isCriticalSystemObject"}
+	baseGroupAttrs = []string{"objectGUID", "objectSid", "objectClass", "sAMAccountName", "cn",
+		"isCriticalSystemObject", "member"}
+)
+
+func (s *Source) userAttrs() []string {
+	return mergeAttrs(baseUserAttrs, s.opts.Mapping.UserAttributes())
+}
+
+func (s *Source) groupAttrs() []string {
+	return mergeAttrs(baseGroupAttrs, s.opts.Mapping.GroupAttributes())
+}
+
+func mergeAttrs(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.ContainsFunc(out, func(y string) bool { return strings.EqualFold(x, y) }) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func firstValue(e *ldap.Entry, name string) string {
+	return e.GetEqualFoldAttributeValue(name)
+}
+
+func hasClass(e *ldap.Entry, class string) bool {
+	return slices.ContainsFunc(e.GetEqualFoldAttributeValues("objectClass"), func(v string) bool {
+		return strings.EqualFold(v, class)
+	})
+}
+
+func isCritical(e *ldap.Entry) bool {
+	return strings.EqualFold(firstValue(e, "isCriticalSystemObject"), "TRUE")
+}
+
+// mappedValue reads a mapped attribute: objectSid and objectGUID are decoded
+// to text, anything else is the first value as is.
+func mappedValue(e *ldap.Entry, attr string) (string, error) {
+	switch strings.ToLower(attr) {
+	case "objectsid":
+		raw := e.GetEqualFoldRawAttributeValue(attr)
+		if len(raw) == 0 {
+			return "", nil
+		}
+		sid, _, err := DecodeSID(raw)
+		return sid, err
+	case "objectguid":
+		raw := e.GetEqualFoldRawAttributeValue(attr)
+		if len(raw) == 0 {
+			return "", nil
+		}
+		return DecodeGUID(raw)
+	}
+	return firstValue(e, attr), nil
+}
+
+// decodeUser converts a user entry. system is true for accounts that never
+// leave the source (computers, trust accounts, critical system objects).
+func (s *Source) decodeUser(e *ldap.Entry) (u directory.User, system bool, err error) {
+	_, dn := splitExtendedDN(e.DN)
+	if u.ExternalID, err = DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID")); err != nil {
+		return u, false, fmt.Errorf("decode user %s: %w", dn, err)
+	}
+	u.DN = dn
+	if raw := e.GetEqualFoldRawAttributeValue("objectSid"); len(raw) > 0 {
+		if u.SID, _, err = DecodeSID(raw); err != nil {
+			return u, false, fmt.Errorf("decode user %s: %w", dn, err)
+		}
+	}
+	u.SAMAccountName = firstValue(e, "sAMAccountName")
+	uac, err := parseUAC(firstValue(e, "userAccountControl"))
+	if err != nil {
+		return u, false, fmt.Errorf("decode user %s: %w", dn, err)
+	}
+	u.Enabled = uac&uacAccountDisable == 0
+	if v := firstValue(e, "accountExpires"); v != "" {
+		if u.ExpiresAt, err = ParseFileTime(v); err != nil {
+			return u, false, fmt.Errorf("decode user %s: accountExpires: %w", dn, err)
+		}
+	}
+	if v := firstValue(e, "pwdLastSet"); v != "" {
+		if u.PasswordLastSet, err = ParseFileTime(v); err != nil {
+			return u, false, fmt.Errorf("decode user %s: pwdLastSet: %w", dn, err)
+		}
+		u.MustChangePassword = strings.TrimSpace(v) == "0"
+	}
+	if v := firstValue(e, "primaryGroupID"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return u, false, fmt.Errorf("decode user %s: primaryGroupID %q: %w", dn, v, err)
+		}
+		u.PrimaryGroupID = uint32(n)
+	}
+	for f, m := range s.opts.Mapping.User {
+		if m.Type != directory.Direct {
+			continue
+		}
+		v, err := mappedValue(e, m.Source)
+		if err != nil {
+			return u, false, fmt.Errorf("decode user %s: %s: %w", dn, m.Source, err)
+		}
+		directory.SetUserField(&u, f, v)
+	}
+	system = isCritical(e) || hasClass(e, "computer") ||
+		uac&(uacWorkstationTrust|uacServerTrust|uacInterdomainTrust) != 0
+	return u, system, nil
+}
+
+// decodedGroup is a group entry with its direct members split into resolved
+// GUIDs and DNs that came without one.
+type decodedGroup struct {
+	group      directory.Group
+	critical   bool
+	members    []string
+	unresolved []string
+}
+
+func (s *Source) decodeGroup(e *ldap.Entry) (decodedGroup, error) {
+	var d decodedGroup
+	g := &d.group
+	_, dn := splitExtendedDN(e.DN)
+	var err error
+	if g.ExternalID, err = DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID")); err != nil {
+		return d, fmt.Errorf("decode group %s: %w", dn, err)
+	}
+	g.DN = dn
+	if raw := e.GetEqualFoldRawAttributeValue("objectSid"); len(raw) > 0 {
+		if g.SID, g.RID, err = DecodeSID(raw); err != nil {
+			return d, fmt.Errorf("decode group %s: %w", dn, err)
+		}
+	}
+	g.SAMAccountName = firstValue(e, "sAMAccountName")
+	for f, m := range s.opts.Mapping.Group {
+		if m.Type != directory.Direct {
+			continue
+		}
+		v, err := mappedValue(e, m.Source)
+		if err != nil {
+			return d, fmt.Errorf("decode group %s: %s: %w", dn, m.Source, err)
+		}
+		switch f {
+		case directory.FieldGroupName:
+			g.Name = v
+		case directory.FieldGroupDescription:
+			g.Description = v
+		}
+	}
+	d.critical = isCritical(e)
+	for _, v := range e.GetEqualFoldAttributeValues("member") {
+		guid, mdn := splitExtendedDN(v)
+		if guid != "" {
+			d.members = append(d.members, guid)
+		} else {
+			d.unresolved = append(d.unresolved, mdn)
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# samba-dc.sh: a throwaway Samba Active Directory domain controller on a
+# dedicated loopback address, for integration tests, demos and benchmarks.
+#
+#   scripts/samba-dc.sh up                 install (if needed), provision, start, wait for LDAPS
+#   scripts/samba-dc.sh down               stop the DC this script started and remove its state
+#   scripts/samba-dc.sh status             say whether the DC runs (exit 0 if healthy, 1 otherwise)
+#   scripts/samba-dc.sh seed [--profile P] [--replace] [--workers N]
+#                                          seed dataset P (demo|test|w1k|w10k|w100k; default test);
+#                                          a profile already recorded as seeded is left alone
+#   scripts/samba-dc.sh env                print the path of the env file
+#
+# Environment:
+#   IDSYNC_DC_DIR   state directory (default /tmp/idsync-dc)
+#   IDSYNC_DC_ADDR  loopback address the DC binds to (default 127.77.0.1)
+#   IDSYNC_DC_REALM Kerberos realm / DNS domain (default IDSYNC.TEST)
+#   IDSYNC_DC_NETBIOS NetBIOS domain name (default IDSYNC)
+#   IDSYNC_DC_WAIT  seconds to wait for LDAPS after start (default 60)
+#
+# The env file ${IDSYNC_DC_DIR}/dc.env (mode 0600) holds KEY=VALUE lines that
+# both shells (source it) and Go (internal/testdc) read.
+set -euo pipefail
+
+DIR="${IDSYNC_DC_DIR:-/tmp/idsync-dc}"
+ADDR="${IDSYNC_DC_ADDR:-127.77.0.1}"
+REALM="${IDSYNC_DC_REALM:-IDSYNC.TEST}"
+NETBIOS="${IDSYNC_DC_NETBIOS:-IDSYNC}"
+WAIT="${IDSYNC_DC_WAIT:-60}"
+HOSTNAME_DC="idsyncdc"
+REALM_UC="${REALM^^}"
+DNSDOMAIN="${REALM,,}"
+BASE_DN="DC=${DNSDOMAIN//./,DC=}"
+ENV_FILE="$DIR/dc.env"
+PID_FILE="$DIR/samba.pid"
+CONF="$DIR/etc/smb.conf"
+LOG="$DIR/log/samba.log"
+OUT="$DIR/log/samba.out"
+TLS_DIR="$DIR/tls"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$SCRIPT_DIR/.." && pwd)"
+
+log() { printf 'samba-dc: %s\n' "$*" >&2; }
+die() { printf 'samba-dc: error: %s\n' "$*" >&2; exit 1; }
+
+now_ms() { date +%s%3N; }
+
+# ensure_packages installs Samba and the LDAP/TLS tools when missing.
+ensure_packages() {
+	local missing=()
+	command -v samba >/dev/null 2>&1 || missing+=(samba samba-ad-dc samba-ad-provision)
+	command -v samba-tool >/dev/null 2>&1 || missing+=(samba-ad-provision)
+	command -v ldapsearch >/dev/null 2>&1 || missing+=(ldap-utils)
+	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+	command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		die "missing tools; install the Debian/Ubuntu packages: samba samba-ad-dc samba-ad-provision ldap-utils openssl iproute2 (as root)"
+	fi
+	log "installing ${missing[*]} with apt-get"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		samba samba-ad-dc samba-ad-provision ldap-utils openssl iproute2 >/dev/null
+}
+
+# running succeeds when the recorded PID is a live samba process.
+running() {
+	[ -f "$PID_FILE" ] || return 1
+	local pid
+	pid="$(cat "$PID_FILE")"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	grep -q samba "/proc/$pid/comm" 2>/dev/null
+}
+
+# healthy succeeds when the rootDSE answers over LDAPS, verified against our CA.
+healthy() {
+	LDAPTLS_CACERT="$TLS_DIR/ca.pem" LDAPTLS_REQCERT=demand \
+		timeout 5 ldapsearch -LLL -x -H "ldaps://$ADDR:636" -b "" -s base defaultNamingContext >/dev/null 2>&1
+}
+
+# ensure_address adds the dedicated loopback address to lo when absent, so
+# Samba's interface matching finds it; records that we added it.
+ensure_address() {
+	if ip -o addr show dev lo | grep -qw "inet $ADDR"; then
+		return 0
+	fi
+	ip addr add "$ADDR/8" dev lo || die "cannot add $ADDR to lo (need root)"
+	: >"$DIR/added-address"
+}
+
+make_tls() {
+	mkdir -p "$TLS_DIR"
+	chmod 700 "$TLS_DIR"
+	local serial_ca serial_srv
+	serial_ca="0x1$(openssl rand -hex 8)"
+	serial_srv="0x2$(openssl rand -hex 8)"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+		-keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" -set_serial "$serial_ca" \
+		-subj "/CN=idsync test CA" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -sha256 \
+		-keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" \
+		-subj "/CN=$HOSTNAME_DC.$DNSDOMAIN" 2>/dev/null
+	cat >"$TLS_DIR/server.ext" <<-EOF
+		basicConstraints=CA:FALSE
+		keyUsage=critical,digitalSignature,keyEncipherment
+		extendedKeyUsage=serverAuth
+		subjectAltName=IP:$ADDR,DNS:$HOSTNAME_DC.$DNSDOMAIN,DNS:$HOSTNAME_DC,DNS:$DNSDOMAIN
+	EOF
+	openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" \
+		-set_serial "$serial_srv" -days 3650 -sha256 -extfile "$TLS_DIR/server.ext" \
+		-out "$TLS_DIR/server.pem" 2>/dev/null
+	chmod 600 "$TLS_DIR"/*.key
+	rm -f "$TLS_DIR/server.csr" "$TLS_DIR/server.ext"
+}
+
+gen_password() {
+	# Meets AD complexity: upper, lower, digit and symbol.
+	printf 'Ids-%s-9aZ' "$(openssl rand -hex 12)"
+}
+
+write_env() {
+	local pass="$1"
+	umask 077
+	cat >"$ENV_FILE.tmp" <<-EOF
+		IDSYNC_DC_LDAPS_URL=ldaps://$ADDR:636
+		IDSYNC_DC_LDAP_URL=ldap://$ADDR:389
+		IDSYNC_DC_BIND_DN=CN=Administrator,CN=Users,$BASE_DN
+		IDSYNC_DC_BIND_UPN=administrator@$DNSDOMAIN
+		IDSYNC_DC_PASSWORD=$pass
+		IDSYNC_DC_BASE_DN=$BASE_DN
+		IDSYNC_DC_DOMAIN=$DNSDOMAIN
+		IDSYNC_DC_NETBIOS=$NETBIOS
+		IDSYNC_DC_REALM=$REALM_UC
+		IDSYNC_DC_HOST=$HOSTNAME_DC.$DNSDOMAIN
+		IDSYNC_DC_CA_FILE=$TLS_DIR/ca.pem
+		IDSYNC_DC_ADDR=$ADDR
+		IDSYNC_DC_DIR=$DIR
+	EOF
+	chmod 600 "$ENV_FILE.tmp"
+	mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+provision() {
+	local pass="$1"
+	rm -rf "$DIR/etc" "$DIR/private" "$DIR/state" "$DIR/cache" "$DIR/lock" "$DIR/run" "$DIR/log"
+	mkdir -p "$DIR/run" "$DIR/log"
+	make_tls
+	samba-tool domain provision \
+		--realm="$REALM_UC" --domain="$NETBIOS" --server-role=dc --dns-backend=NONE \
+		--host-name="$HOSTNAME_DC" --adminpass="$pass" --targetdir="$DIR" \
+		--option="interfaces=$ADDR" \
+		--option="bind interfaces only=yes" \
+		--option="pid directory=$DIR/run" \
+		--option="server services=ldap cldap kdc rpc" \
+		--option="log file=$LOG" \
+		--option="max log size=10000" \
+		--option="ldb:nosync=true" \
+		--option="tls enabled=yes" \
+		--option="tls keyfile=$TLS_DIR/server.key" \
+		--option="tls certfile=$TLS_DIR/server.pem" \
+		--option="tls cafile=$TLS_DIR/ca.pem" \
+		>"$DIR/log/provision.log" 2>&1 ||
+		{ tail -n 30 "$DIR/log/provision.log" >&2; die "provisioning failed (log: $DIR/log/provision.log)"; }
+	# Test DCs: no password expiry or history so seeded fixed passwords keep working.
+	samba-tool domain passwordsettings set -s "$CONF" --max-pwd-age=0 --min-pwd-age=0 \
+		--history-length=0 >>"$DIR/log/provision.log" 2>&1 || true
+}
+
+start() {
+	: >"$OUT"
+	# -F: foreground (no fork) so $! is the DC's PID; setsid detaches it from our terminal.
+	setsid samba -F --no-process-group -M single -s "$CONF" </dev/null >>"$OUT" 2>&1 &
+	echo $! >"$PID_FILE"
+}
+
+wait_ready() {
+	local deadline=$(($(date +%s) + WAIT))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		if ! running; then
+			tail -n 30 "$LOG" "$OUT" >&2 2>/dev/null || true
+			die "samba exited during startup (logs: $LOG, $OUT)"
+		fi
+		if healthy; then return 0; fi
+		sleep 0.2
+	done
+	tail -n 30 "$LOG" "$OUT" >&2 2>/dev/null || true
+	die "LDAPS on $ADDR:636 did not answer within ${WAIT}s (logs: $LOG, $OUT)"
+}
+
+# serialize takes a lock beside the state dir so concurrent `up`/`down`
+# calls (parallel test packages with IDSYNC_DC_AUTOSTART=1) do not race.
+serialize() {
+	if command -v flock >/dev/null 2>&1; then
+		exec 9>"$DIR.lock"
+		flock -w 300 9 || die "timed out waiting for $DIR.lock"
+	fi
+}
+
+cmd_up() {
+	serialize
+	if running && healthy; then
+		log "already running (pid $(cat "$PID_FILE")), env file: $ENV_FILE"
+		return 0
+	fi
+	ensure_packages
+	local t0 t1 t2 pass
+	t0=$(now_ms)
+	mkdir -p "$DIR"
+	chmod 700 "$DIR"
+	if running; then
+		log "pid $(cat "$PID_FILE") runs but LDAPS does not answer; restarting"
+		stop_dc
+	fi
+	ensure_address
+	if [ -f "$ENV_FILE" ] && [ -f "$DIR/private/sam.ldb" ] && [ -f "$TLS_DIR/ca.pem" ]; then
+		log "reusing provisioned domain in $DIR"
+	else
+		pass="$(gen_password)"
+		log "provisioning $REALM_UC in $DIR"
+		provision "$pass"
+		rm -f "$DIR/seeded-profiles"
+		write_env "$pass"
+	fi
+	t1=$(now_ms)
+	start
+	wait_ready
+	t2=$(now_ms)
+	log "prepare/provision $((t1 - t0)) ms, start to LDAPS ready $((t2 - t1)) ms"
+	cat <<-EOF
+		Samba AD DC is up (pid $(cat "$PID_FILE")).
+		  LDAPS:    ldaps://$ADDR:636   (CA file: $TLS_DIR/ca.pem)
+		  LDAP:     ldap://$ADDR:389    (StartTLS; simple bind requires TLS)
+		  Bind:     CN=Administrator,CN=Users,$BASE_DN  or  administrator@$DNSDOMAIN
+		  Password: in $ENV_FILE
+		  Base DN:  $BASE_DN
+		  Env file: $ENV_FILE   (source it, or let internal/testdc read it)
+	EOF
+}
+
+stop_dc() {
+	[ -f "$PID_FILE" ] || return 0
+	local pid
+	pid="$(cat "$PID_FILE")"
+	if running; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	rm -f "$PID_FILE"
+}
+
+cmd_down() {
+	serialize
+	stop_dc
+	if [ -f "$DIR/added-address" ]; then
+		ip addr del "$ADDR/8" dev lo 2>/dev/null || true
+	fi
+	case "$DIR" in
+	/ | "" | "$HOME") die "refusing to remove $DIR" ;;
+	esac
+	rm -rf "$DIR"
+	log "stopped and removed $DIR"
+}
+
+cmd_status() {
+	if running; then
+		if healthy; then
+			echo "running (pid $(cat "$PID_FILE")), LDAPS ldaps://$ADDR:636 answers; seeded profiles: $(paste -sd ',' "$DIR/seeded-profiles" 2>/dev/null || echo none)"
+			return 0
+		fi
+		echo "process $(cat "$PID_FILE") runs but LDAPS ldaps://$ADDR:636 does not answer"
+		return 1
+	fi
+	echo "not running (state dir $DIR)"
+	return 1
+}
+
+cmd_seed() {
+	local profile=test extra=()
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--profile) profile="${2:?--profile needs a value}"; shift 2 ;;
+		--profile=*) profile="${1#--profile=}"; shift ;;
+		--replace) extra+=(-replace); shift ;;
+		--workers) extra+=(-workers "${2:?--workers needs a value}"); shift 2 ;;
+		*) die "seed: unknown argument $1" ;;
+		esac
+	done
+	running && healthy || die "the DC is not running; run: $0 up"
+	command -v go >/dev/null 2>&1 || die "go is needed to run the seeder"
+	(cd "$REPO_DIR" && go run ./internal/adseed/cmd/adseed -env "$ENV_FILE" -profile "$profile" "${extra[@]}")
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+seed) shift; cmd_seed "$@" ;;
+env) echo "$ENV_FILE" ;;
+*)
+	echo "usage: $0 up|down|status|seed [--profile demo|test|w1k|w10k|w100k] [--replace] [--workers N]|env" >&2
+	exit 2
+	;;
+esac
