@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -297,5 +296,3 @@ func (r *reader) candidates(ctx context.Context) (directory.Candidates, error) {
 	}
 	return c, nil
 }
-
-var errNoDirSync = errors.New("dirsync not available")

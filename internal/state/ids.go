@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 
@@ -45,7 +46,7 @@ func (s *Store) AllIDs(k Kind) (map[string]string, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketIDs).Cursor()
 		prefix := []byte{byte(k), '/'}
-		for kk, v := c.Seek(prefix); kk != nil && len(kk) >= 2 && kk[0] == byte(k) && kk[1] == '/'; kk, v = c.Next() {
+		for kk, v := c.Seek(prefix); bytes.HasPrefix(kk, prefix); kk, v = c.Next() {
 			out[string(kk[2:])] = string(v)
 		}
 		return nil
@@ -87,7 +88,7 @@ func (s *Store) ReplaceIDs(k Kind, pairs map[string]string) error {
 		c := b.Cursor()
 		prefix := []byte{byte(k), '/'}
 		var stale [][]byte
-		for kk, _ := c.Seek(prefix); kk != nil && len(kk) >= 2 && kk[0] == byte(k) && kk[1] == '/'; kk, _ = c.Next() {
+		for kk, _ := c.Seek(prefix); bytes.HasPrefix(kk, prefix); kk, _ = c.Next() {
 			if _, ok := pairs[string(kk[2:])]; !ok {
 				stale = append(stale, slices.Clone(kk))
 			}
