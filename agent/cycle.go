@@ -288,6 +288,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		in = Input{Mode: ModeFull, Users: snap.Users, Groups: snap.Groups}
 	}
 	c.job.Mode = string(in.Mode)
+	c.job.UsersRead, c.job.GroupsRead = len(in.Users)+len(in.RemovedUsers), len(in.Groups)+len(in.RemovedGroups)
 	in.Settings = c.settings.Plan
 	in.Limits = a.opts.Limits
 

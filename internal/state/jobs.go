@@ -47,6 +47,10 @@ type Job struct {
 	SessionID string `json:"SessionId,omitempty"`
 	DryRun    bool   `json:"DryRun,omitempty"`
 	AgentID   string `json:"AgentId,omitempty"`
+	// UsersRead and GroupsRead count the directory objects the job read:
+	// the whole scope in a full cycle, the changed objects in a delta.
+	UsersRead  int `json:"UsersRead"`
+	GroupsRead int `json:"GroupsRead"`
 }
 
 // UnixMilli is a time that encodes as Unix milliseconds in JSON.
