@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/config"
+	"github.com/idsync/idsync/internal/metrics"
+	"github.com/idsync/idsync/internal/state"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -83,8 +87,9 @@ func (p *program) Stop(service.Service) error {
 
 // daemon runs cycles on the schedule.
 type daemon struct {
-	cfg *config.Config
-	log *zap.Logger
+	cfg     *config.Config
+	log     *zap.Logger
+	metrics *metrics.Metrics
 
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
@@ -97,6 +102,14 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
+	d.metrics = metrics.New(time.Now())
+	if addr := d.cfg.Metrics.Listen; addr != "" {
+		stop, err := d.serveMetrics(ctx, addr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLogger{d.log})), cron.WithLogger(cronLogger{d.log}))
 	c.Schedule(sched, cron.FuncJob(func() { d.cycle(ctx, agent.TriggerAuto) }))
 	go d.cycle(ctx, agent.TriggerAuto) // one at start
@@ -118,21 +131,72 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		d.log.Debug("skipping: too early for a new session", zap.Duration("wait", wait))
 		return
 	}
+	d.metrics.Started()
 	e, err := newEngine(ctx, d.cfg, d.log, nil)
 	if err != nil {
+		d.metrics.Finished(nil, "failed", time.Now())
 		if ctx.Err() == nil {
 			d.log.Error("cycle not started", zap.Error(err))
 		}
 		return
 	}
 	defer e.close()
-	_, err = e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled})
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled})
+	d.metrics.Finished(job, cycleResult(job, err), time.Now())
+	st := e.client.Stats()
+	errs := make(map[[2]string]int64, len(st.Errors))
+	for k, n := range st.Errors {
+		errs[[2]string{k.Method, k.Code.String()}] = n
+	}
+	d.metrics.APICalls(st.Calls, errs)
 	var nn *agent.NotNowError
 	if errors.As(err, &nn) && !nn.Held {
 		d.mu.Lock()
 		d.notBefore = nn.Next
 		d.mu.Unlock()
 	}
+}
+
+// cycleResult names a cycle's outcome for the cycles metric.
+func cycleResult(job *state.Job, err error) string {
+	var (
+		nn *agent.NotNowError
+		se *agent.SafetyError
+	)
+	switch {
+	case errors.As(err, &nn):
+		return "not_now"
+	case errors.As(err, &se):
+		return "safety_stop"
+	case job != nil:
+		return job.Status
+	case err != nil:
+		return "failed"
+	}
+	return "success"
+}
+
+// serveMetrics serves /metrics, /healthz and /jobs on addr until stopped.
+func (d *daemon) serveMetrics(ctx context.Context, addr string) (stop func(), err error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           d.metrics.Handler(state.OpenJobs(d.cfg.StatePath), d.cfg.Metrics.HealthyAfter, time.Now),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("metrics server stopped", zap.Error(err))
+		}
+	}()
+	d.log.Info("serving metrics, health and job history", zap.String("address", lis.Addr().String()))
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
 
 // cronLogger sends robfig/cron's messages to zap.

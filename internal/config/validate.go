@@ -201,15 +201,20 @@ func (c *Config) validateLogger(ps *problems) {
 	}
 }
 
-// validateHostPort checks a host:port address; needHost requires the host
-// part (a listen address may leave it empty for all interfaces).
+// validateHostPort checks a host:port address. A remote address (needHost)
+// needs a host and a port from 1; a listen address may leave the host empty
+// for all interfaces and use port 0 for a free port (logged at start).
 func validateHostPort(ps *problems, key, addr string, needHost bool) {
 	host, port, err := net.SplitHostPort(addr)
 	if err == nil && needHost && host == "" {
 		err = errMissingHost
 	}
+	minPort := 1
+	if !needHost {
+		minPort = 0
+	}
 	if err == nil {
-		if n, convErr := strconv.Atoi(port); convErr != nil || n < 1 || n > 65535 {
+		if n, convErr := strconv.Atoi(port); convErr != nil || n < minPort || n > 65535 {
 			err = errBadPort
 		}
 	}
