@@ -8,10 +8,16 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 DC        := scripts/samba-dc.sh
 
-.PHONY: help build test test-unit lint dc-up dc-down dc-seed clean
+.PHONY: help demo demo-down build test test-unit lint dc-up dc-down dc-seed clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+demo: ## run the demo: a sample AD, the emulator, a full and a delta sync
+	scripts/demo.sh up
+
+demo-down: ## stop what the demo started and remove its files
+	scripts/demo.sh down
 
 build: ## build bin/idsync
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/idsync

@@ -123,9 +123,11 @@ type GroupChange struct {
 
 // MemberChange adds and removes members of one group, by user external id.
 type MemberChange struct {
-	GroupExternalID string   `json:"group_external_id"`
-	Add             []string `json:"add,omitempty"`
-	Remove          []string `json:"remove,omitempty"`
+	GroupExternalID string `json:"group_external_id"`
+	// GroupName is the group's name in Identity Hub, for people.
+	GroupName string   `json:"group_name"`
+	Add       []string `json:"add,omitempty"`
+	Remove    []string `json:"remove,omitempty"`
 }
 
 // ObjectType names the kind of object a change or failure is about.

@@ -47,7 +47,7 @@ func planGroups(p *Plan, in *Input) {
 			case other == nil:
 				c.Action = ActionCreate
 				p.Groups = append(p.Groups, c)
-				p.planMembers(g, nil)
+				p.planMembers(g, name, nil)
 				continue
 			case other.ExternalID != "":
 				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionCreate, fmt.Sprintf("group name %q belongs to group %s, which is synchronized from another directory group (external id %s)", name, other.ID, other.ExternalID))
@@ -75,7 +75,7 @@ func planGroups(p *Plan, in *Input) {
 		default:
 			p.SameGroups++
 		}
-		p.planMembers(g, t.Members)
+		p.planMembers(g, name, t.Members)
 	}
 	for _, t := range removedGroups(in, desired) {
 		p.Groups = append(p.Groups, GroupChange{ExternalID: t.ExternalID, TargetID: t.ID, Action: ActionDelete, Name: t.Name, Description: t.Description})
@@ -84,7 +84,7 @@ func planGroups(p *Plan, in *Input) {
 
 // planMembers adds the membership change that takes a group from have to
 // its desired effective members. Both lists are sorted.
-func (p *Plan) planMembers(g *directory.Group, have []string) {
+func (p *Plan) planMembers(g *directory.Group, name string, have []string) {
 	want := g.Members
 	if !slices.IsSorted(want) {
 		want = slices.Clone(want)
@@ -92,7 +92,7 @@ func (p *Plan) planMembers(g *directory.Group, have []string) {
 	}
 	add, remove := diffSorted(have, want)
 	if len(add)+len(remove) > 0 {
-		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, Add: add, Remove: remove})
+		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, GroupName: name, Add: add, Remove: remove})
 	}
 }
 

@@ -157,8 +157,8 @@ func TestPlanGroupsAndMembers(t *testing.T) {
 		t.Errorf("groups (-want +got):\n%s", diff)
 	}
 	wantMembers := []MemberChange{
-		{GroupExternalID: "g1", Add: []string{"a"}, Remove: []string{"x"}},
-		{GroupExternalID: "g2", Add: []string{"a", "b", "c"}},
+		{GroupExternalID: "g1", GroupName: "Engineering", Add: []string{"a"}, Remove: []string{"x"}},
+		{GroupExternalID: "g2", GroupName: "Domain-Users", Add: []string{"a", "b", "c"}},
 	}
 	if diff := cmp.Diff(wantMembers, p.Members); diff != "" {
 		t.Errorf("members (-want +got):\n%s", diff)

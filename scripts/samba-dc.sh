@@ -170,7 +170,9 @@ provision() {
 start() {
 	: >"$OUT"
 	# -F: foreground (no fork) so $! is the DC's PID; setsid detaches it from our terminal.
-	setsid samba -F --no-process-group -M single -s "$CONF" </dev/null >>"$OUT" 2>&1 &
+	# 9>&-: the DC must not inherit the lock taken by serialize, or it would
+	# hold it for as long as it runs.
+	setsid samba -F --no-process-group -M single -s "$CONF" </dev/null >>"$OUT" 2>&1 9>&- &
 	echo $! >"$PID_FILE"
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/idsync/idsync/internal/emulator"
@@ -113,19 +115,35 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return g.Wait()
 }
 
-// cmdEmulatorDump prints the dump of an emulator state file as JSON.
+// cmdEmulatorDump prints what an emulator holds: from its state file
+// (--state) or, live, from its --http address (--from), as JSON or as a
+// short summary for people.
 func cmdEmulatorDump(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("emulator dump", stderr)
-	path := fs.String("state", "", "emulator state `file` (required)")
+	path := fs.String("state", "", "emulator state `file`")
+	from := fs.String("from", "", "`URL` of a running emulator's dump (its --http address, e.g. http://127.0.0.1:8081/dump)")
+	summary := fs.Bool("summary", false, "print counts and a few sample users, groups and sessions instead of JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		return usagef("--state is required")
+	var (
+		d   emulator.Dump
+		err error
+	)
+	switch {
+	case (*path == "") == (*from == ""):
+		return usagef("give exactly one of --state or --from")
+	case *path != "":
+		d, err = emulator.LoadDump(*path)
+	default:
+		d, err = fetchDump(*from)
 	}
-	d, err := emulator.LoadDump(*path)
 	if err != nil {
 		return err
+	}
+	if *summary {
+		printDumpSummary(stdout, d)
+		return nil
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -133,4 +151,68 @@ func cmdEmulatorDump(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("emulator dump: %w", err)
 	}
 	return nil
+}
+
+func fetchDump(url string) (emulator.Dump, error) {
+	var d emulator.Dump
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return d, fmt.Errorf("emulator dump: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return d, fmt.Errorf("emulator dump: %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return d, fmt.Errorf("emulator dump: decode %s: %w", url, err)
+	}
+	return d, nil
+}
+
+// printDumpSummary prints what landed in the pool, for people.
+func printDumpSummary(w io.Writer, d emulator.Dump) {
+	active, suspended, external, hashes := 0, 0, 0, 0
+	for _, u := range d.Users {
+		if u.Status == "ACTIVE" {
+			active++
+		} else {
+			suspended++
+		}
+		if u.ExternalID != "" {
+			external++
+		}
+		if u.PasswordFingerprint != "" && u.PasswordHashType != "" {
+			hashes++
+		}
+	}
+	members := 0
+	for _, g := range d.Groups {
+		members += len(g.Members)
+	}
+	fmt.Fprintf(w, "user pool %s (domain %s)\n", d.UserpoolID, d.Domain)
+	fmt.Fprintf(w, "  users     %d (%d active, %d suspended; %d synchronized from the directory, %d with a password hash)\n",
+		len(d.Users), active, suspended, external, hashes)
+	fmt.Fprintf(w, "  groups    %d with %d memberships\n", len(d.Groups), members)
+	fmt.Fprintf(w, "  sessions  %d\n", len(d.Sessions))
+	users := slices.Clone(d.Users)
+	slices.SortFunc(users, func(a, b emulator.DumpUser) int { return strings.Compare(a.Username, b.Username) })
+	fmt.Fprintln(w, "sample users:")
+	for _, u := range users[:min(5, len(users))] {
+		fmt.Fprintf(w, "  %-40s %-30s %s\n", u.Username, u.FullName, u.Status)
+	}
+	groups := slices.Clone(d.Groups)
+	slices.SortStableFunc(groups, func(a, b emulator.DumpGroup) int { return len(b.Members) - len(a.Members) })
+	fmt.Fprintln(w, "largest groups:")
+	for _, g := range groups[:min(5, len(groups))] {
+		fmt.Fprintf(w, "  %-40s %4d members  %s\n", g.Name, len(g.Members), g.Description)
+	}
+	if n := len(d.Sessions); n > 0 {
+		s := d.Sessions[n-1]
+		fmt.Fprintf(w, "last session: %s %s %s", s.Type, s.Mode, s.Status)
+		for _, p := range s.Progress {
+			fmt.Fprintf(w, "; %s %s %d ok %d failed", p.Object, p.Change, p.Successful, p.Failed)
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -92,6 +92,13 @@ func TestEmulatorCommand(t *testing.T) {
 	if d.UserpoolID != emulatorDefaultPool || len(d.Keys) != 1 || d.Keys[0] != key.ID {
 		t.Errorf("dump: %+v", d)
 	}
+	out.Reset()
+	if err := cmdEmulator(context.Background(), []string{"dump", "--state", statePath, "--summary"}, &out, &stderr); err != nil {
+		t.Fatalf("dump --summary: %v", err)
+	}
+	if !strings.Contains(out.String(), "user pool "+emulatorDefaultPool) || !strings.Contains(out.String(), "users     0") {
+		t.Errorf("dump --summary:\n%s", out.String())
+	}
 }
 
 func TestEmulatorCommandUsage(t *testing.T) {
@@ -99,6 +106,7 @@ func TestEmulatorCommandUsage(t *testing.T) {
 		{"--min-interval", "-1s"},
 		{"--error-rate", "2"},
 		{"dump"},
+		{"dump", "--state", "a", "--from", "http://b"},
 		{"--bogus"},
 	}
 	for _, args := range tests {

@@ -100,7 +100,7 @@ func writePlanText(w io.Writer, p *agent.Plan) {
 		fmt.Fprintln(w)
 	}
 	for _, m := range p.Members {
-		fmt.Fprintf(w, "members %-19s +%d -%d\n", m.GroupExternalID, len(m.Add), len(m.Remove))
+		fmt.Fprintf(w, "group  %-20s %s (%s) +%d -%d\n", "members", m.GroupName, m.GroupExternalID, len(m.Add), len(m.Remove))
 		adds += len(m.Add)
 		removes += len(m.Remove)
 	}

@@ -16,12 +16,17 @@ func (s *MutationSet) Seed(ctx context.Context, t Target, opts SeedOptions) (Sta
 
 // Apply performs the mutations in order over one connection.
 func (s *MutationSet) Apply(ctx context.Context, t Target) error {
+	return ApplyMutations(ctx, t, s.Mutations)
+}
+
+// ApplyMutations performs mutations in order over one connection.
+func ApplyMutations(ctx context.Context, t Target, ms []Mutation) error {
 	conn, err := t.Dial(ctx)
 	if err != nil {
 		return fmt.Errorf("apply mutations: %w", err)
 	}
 	defer conn.Close()
-	for i, mu := range s.Mutations {
+	for i, mu := range ms {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("apply mutations: %w", err)
 		}

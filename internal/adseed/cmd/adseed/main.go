@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	batch := fs.Int("batch", 0, "member values per modify (0: default)")
 	replace := fs.Bool("replace", false, "remove and re-create the profile if present")
 	dryRun := fs.Bool("n", false, "only generate the profile and print its shape")
+	demoChanges := fs.Bool("demo-changes", false, "apply a few everyday changes (new hire, promotion, leaver, rename, group changes) to the seeded profile and print them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,6 +54,19 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	ds, err := adseed.Profile(*profile, dc.BaseDN)
 	if err != nil {
 		return err
+	}
+	if *demoChanges {
+		ms, desc, err := adseed.DemoChanges(ds)
+		if err != nil {
+			return err
+		}
+		if err := adseed.ApplyMutations(ctx, dc.Target(), ms); err != nil {
+			return err
+		}
+		for _, d := range desc {
+			fmt.Fprintln(out, "  -", d)
+		}
+		return nil
 	}
 	log, err := zap.NewDevelopment()
 	if err != nil {
