@@ -73,6 +73,10 @@ type Options struct {
 	Concurrency int
 	// CallsPerSecond caps mutating API calls; zero means no limit.
 	CallsPerSecond float64
+	// MaxRetries is how often a change that failed with a retryable error
+	// (unavailable, rate limited, ...) is tried again; negative means none,
+	// zero means 4.
+	MaxRetries int
 	// ReportInterval is how often progress is reported; zero means 5 s.
 	ReportInterval time.Duration
 	// HeartbeatInterval is how often the session is kept alive; zero
@@ -111,6 +115,12 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
+	}
+	switch {
+	case opts.MaxRetries == 0:
+		opts.MaxRetries = 4
+	case opts.MaxRetries < 0:
+		opts.MaxRetries = 0
 	}
 	if opts.ReportInterval <= 0 {
 		opts.ReportInterval = 5 * time.Second

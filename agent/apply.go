@@ -38,9 +38,9 @@ type applier struct {
 	failedGroups map[string]bool
 }
 
-func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, callsPerSecond float64, log *zap.Logger) *applier {
+func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, callsPerSecond float64, retries int, log *zap.Logger) *applier {
 	a := &applier{
-		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), attempts: 5, log: log,
+		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), attempts: retries + 1, log: log,
 		failedUsers: map[string]bool{}, failedGroups: map[string]bool{},
 	}
 	if callsPerSecond > 0 {

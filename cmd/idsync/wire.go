@@ -166,7 +166,7 @@ func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, progres
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
 			MinSourceUsers: cfg.Safety.MinSourceUsers},
-		Concurrency: cfg.Apply.Concurrency, CallsPerSecond: cfg.Apply.RateLimit,
+		Concurrency: cfg.Apply.Concurrency, CallsPerSecond: cfg.Apply.RateLimit, MaxRetries: retries(cfg.Apply.MaxRetries),
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
 	})
@@ -195,4 +195,13 @@ func (e *engine) pushSettings(ctx context.Context) error {
 func (e *engine) close() {
 	e.store.Close()
 	e.client.Close()
+}
+
+// retries maps apply.max_retries (0 means none) to agent.Options.MaxRetries
+// (0 means the default, negative none).
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
