@@ -79,8 +79,8 @@ type Options struct {
 	MaxRetries int
 	// ReportInterval is how often progress is reported; zero means 5 s.
 	ReportInterval time.Duration
-	// HeartbeatInterval is how often the session is kept alive; zero
-	// means a third of the session's lifetime.
+	// HeartbeatInterval is how often the session is kept alive; it is
+	// never longer than a third of the session's lifetime (zero: that).
 	HeartbeatInterval time.Duration
 	// FullSyncInterval forces a full cycle when the last one is older;
 	// zero means only when needed.

@@ -170,10 +170,10 @@ func (c *cycle) open(ctx context.Context) error {
 // heartbeat keeps the session alive; it cancels the cycle when the session
 // is gone, so nothing is applied outside a session.
 func (c *cycle) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
-	every := c.a.opts.HeartbeatInterval
-	if every <= 0 {
-		ttl := c.session.GetExpiresAt().AsTime().Sub(c.session.GetCreatedAt().AsTime())
-		every = max(ttl/3, time.Second)
+	// Often enough that two missed beats still leave the session alive.
+	every := max(c.session.GetExpiresAt().AsTime().Sub(c.session.GetCreatedAt().AsTime())/3, 100*time.Millisecond)
+	if hb := c.a.opts.HeartbeatInterval; hb > 0 && hb < every {
+		every = hb
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -459,3 +459,27 @@ func TestEncodeTokenFitsTheAPI(t *testing.T) {
 		t.Errorf("digest tokens %q and %q must differ and be marked", a, b)
 	}
 }
+
+func TestHeartbeatKeepsALongCycleAlive(t *testing.T) {
+	// Applying takes about 1.5 s (30 users at 25 ms a call, one at a time),
+	// three times the session's lifetime: only heartbeats keep it open.
+	r := newRig(t, emulator.Options{NoMinInterval: true, SessionTTL: 500 * time.Millisecond, Latency: 25 * time.Millisecond},
+		func(o *Options) { o.Concurrency = 1 })
+	var users []directory.User
+	for i := range 30 {
+		users = append(users, dirUser(i+1))
+	}
+	r.dir.set(func(d *fakeDir) { d.users = users })
+	start := time.Now()
+	job, err := r.agent.RunCycle(t.Context(), CycleOptions{})
+	if err != nil {
+		t.Fatalf("long cycle: %v", err)
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Fatalf("the cycle took %v; the test needs it longer than the session TTL", took)
+	}
+	sess := r.emu.Dump().Sessions
+	if len(sess) != 1 || sess[0].Status != "COMPLETED" || job.Result.UserStatistics.Created.Success != 30 {
+		t.Fatalf("session %+v, created %d", sess, job.Result.UserStatistics.Created.Success)
+	}
+}
