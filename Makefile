@@ -8,7 +8,7 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 DC        := scripts/samba-dc.sh
 
-.PHONY: help demo demo-down build test test-unit lint dc-up dc-down dc-seed clean
+.PHONY: help demo demo-down build test test-unit lint dist check-package dc-up dc-down dc-seed clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,12 @@ lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+dist: ## release binaries (linux, windows; amd64, arm64), .deb packages and SHA256SUMS into dist/
+	scripts/dist.sh
+
+check-package: dist ## as root: install the .deb, check it and the service commands, purge it
+	scripts/check-package.sh
 
 dc-up: ## start the throwaway Samba AD domain controller
 	$(DC) up
