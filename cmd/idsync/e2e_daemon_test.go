@@ -82,7 +82,14 @@ func TestE2EDaemonMetrics(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	users := int64(len(e.set.Before.ScopedUsers()))
-	_, metrics := fetch("/metrics")
+	// The cycle's log line comes just before the daemon records its
+	// metrics: wait (bounded) until they show the cycle.
+	var metrics string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, metrics = fetch("/metrics"); strings.Contains(metrics, "idsync_cycles_total{") {
+			break
+		}
+	}
 	for _, want := range []string{
 		`idsync_cycles_total{result="success"} 1`,
 		`idsync_changes_total{change="create",object="user",result="success"} ` + itoa(users),
