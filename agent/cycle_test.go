@@ -461,9 +461,10 @@ func TestEncodeTokenFitsTheAPI(t *testing.T) {
 }
 
 func TestHeartbeatKeepsALongCycleAlive(t *testing.T) {
-	// Applying takes about 1.5 s (30 users at 25 ms a call, one at a time),
-	// three times the session's lifetime: only heartbeats keep it open.
-	r := newRig(t, emulator.Options{NoMinInterval: true, SessionTTL: 500 * time.Millisecond, Latency: 25 * time.Millisecond},
+	// Applying takes about 2.4 s (30 users, two calls each at 40 ms, one at
+	// a time), over twice the session's lifetime: only heartbeats keep it
+	// open.
+	r := newRig(t, emulator.Options{NoMinInterval: true, SessionTTL: time.Second, Latency: 40 * time.Millisecond},
 		func(o *Options) { o.Concurrency = 1 })
 	var users []directory.User
 	for i := range 30 {
@@ -475,7 +476,7 @@ func TestHeartbeatKeepsALongCycleAlive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("long cycle: %v", err)
 	}
-	if took := time.Since(start); took < time.Second {
+	if took := time.Since(start); took < 2*time.Second {
 		t.Fatalf("the cycle took %v; the test needs it longer than the session TTL", took)
 	}
 	sess := r.emu.Dump().Sessions
