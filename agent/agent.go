@@ -85,6 +85,10 @@ type Options struct {
 	// FullSyncInterval forces a full cycle when the last one is older;
 	// zero means only when needed.
 	FullSyncInterval time.Duration
+	// NewHashSource, when set (password hash sync is on), connects to the
+	// directory over MS-DRSR so new users are created with their AD
+	// password hash instead of a generated password.
+	NewHashSource func(ctx context.Context) (HashSource, error)
 	// Progress, when set, is called with (done, total) changes while
 	// applying, for a progress display.
 	Progress func(done, total int64)

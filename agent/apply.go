@@ -32,6 +32,11 @@ type applier struct {
 	attempts    int
 	log         *zap.Logger
 
+	// hashes, when set, gives new users their AD password hash; it is
+	// not safe for concurrent use, so hashMu serializes it.
+	hashes HashSource
+	hashMu sync.Mutex
+
 	mu           sync.Mutex
 	x            *ids
 	failedUsers  map[string]bool
@@ -154,8 +159,10 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	id := c.TargetID
 	switch c.Action {
 	case ActionCreate:
+		req := createUserRequest(c)
+		a.withHash(ctx, c, req)
 		err := a.call(ctx, func(ctx context.Context) error {
-			u, err := a.pool.CreateUser(ctx, createUserRequest(c))
+			u, err := a.pool.CreateUser(ctx, req)
 			if err != nil && idhub.IsConflict(err) {
 				// A retried create whose first attempt went through, or a
 				// create from a run that crashed before recording it.
@@ -234,6 +241,28 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		if err != nil {
 			a.failUser(ctx, c, "deactivate", err)
 		}
+	}
+}
+
+// withHash sets the user's AD password hash as the credentials of req when
+// password hash sync is on. Without it (or when reading it fails) the
+// client generates a password.
+func (a *applier) withHash(ctx context.Context, c *UserChange, req *idp.CreateUserRequest) {
+	if a.hashes == nil {
+		return
+	}
+	a.hashMu.Lock()
+	creds, must, err := CreateCredentials(ctx, a.hashes, c.ExternalID)
+	a.hashMu.Unlock()
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			a.log.Warn("reading the password hash failed; creating the user with a generated password",
+				zap.String("external_id", c.ExternalID), zap.String("dn", c.DN), zap.Error(err))
+		}
+	case creds != nil:
+		req.Credentials = creds
+		req.PasswordChangeRequired = req.PasswordChangeRequired || must
 	}
 }
 

@@ -48,7 +48,7 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 	job := &state.Job{
 		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: a.opts.UserpoolID, Direction: "ingress",
 		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(co.Trigger), Status: state.StatusRunning,
-		AgentID: a.opts.AgentID, DryRun: co.DryRun,
+		AgentID: a.opts.AgentID, DryRun: co.DryRun, SessionType: idp.SessionType_AD_SYNC.String(),
 	}
 	log := a.log.With(zap.String("job", job.ID))
 	c := &cycle{a: a, log: log, job: job, counts: &reporter.Counts{}, opts: co}
@@ -390,6 +390,17 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 	c.counts.Add(reporter.User, reporter.Same, reporter.Success, int64(plan.SameUsers))
 	c.counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(plan.SameGroups))
 	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, a.opts.CallsPerSecond, a.opts.MaxRetries, c.log)
+	if a.opts.NewHashSource != nil && hasCreates(plan) {
+		src, err := a.opts.NewHashSource(ctx)
+		if err != nil {
+			// New users still get created, with generated passwords; the
+			// password sessions set their hashes when their passwords change.
+			c.log.Warn("password hashes unavailable; new users get generated passwords", zap.Error(err))
+		} else {
+			defer src.Close()
+			ap.hashes = src
+		}
+	}
 	applyErr := ap.apply(ctx, plan)
 	stopReports()
 	wg.Wait()
@@ -567,4 +578,13 @@ func actionChange(a Action) reporter.Change {
 		return reporter.Delete
 	}
 	return reporter.Update
+}
+
+func hasCreates(p *Plan) bool {
+	for _, u := range p.Users {
+		if u.Action == ActionCreate {
+			return true
+		}
+	}
+	return false
 }

@@ -15,13 +15,14 @@ type Sink func(ctx context.Context, entries []*idp.ProgressEntry) error
 // apiChange maps our change kinds to the session API's. Bind is reported as
 // an update (the API has no capture type); Same is not reported.
 var apiChange = [numChanges]idp.ChangeType{
-	Create:     idp.ChangeType_CREATE,
-	Update:     idp.ChangeType_UPDATE,
-	Delete:     idp.ChangeType_DELETE,
-	Bind:       idp.ChangeType_UPDATE,
-	Same:       idp.ChangeType_CHANGE_TYPE_UNSPECIFIED,
-	Activate:   idp.ChangeType_ACTIVATE,
-	Deactivate: idp.ChangeType_DEACTIVATE,
+	Create:       idp.ChangeType_CREATE,
+	Update:       idp.ChangeType_UPDATE,
+	Delete:       idp.ChangeType_DELETE,
+	Bind:         idp.ChangeType_UPDATE,
+	Same:         idp.ChangeType_CHANGE_TYPE_UNSPECIFIED,
+	Activate:     idp.ChangeType_ACTIVATE,
+	Deactivate:   idp.ChangeType_DEACTIVATE,
+	PasswordHash: idp.ChangeType_PASSWORD_HASH_UPDATE,
 }
 
 var apiObject = [numObjects]idp.RelatedObjectType{

@@ -62,6 +62,7 @@ func TestEntriesFitTheAPI(t *testing.T) {
 			{ChangeType: idp.ChangeType_DELETE, Successful: 2, Failed: 1},
 			{ChangeType: idp.ChangeType_ACTIVATE, Successful: 2, Failed: 1},
 			{ChangeType: idp.ChangeType_DEACTIVATE, Successful: 2, Failed: 1},
+			{ChangeType: idp.ChangeType_PASSWORD_HASH_UPDATE, Successful: 2, Failed: 1},
 		}
 	}
 	want := []*idp.ProgressEntry{
@@ -136,5 +137,19 @@ func TestCountsConcurrentAdds(t *testing.T) {
 	wg.Wait()
 	if got := c.Get(Membership, Create, Success); got != 8000 {
 		t.Fatalf("concurrent adds counted %d, want 8000", got)
+	}
+}
+
+func TestPasswordHashProgress(t *testing.T) {
+	var c Counts
+	c.Add(User, PasswordHash, Success, 3)
+	c.Add(User, PasswordHash, Failed, 1)
+	want := []*idp.ProgressEntry{{ObjectType: idp.RelatedObjectType_USER, ChangeInfo: []*idp.ChangeInfo{
+		{ChangeType: idp.ChangeType_PASSWORD_HASH_UPDATE, Successful: 3, Failed: 1}}}}
+	if diff := cmp.Diff(want, c.Entries(), protocmp.Transform()); diff != "" {
+		t.Errorf("password hash progress (-want +got):\n%s", diff)
+	}
+	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (Counter{Total: 4, Success: 3, Failed: 1}) {
+		t.Errorf("PasswordHashUpdated = %+v", got)
 	}
 }

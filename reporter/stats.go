@@ -45,6 +45,8 @@ const (
 	Same
 	Activate
 	Deactivate
+	// PasswordHash is a password hash set from the directory.
+	PasswordHash
 	numChanges
 )
 
@@ -64,6 +66,8 @@ func (c Change) String() string {
 		return "activate"
 	case Deactivate:
 		return "deactivate"
+	case PasswordHash:
+		return "password_hash"
 	}
 	return fmt.Sprintf("Change(%d)", int(c))
 }
@@ -111,6 +115,8 @@ type Statistics struct {
 	Same        Counter `json:"Same"`
 	Activated   Counter `json:"Activated"`
 	Deactivated Counter `json:"Deactivated"`
+	// PasswordHashUpdated counts password hashes set (password sessions).
+	PasswordHashUpdated Counter `json:"PasswordHashUpdated"`
 }
 
 // Result is the statistics of one job.
@@ -145,7 +151,7 @@ func (r Result) Successes() int64 {
 }
 
 func (s Statistics) counters() [numChanges]Counter {
-	return [numChanges]Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Same, s.Activated, s.Deactivated}
+	return [numChanges]Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Same, s.Activated, s.Deactivated, s.PasswordHashUpdated}
 }
 
 // Counts is a concurrency-safe tally of change outcomes. The zero value is
@@ -192,7 +198,7 @@ func (c *Counts) Result() Result {
 		}
 		return Statistics{
 			Created: ctr(Create), Updated: ctr(Update), Deleted: ctr(Delete), Binded: ctr(Bind),
-			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate),
+			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate), PasswordHashUpdated: ctr(PasswordHash),
 		}
 	}
 	return Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}

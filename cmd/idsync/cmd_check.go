@@ -11,7 +11,10 @@ import (
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 
+	"go.uber.org/zap"
+
 	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/ldapsource"
@@ -102,6 +105,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
+	// Password hashes (MS-DRSR).
+	if cfg.PasswordHashSync.Enabled && settings != nil {
+		checkDRSR(ctx, ck, cfg, *settings, log)
+	}
+
 	// Local state.
 	if err := os.MkdirAll(cfg.StatePath, 0o700); err != nil {
 		ck.fail("state", "%v", err)
@@ -152,3 +160,27 @@ func (c *checklist) ok(area, f string, a ...any)   { c.line("ok", area, f, a...)
 func (c *checklist) info(area, f string, a ...any) { c.line("info", area, f, a...) }
 func (c *checklist) warn(area, f string, a ...any) { c.line("warn", area, f, a...) }
 func (c *checklist) fail(area, f string, a ...any) { c.failed++; c.line("FAIL", area, f, a...) }
+
+// checkDRSR checks that the drsr account can replicate password hashes:
+// the DC answers over MS-DRSR, the bind works and both replication rights
+// are granted.
+func checkDRSR(ctx context.Context, ck *checklist, cfg *config.Config, s agent.SyncSettings, log *zap.Logger) {
+	baseDN := cfg.LDAP.BaseDN
+	if baseDN == "" {
+		baseDN = domainDN(s.Domain)
+	}
+	c, err := drsrsource.Dial(ctx, drsrsource.Options{
+		Host: cfg.DRSR.Host, Username: cfg.DRSR.Username, Password: cfg.DRSR.Password.Value(),
+		Domain: s.Domain, BaseDN: baseDN, Scope: s.OrganizationalUnits, Logger: log,
+	})
+	if err != nil {
+		ck.fail("passwords", "MS-DRSR to %s as %s: %v", cfg.DRSR.Host, cfg.DRSR.Username, err)
+		return
+	}
+	defer c.Close()
+	if err := c.CheckRights(ctx); err != nil {
+		ck.fail("passwords", "%v", err)
+		return
+	}
+	ck.ok("passwords", "%s may replicate password hashes from %s (Replicating Directory Changes and ... All)", cfg.DRSR.Username, cfg.DRSR.Host)
+}

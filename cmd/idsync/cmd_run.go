@@ -90,6 +90,7 @@ type daemon struct {
 	cfg     *config.Config
 	log     *zap.Logger
 	metrics *metrics.Metrics
+	states  *stateOpener
 
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
@@ -103,6 +104,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
 	d.metrics = metrics.New(time.Now())
+	d.states = &stateOpener{path: d.cfg.StatePath}
 	if addr := d.cfg.Metrics.Listen; addr != "" {
 		stop, err := d.serveMetrics(ctx, addr)
 		if err != nil {
@@ -114,9 +116,14 @@ func (d *daemon) run(ctx context.Context) error {
 	c.Schedule(sched, cron.FuncJob(func() { d.cycle(ctx, agent.TriggerAuto) }))
 	go d.cycle(ctx, agent.TriggerAuto) // one at start
 	c.Start()
+	var pw sync.WaitGroup
+	if d.cfg.PasswordHashSync.Enabled {
+		pw.Go(func() { d.passwordLoop(ctx) })
+	}
 	<-ctx.Done()
 	d.log.Info("stopping: waiting for the running cycle to end")
 	<-c.Stop().Done()
+	pw.Wait()
 	d.log.Info("idsync stopped")
 	return nil
 }
@@ -132,7 +139,7 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		return
 	}
 	d.metrics.Started()
-	e, err := newEngine(ctx, d.cfg, d.log, nil)
+	e, err := newEngine(ctx, d.cfg, d.log, d.states, nil)
 	if err != nil {
 		d.metrics.Finished(nil, "failed", time.Now())
 		if ctx.Err() == nil {
@@ -155,6 +162,52 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		d.notBefore = nn.Next
 		d.mu.Unlock()
 	}
+}
+
+// passwordLoop runs an AD_PASSWORD_HASH session every
+// password_hash_sync.interval, independent of the AD_SYNC schedule; when
+// the pool says it is too early, the next one waits until then.
+func (d *daemon) passwordLoop(ctx context.Context) {
+	every := d.cfg.PasswordHashSync.Interval
+	d.log.Info("password hash sync on", zap.Duration("interval", every))
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		wait := every
+		if next := d.passwordSession(ctx); time.Until(next) > wait {
+			wait = time.Until(next)
+		}
+		t.Reset(wait)
+	}
+}
+
+// passwordSession runs one password session; it returns when the pool
+// allows the next one (zero when it did not say).
+func (d *daemon) passwordSession(ctx context.Context) time.Time {
+	e, err := newEngine(ctx, d.cfg, d.log, d.states, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("password session not started", zap.Error(err))
+		}
+		return time.Time{}
+	}
+	defer e.close()
+	ps, err := e.newPasswordSync()
+	if err != nil {
+		d.log.Error("password session not started", zap.Error(err))
+		return time.Time{}
+	}
+	_, err = ps.RunOnce(ctx, agent.TriggerAuto)
+	var nn *agent.NotNowError
+	if errors.As(err, &nn) && !nn.Held {
+		return nn.Next
+	}
+	return time.Time{}
 }
 
 // cycleResult names a cycle's outcome for the cycles metric.

@@ -19,8 +19,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "config file (required)")
 	full := fs.Bool("full", false, "read the whole directory and compare it with the whole pool")
 	dryRun := fs.Bool("dry-run", false, "plan and record the job without opening a session or changing anything")
+	passwords := fs.Bool("password-hashes", false, "run one password hash session (AD_PASSWORD_HASH) instead of a directory cycle")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full] [--dry-run] --config FILE\n\nRun one synchronization cycle now, then exit.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full] [--dry-run] [--password-hashes] --config FILE\n\nRun one synchronization cycle now, then exit.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -36,11 +37,25 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer closeLog()
 	bar := newProgressLine(stderr)
-	e, err := newEngine(ctx, cfg, log, bar.update)
+	e, err := newEngine(ctx, cfg, log, &stateOpener{path: cfg.StatePath}, bar.update)
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	if *passwords {
+		if !cfg.PasswordHashSync.Enabled {
+			return usagef("--password-hashes needs password_hash_sync.enabled: true and a drsr section in the config")
+		}
+		ps, err := e.newPasswordSync()
+		if err != nil {
+			return err
+		}
+		job, err := ps.RunOnce(ctx, agent.TriggerManual)
+		if job != nil {
+			printJobSummary(stdout, job)
+		}
+		return err
+	}
 	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: *dryRun || cfg.DryRun.Enabled})
 	bar.finish()
 	if job != nil {

@@ -292,3 +292,19 @@ func TestE2EFullNoChangeAndDelta(t *testing.T) {
 }
 
 func ldapDel(dn string) *ldap.DelRequest { return ldap.NewDelRequest(dn, nil) }
+
+// listFiles returns every regular file under dir.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			out = append(out, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

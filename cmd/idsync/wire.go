@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -136,29 +137,66 @@ func ldapsourceOptions(cfg *config.Config, s agent.SyncSettings, log *zap.Logger
 
 // engine is everything a cycle needs, built from the config.
 type engine struct {
-	cfg    *config.Config
-	log    *zap.Logger
-	client *idhub.Client
-	store  *state.Store
-	jobs   *state.Jobs
-	agent  *agent.Agent
+	cfg     *config.Config
+	log     *zap.Logger
+	client  *idhub.Client
+	store   *state.Store
+	release func()
+	jobs    *state.Jobs
+	agent   *agent.Agent
+}
+
+// stateOpener hands out the state database. bbolt locks a database per
+// open, so everything that runs at once in one process (in the daemon, an
+// AD_SYNC cycle and a password session) must share one open database; it is
+// closed when nothing runs, so 'idsync plan' works between cycles.
+type stateOpener struct {
+	path string
+	mu   sync.Mutex
+	n    int
+	st   *state.Store
+}
+
+// acquire returns the open database and the function that gives it back.
+func (o *stateOpener) acquire() (*state.Store, func(), error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == 0 {
+		st, err := state.Open(o.path, 0)
+		if errors.Is(err, state.ErrLocked) {
+			return nil, nil, fmt.Errorf("%w (is the idsync service running? stop it, or wait for its cycle to end)", err)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		o.st = st
+	}
+	o.n++
+	var once sync.Once
+	return o.st, func() {
+		once.Do(func() {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			if o.n--; o.n == 0 {
+				o.st.Close()
+				o.st = nil
+			}
+		})
+	}, nil
 }
 
 // newEngine wires the agent. progress may be nil.
-func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, progress func(done, total int64)) (*engine, error) {
+func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, states *stateOpener, progress func(done, total int64)) (*engine, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	store, err := state.Open(cfg.StatePath, 0)
+	store, release, err := states.acquire()
 	if err != nil {
 		client.Close()
-		if errors.Is(err, state.ErrLocked) {
-			return nil, fmt.Errorf("%w (is the idsync service running? stop it, or wait for its cycle to end)", err)
-		}
 		return nil, err
 	}
-	e := &engine{cfg: cfg, log: log, client: client, store: store, jobs: state.OpenJobs(cfg.StatePath)}
+	e := &engine{cfg: cfg, log: log, client: client, store: store, release: release, jobs: state.OpenJobs(cfg.StatePath)}
 	maxDel := cfg.Safety.MaxDeletions
 	e.agent, err = agent.New(agent.Options{
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
@@ -169,6 +207,7 @@ func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, progres
 		Concurrency: cfg.Apply.Concurrency, CallsPerSecond: cfg.Apply.RateLimit, MaxRetries: retries(cfg.Apply.MaxRetries),
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
+		NewHashSource: e.hashSourceFactory(),
 	})
 	if err != nil {
 		e.close()
@@ -193,7 +232,7 @@ func (e *engine) pushSettings(ctx context.Context) error {
 }
 
 func (e *engine) close() {
-	e.store.Close()
+	e.release()
 	e.client.Close()
 }
 

@@ -19,6 +19,10 @@ var rules = map[string][]string{
 		module + "/internal/idhub", module + "/internal/emulator", module + "/agent",
 		"google.golang.org/grpc", "github.com/yandex-cloud/go-genproto/",
 	},
+	module + "/drsrsource": {
+		module + "/internal/idhub", module + "/internal/emulator", module + "/agent", module + "/ldapsource",
+		"github.com/yandex-cloud/go-genproto/",
+	},
 	module + "/internal/idhub": {
 		module + "/ldapsource", module + "/agent", module + "/internal/emulator",
 		"github.com/go-ldap/ldap/v3",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +130,9 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if raw, _ := os.ReadFile(path); strings.Contains(string(raw), "abcdef0123456789abcdef0123456789") {
+		t.Error("the state file holds the password hash itself")
 	}
 	if fi.Mode().Perm()&0o077 != 0 && os.PathSeparator == '/' {
 		t.Errorf("state file mode %v, want 0600", fi.Mode().Perm())

@@ -82,7 +82,10 @@ type DumpUser struct {
 	ExpiresAt           *time.Time `json:"expires_at,omitempty"`
 	PasswordHashType    string     `json:"password_hash_type,omitempty"`
 	PasswordFingerprint string     `json:"password_fingerprint,omitempty"` // first 8 hex of sha256
-	Groups              []string   `json:"groups,omitempty"`               // group ids
+	// NeedChange is true when the user must change the password at the
+	// next sign-in (password_change_required or need_change).
+	NeedChange bool     `json:"need_change,omitempty"`
+	Groups     []string `json:"groups,omitempty"` // group ids
 }
 
 // DumpGroup is one group in a Dump.
@@ -146,6 +149,7 @@ func (st *state) dump() Dump {
 		du := DumpUser{
 			ID: u.Id, Username: u.Username, ExternalID: u.ExternalId, FullName: u.FullName, Email: u.Email,
 			Status: u.Status.String(), PasswordHashType: hashTypeName(r), Groups: sortedKeys(st.groupsOfUser[u.Id]),
+			NeedChange: r.NeedChange,
 		}
 		if u.ExpiresAt != nil {
 			t := u.ExpiresAt.AsTime()
@@ -153,7 +157,7 @@ func (st *state) dump() Dump {
 		}
 		switch {
 		case r.PasswordHash != "":
-			du.PasswordFingerprint = fingerprint(r.PasswordHash)
+			du.PasswordFingerprint = r.PasswordHash[:8] // the first 8 hex of sha256(hash)
 		case r.PasswordDigest != "":
 			du.PasswordFingerprint = fingerprint(r.PasswordDigest)
 		}

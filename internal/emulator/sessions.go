@@ -94,7 +94,9 @@ func (s sessionServer) OpenSession(ctx context.Context, req *idp.OpenSessionRequ
 			return e.newOp(ctx, "Open synchronization session", meta, resp)
 		}
 	}
-	if last, ok := e.st.lastCompleted[typ]; ok {
+	// Only directory cycles wait for the pool's interval; password and
+	// user-control sessions run every few seconds in the Yandex agent.
+	if last, ok := e.st.lastCompleted[typ]; ok && typ == idp.SessionType_AD_SYNC {
 		if next := last.Add(e.poolInterval()); now.Before(next) {
 			resp.Result = idp.OpenSessionResult_TOO_EARLY
 			resp.SessionInfo = &idp.OpenSessionResponse_NextSessionAt{NextSessionAt: timestamppb.New(next)}

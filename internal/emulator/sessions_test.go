@@ -152,6 +152,20 @@ func TestSessionTooEarly(t *testing.T) {
 	}
 }
 
+func TestPasswordSessionsAreNotDelayed(t *testing.T) {
+	v := newEnv(t, Options{}) // the 15 minute minimum applies to AD_SYNC
+	id := v.open(t, idp.SessionType_AD_PASSWORD_HASH).GetOpenedSession().SessionId
+	v.close(t, id, false)
+	if r := v.open(t, idp.SessionType_AD_PASSWORD_HASH); r.Result != idp.OpenSessionResult_SUCCESS {
+		t.Fatalf("a password session right after another: %v, want SUCCESS", r.Result)
+	}
+	ad := v.open(t, idp.SessionType_AD_SYNC).GetOpenedSession().SessionId
+	v.close(t, ad, false)
+	if r := v.open(t, idp.SessionType_AD_SYNC); r.Result != idp.OpenSessionResult_TOO_EARLY {
+		t.Fatalf("an AD_SYNC session right after another: %v, want TOO_EARLY", r.Result)
+	}
+}
+
 func TestSessionFailedDoesNotDelay(t *testing.T) {
 	v := newEnv(t, Options{})
 	id := v.open(t, idp.SessionType_AD_SYNC).GetOpenedSession().SessionId

@@ -42,8 +42,10 @@ type state struct {
 // userRec is a user plus the credentials that reads never return.
 type userRec struct {
 	User *idp.User
-	// PasswordHash and its type come from SetPasswordHash or a create with
-	// password_hash. Never returned; the dump shows a fingerprint.
+	// PasswordHash is the SHA-256 (hex) of the hash given to SetPasswordHash
+	// or a create with password_hash, and PasswordHashType its type: like the
+	// real service (which derives its own Argon2 hash), the emulator does not
+	// keep the hash itself. Never returned; the dump shows a fingerprint.
 	PasswordHash     string
 	PasswordHashType idp.PasswordHash_PasswordHashType
 	// PasswordDigest is the SHA-256 of a password set through password_spec;
@@ -168,6 +170,12 @@ func newID(prefix string) string {
 		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
 	}
 	return prefix + string(b)
+}
+
+// digest is the SHA-256 of a secret, in hex.
+func digest(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
 // fingerprint is the short, non-reversible form of a secret shown in dumps.

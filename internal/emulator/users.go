@@ -96,7 +96,7 @@ func (s userServer) Create(ctx context.Context, req *idp.CreateUserRequest) (*op
 		if h.GetPasswordHash() == "" {
 			return nil, status.Error(codes.InvalidArgument, "password_hash.password_hash is required")
 		}
-		rec.PasswordHash, rec.PasswordHashType = h.GetPasswordHash(), h.GetPasswordHashType()
+		rec.PasswordHash, rec.PasswordHashType = digest(h.GetPasswordHash()), h.GetPasswordHashType()
 	default:
 		return nil, status.Error(codes.InvalidArgument, "exactly one of password_spec or password_hash is required")
 	}
@@ -348,7 +348,7 @@ func (s userServer) SetPasswordHash(ctx context.Context, req *idp.SetPasswordHas
 	if err != nil {
 		return nil, err
 	}
-	rec.PasswordHash, rec.PasswordHashType = req.GetHash().GetPasswordHash(), req.GetHash().GetPasswordHashType()
+	rec.PasswordHash, rec.PasswordHashType = digest(req.GetHash().GetPasswordHash()), req.GetHash().GetPasswordHashType()
 	rec.PasswordDigest = ""
 	rec.NeedChange = req.GetNeedChange()
 	u := proto.Clone(rec.User).(*idp.User)

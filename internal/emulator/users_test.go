@@ -60,11 +60,14 @@ func TestGeneratedPasswordAndHashNeverReturned(t *testing.T) {
 	u := result(t, op, err, &idp.User{})
 	const hash = "8846f7eaee8fb117ad06bdd830b7586c"
 	if _, err := v.users.SetPasswordHash(v.ctx, &idp.SetPasswordHashRequest{
-		UserId: u.Id, Hash: &idp.PasswordHash{PasswordHash: hash, PasswordHashType: idp.PasswordHash_AD_MD4},
+		UserId: u.Id, Hash: &idp.PasswordHash{PasswordHash: hash, PasswordHashType: idp.PasswordHash_AD_MD4}, NeedChange: true,
 	}); err != nil {
 		t.Fatal(err)
 	}
 	d := v.emu.Dump()
+	if !d.Users[0].NeedChange {
+		t.Error("the dump does not show need_change")
+	}
 	if got, want := d.Users[0].PasswordFingerprint, fingerprint(hash); got != want || len(got) != 8 {
 		t.Errorf("fingerprint %q, want %q", got, want)
 	}

@@ -116,7 +116,7 @@ func addStats(v *prometheus.CounterVec, object string, s reporter.Statistics) {
 		ctr  reporter.Counter
 	}{
 		{"create", s.Created}, {"update", s.Updated}, {"delete", s.Deleted}, {"bind", s.Binded},
-		{"activate", s.Activated}, {"deactivate", s.Deactivated},
+		{"activate", s.Activated}, {"deactivate", s.Deactivated}, {"password_hash", s.PasswordHashUpdated},
 	} {
 		for result, n := range map[string]int64{"success": c.ctr.Success, "failed": c.ctr.Failed, "skipped": c.ctr.Skipped} {
 			if n > 0 {

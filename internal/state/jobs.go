@@ -41,6 +41,9 @@ type Job struct {
 	ErrorCode    string          `json:"ErrorCode,omitempty"`
 	ErrorMessage string          `json:"ErrorMessage,omitempty"`
 
+	// SessionType is the Identity Hub session type: AD_SYNC (users, groups
+	// and memberships) or AD_PASSWORD_HASH (password hashes).
+	SessionType string `json:"SessionType,omitempty"`
 	// Mode is "full" or "delta".
 	Mode string `json:"Mode,omitempty"`
 	// SessionID is the Identity Hub synchronization session of the job.

@@ -1,0 +1,488 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+
+	"github.com/idsync/idsync/drsrsource"
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/state"
+	"github.com/idsync/idsync/reporter"
+)
+
+// Local state keys of the password hash session.
+const (
+	metaPasswordCursor  = "AD_PASSWORD_HASH/cursor"
+	metaPasswordPending = "AD_PASSWORD_HASH/pending"
+)
+
+// HashSource reads password changes and hashes from the directory.
+// *drsrsource.Client implements it.
+type HashSource interface {
+	// CheckRights fails with a *drsrsource.RightError naming a missing
+	// replication right.
+	CheckRights(ctx context.Context) error
+	// Changes calls fn for each in-scope account whose password changed
+	// since the cursor and returns the next cursor and whether it was a
+	// full pass.
+	Changes(ctx context.Context, from drsrsource.Cursor, fn func(drsrsource.Account) error) (drsrsource.Cursor, bool, error)
+	// Hashes calls fn with the hash of each account; the hash is wiped
+	// when fn returns.
+	Hashes(ctx context.Context, accounts []drsrsource.Account, fn func(*drsrsource.Secret) error) error
+	Close() error
+}
+
+// PasswordCloud is what a password hash session needs from Identity Hub.
+// *idhub.Client implements it.
+type PasswordCloud interface {
+	OpenSession(ctx context.Context, agentID string, t idp.SessionType) (*idhub.OpenResult, error)
+	Heartbeat(ctx context.Context, sessionID string) error
+	ReportProgress(ctx context.Context, sessionID string, entries []*idp.ProgressEntry) error
+	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error)
+	SetReplicationToken(ctx context.Context, t idp.SessionType, token string) error
+	ResolveExternalIDs(ctx context.Context, externalIDs []string) ([]*idp.ResolvedUser, error)
+	SetPasswordHash(ctx context.Context, userID, ntHash string, needChange bool) error
+}
+
+var _ PasswordCloud = (*idhub.Client)(nil)
+
+// MetaStore keeps small named values. *state.Store implements it.
+type MetaStore interface {
+	Meta(name string) (string, error)
+	SetMeta(name, value string) error
+}
+
+// PasswordOptions configure a PasswordSync. Required: AgentID, Cloud,
+// NewSource, Store.
+type PasswordOptions struct {
+	AgentID string
+	// UserpoolID is recorded in the job records.
+	UserpoolID string
+	Cloud      PasswordCloud
+	// NewSource connects to the directory for one session; the session
+	// closes it.
+	NewSource func(ctx context.Context) (HashSource, error)
+	Store     MetaStore
+	// Jobs, when set, records each session as a job.
+	Jobs JobLog
+	// Interval is the time between sessions in Run; zero means 2 minutes.
+	Interval time.Duration
+	// Concurrency is the number of parallel SetPasswordHash calls; zero
+	// means 8.
+	Concurrency int
+	// ReportInterval is how often progress is reported; zero means 5 s.
+	ReportInterval time.Duration
+	// HeartbeatInterval is how often the session is kept alive; zero
+	// means a third of the session's lifetime.
+	HeartbeatInterval time.Duration
+	Logger            *zap.Logger
+	Now               func() time.Time
+}
+
+// PasswordSync runs AD_PASSWORD_HASH sessions: it replicates the password
+// changes since the session's replication token and sets the hash of each
+// changed user already in the pool. It is independent of the AD_SYNC cycle.
+// Sessions of one PasswordSync must not overlap.
+type PasswordSync struct {
+	opts PasswordOptions
+	log  *zap.Logger
+	now  func() time.Time
+}
+
+// NewPasswordSync checks the options and returns a PasswordSync.
+func NewPasswordSync(opts PasswordOptions) (*PasswordSync, error) {
+	if opts.AgentID == "" || opts.Cloud == nil || opts.NewSource == nil || opts.Store == nil {
+		return nil, errors.New("agent: password sync: AgentID, Cloud, NewSource and Store are required")
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 2 * time.Minute
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	p := &PasswordSync{opts: opts, log: zap.NewNop(), now: time.Now}
+	if opts.Logger != nil {
+		p.log = opts.Logger.Named("passwords")
+	}
+	if opts.Now != nil {
+		p.now = opts.Now
+	}
+	return p, nil
+}
+
+// Run runs a session every Interval until ctx is done. Failures are logged
+// and the next session runs on schedule; when the API says it is too early,
+// the next session waits until the time it gave.
+func (p *PasswordSync) Run(ctx context.Context) error {
+	for {
+		wait := p.opts.Interval
+		_, err := p.RunOnce(ctx, TriggerAuto)
+		var nn *NotNowError
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.As(err, &nn) && !nn.Held && nn.Next.After(p.now()):
+			wait = max(wait, nn.Next.Sub(p.now()))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// RunOnce runs one AD_PASSWORD_HASH session and returns its job record.
+// The error is a *NotNowError (nothing ran, no job), a *PartialError, a
+// *drsrsource.RightError (wrapped) or another failure.
+func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job, error) {
+	start := p.now()
+	job := &state.Job{
+		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: p.opts.UserpoolID, Direction: "ingress", AgentID: p.opts.AgentID,
+		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(trigger), Status: state.StatusRunning,
+		SessionType: idp.SessionType_AD_PASSWORD_HASH.String(),
+	}
+	s := &pwSession{p: p, log: p.log.With(zap.String("job", job.ID)), job: job, counts: &reporter.Counts{}}
+	err := s.run(ctx)
+	var nn *NotNowError
+	if errors.As(err, &nn) {
+		s.log.Debug("password session not run", zap.String("reason", nn.Error()))
+		return nil, err
+	}
+	job.EndTime = state.UnixMilli{Time: p.now().UTC()}
+	job.Result = s.counts.Result()
+	if err == nil && job.Result.Failures() > 0 {
+		err = &PartialError{Failed: job.Result.Failures()}
+	}
+	var pe *PartialError
+	switch {
+	case err == nil:
+		job.Status = state.StatusSuccess
+	case errors.As(err, &pe):
+		job.Status = state.StatusPartialSuccess
+		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
+	default:
+		job.Status = state.StatusFailed
+		job.ErrorCode, job.ErrorMessage = passwordErrorCode(err), err.Error()
+	}
+	if p.opts.Jobs != nil {
+		if serr := p.opts.Jobs.Save(job); serr != nil {
+			s.log.Error("saving the job record failed", zap.Error(serr))
+		}
+	}
+	fields := []zap.Field{zap.String("status", job.Status), zap.String("mode", job.Mode),
+		zap.Duration("took", job.EndTime.Sub(start)), zap.Int("changed", job.UsersRead),
+		zap.Int64("hashes_set", s.counts.Get(reporter.User, reporter.PasswordHash, reporter.Success)),
+		zap.Int64("failed", job.Result.Failures())}
+	if err != nil {
+		s.log.Warn("password session finished", append(fields, zap.Error(err))...)
+	} else {
+		s.log.Info("password session finished", fields...)
+	}
+	return job, err
+}
+
+func passwordErrorCode(err error) string {
+	var re *drsrsource.RightError
+	if errors.As(err, &re) {
+		return "ReplicationRightMissing"
+	}
+	return errorCode(err)
+}
+
+// pwSession is the state of one password hash session.
+type pwSession struct {
+	p      *PasswordSync
+	log    *zap.Logger
+	job    *state.Job
+	counts *reporter.Counts
+
+	session *idp.SynchronizationSession
+	token   string
+}
+
+func (s *pwSession) run(ctx context.Context) error {
+	cloud := s.p.opts.Cloud
+	res, err := cloud.OpenSession(ctx, s.p.opts.AgentID, idp.SessionType_AD_PASSWORD_HASH)
+	if err != nil {
+		return fmt.Errorf("open password hash session: %w", err)
+	}
+	switch res.Result {
+	case idp.OpenSessionResult_TOO_EARLY:
+		return &NotNowError{Next: res.NextSessionAt}
+	case idp.OpenSessionResult_OPENED_SESSION_EXISTS:
+		return &NotNowError{Held: true}
+	}
+	s.session, s.token = res.Session, res.ReplicationToken
+	s.job.SessionID = res.Session.GetSessionId()
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var hb sync.WaitGroup
+	hb.Go(func() { s.heartbeat(sctx, cancel) })
+	err = s.sync(sctx)
+	if cause := context.Cause(sctx); err != nil && cause != nil && errors.Is(cause, errSessionLost) {
+		err = cause
+	}
+	cancel(nil)
+	hb.Wait()
+
+	failed, reason := err != nil, ""
+	var pe *PartialError
+	if errors.As(err, &pe) {
+		failed = false
+	}
+	if failed {
+		reason = idhub.TruncateReason(err.Error())
+	}
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer ccancel()
+	if _, cerr := cloud.CloseSession(cctx, s.session.GetSessionId(), failed, reason); cerr != nil {
+		s.log.Warn("closing the session failed; it expires on its own", zap.Error(cerr))
+	}
+	return err
+}
+
+func (s *pwSession) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
+	every := s.p.opts.HeartbeatInterval
+	if every <= 0 {
+		ttl := s.session.GetExpiresAt().AsTime().Sub(s.session.GetCreatedAt().AsTime())
+		every = max(ttl/3, time.Second)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.p.opts.Cloud.Heartbeat(ctx, s.session.GetSessionId())
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case idhub.IsNotFound(err) || idhub.Code(err) == codes.FailedPrecondition:
+			s.log.Error("session lost; stopping the password session", zap.Error(err))
+			cancel(fmt.Errorf("%w: %w", errSessionLost, err))
+			return
+		default:
+			s.log.Warn("heartbeat failed; retrying", zap.Error(err))
+		}
+	}
+}
+
+// sync replicates the changes, sets the hashes, and moves the cursor.
+func (s *pwSession) sync(ctx context.Context) error {
+	o := &s.p.opts
+	src, err := o.NewSource(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSourceRead, err)
+	}
+	defer src.Close()
+	if err := src.CheckRights(ctx); err != nil {
+		return fmt.Errorf("password hash sync: %w", err)
+	}
+	from, why := s.cursor()
+	if why != "" {
+		s.log.Info("full password pass", zap.String("reason", why))
+	}
+	var changed []drsrsource.Account
+	next, full, err := src.Changes(ctx, from, func(a drsrsource.Account) error {
+		changed = append(changed, a)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSourceRead, err)
+	}
+	s.job.Mode = string(ModeDelta)
+	if full {
+		s.job.Mode = string(ModeFull)
+	}
+	changed, err = s.withPending(changed)
+	if err != nil {
+		return err
+	}
+	s.job.UsersRead = len(changed)
+
+	failed, err := s.apply(ctx, src, changed)
+	if err != nil {
+		return err
+	}
+	// Record what must be retried and the cursor, then let the pool's token
+	// cover them: the token is never ahead of what was applied or recorded.
+	pending, _ := json.Marshal(failed)
+	if err := o.Store.SetMeta(metaPasswordPending, string(pending)); err != nil {
+		return fmt.Errorf("save pending password updates: %w", err)
+	}
+	raw, _ := next.MarshalBinary() // fails only beyond 65535 DCs
+	if err := o.Store.SetMeta(metaPasswordCursor, base64.StdEncoding.EncodeToString(raw)); err != nil {
+		return fmt.Errorf("save the password cursor: %w", err)
+	}
+	if err := o.Cloud.SetReplicationToken(ctx, idp.SessionType_AD_PASSWORD_HASH, cursorToken(raw)); err != nil {
+		return fmt.Errorf("store the password replication token: %w", err)
+	}
+	return nil
+}
+
+// cursor returns the local cursor when the pool's token vouches for it,
+// otherwise the zero cursor and why a full pass is needed.
+func (s *pwSession) cursor() (drsrsource.Cursor, string) {
+	local, err := s.p.opts.Store.Meta(metaPasswordCursor)
+	if err != nil || local == "" {
+		return drsrsource.Cursor{}, "no local password cursor"
+	}
+	raw, err := base64.StdEncoding.DecodeString(local)
+	if err != nil {
+		return drsrsource.Cursor{}, "unreadable local password cursor"
+	}
+	if s.token == "" {
+		return drsrsource.Cursor{}, "the pool has no password replication token"
+	}
+	if s.token != cursorToken(raw) {
+		return drsrsource.Cursor{}, "the pool's password replication token does not match the local cursor"
+	}
+	c, err := drsrsource.ParseCursor(raw)
+	if err != nil {
+		return drsrsource.Cursor{}, "unreadable local password cursor"
+	}
+	return c, ""
+}
+
+// withPending adds the accounts whose update failed last time.
+func (s *pwSession) withPending(changed []drsrsource.Account) ([]drsrsource.Account, error) {
+	v, err := s.p.opts.Store.Meta(metaPasswordPending)
+	if err != nil {
+		return nil, fmt.Errorf("read pending password updates: %w", err)
+	}
+	var ids []string
+	if v != "" {
+		if err := json.Unmarshal([]byte(v), &ids); err != nil {
+			s.log.Warn("unreadable pending password updates; dropped", zap.Error(err))
+		}
+	}
+	seen := map[string]bool{}
+	for _, a := range changed {
+		seen[a.ExternalID] = true
+	}
+	for _, id := range ids {
+		if a, err := drsrsource.AccountFor(id); err == nil && !seen[id] {
+			seen[id] = true
+			changed = append(changed, a)
+		}
+	}
+	return changed, nil
+}
+
+// apply sets the hash of each changed account that is in the pool and
+// returns the external ids whose update failed.
+func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsource.Account) ([]string, error) {
+	o := &s.p.opts
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(changed))
+	for i, a := range changed {
+		ids[i] = a.ExternalID
+	}
+	resolved, err := o.Cloud.ResolveExternalIDs(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errTargetRead, err)
+	}
+	userOf := make(map[string]string, len(resolved))
+	for _, r := range resolved {
+		userOf[r.GetExternalId()] = r.GetUserId()
+	}
+	inPool := slices.DeleteFunc(changed, func(a drsrsource.Account) bool { return userOf[a.ExternalID] == "" })
+	s.log.Info("password changes", zap.Int("changed", len(ids)), zap.Int("in_pool", len(inPool)))
+	if len(inPool) == 0 {
+		return nil, nil
+	}
+
+	sid := s.session.GetSessionId()
+	rep := reporter.New(s.counts, func(ctx context.Context, e []*idp.ProgressEntry) error {
+		return o.Cloud.ReportProgress(ctx, sid, e)
+	}, o.ReportInterval, s.log)
+	rctx, stopReports := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { rep.Run(rctx) })
+
+	var mu sync.Mutex
+	var failed []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Concurrency)
+	err = src.Hashes(gctx, inPool, func(sec *drsrsource.Secret) error {
+		ext, user, hash, must := sec.ExternalID, userOf[sec.ExternalID], sec.Hash.Hex(), sec.MustChange
+		g.Go(func() error {
+			if err := o.Cloud.SetPasswordHash(gctx, user, hash, must); err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				s.log.Warn("setting a password hash failed", zap.String("external_id", ext), zap.Error(err))
+				s.counts.Add(reporter.User, reporter.PasswordHash, reporter.Failed, 1)
+				mu.Lock()
+				failed = append(failed, ext)
+				mu.Unlock()
+				return nil
+			}
+			s.counts.Add(reporter.User, reporter.PasswordHash, reporter.Success, 1)
+			return nil
+		})
+		return nil
+	})
+	gerr := g.Wait()
+	stopReports()
+	wg.Wait()
+	if err = errors.Join(err, gerr); err != nil {
+		return nil, fmt.Errorf("setting password hashes: %w", err)
+	}
+	if err := rep.Flush(ctx); err != nil {
+		return nil, err
+	}
+	return failed, nil
+}
+
+// cursorToken is the replication token of a cursor: its base64 encoding,
+// or "sha256:" and the digest when that exceeds the API's limit.
+func cursorToken(raw []byte) string {
+	s := base64.StdEncoding.EncodeToString(raw)
+	if len(s) > maxTokenChars {
+		sum := sha256.Sum256(raw)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return s
+}
+
+// CreateCredentials returns the credentials a new user is created with when
+// password hash sync is on: the account's NT hash as AD_MD4, and whether
+// the user must change the password (pwdLastSet 0). It returns nil, false,
+// nil when the account has no password; the caller then generates one.
+func CreateCredentials(ctx context.Context, src HashSource, externalID string) (*idp.CreateUserRequest_PasswordHash, bool, error) {
+	a, err := drsrsource.AccountFor(externalID)
+	if err != nil {
+		return nil, false, err
+	}
+	var creds *idp.CreateUserRequest_PasswordHash
+	var must bool
+	err = src.Hashes(ctx, []drsrsource.Account{a}, func(s *drsrsource.Secret) error {
+		creds = &idp.CreateUserRequest_PasswordHash{PasswordHash: &idp.PasswordHash{
+			PasswordHash: s.Hash.Hex(), PasswordHashType: idp.PasswordHash_AD_MD4}}
+		must = s.MustChange
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read the password hash of %s: %w", externalID, err)
+	}
+	return creds, must, nil
+}
