@@ -8,7 +8,7 @@ DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 DC        := scripts/samba-dc.sh
 
-.PHONY: help demo demo-down build test test-unit lint dist check-package dc-up dc-down dc-seed clean
+.PHONY: help demo demo-down build test test-unit bench lint dist check-package dc-up dc-down dc-seed clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ test: ## run every test, integration included (starts the Samba test DC)
 
 test-unit: ## run the tests that need no domain controller
 	$(GO) test -race -count=1 -short ./...
+
+bench: ## measure idsync end to end on its own Samba DC (WORKLOAD=w1k|w10k|w100k, BENCHFLAGS=...)
+	IDSYNC_BENCH_COMMAND="make bench WORKLOAD=$(or $(WORKLOAD),w1k) BENCHFLAGS='$(BENCHFLAGS)'" scripts/bench.sh $(or $(WORKLOAD),w1k) $(BENCHFLAGS)
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -20,6 +20,10 @@ const dirSyncFlags = ldap.DirSyncIncrementalValues | ldap.DirSyncAncestorsFirstO
 // keep objectClass but lose objectCategory).
 const dirSyncFilter = "(|(objectClass=user)(objectClass=group))"
 
+// noObjectFilter matches no object, through the objectGUID index, so a
+// search with it costs the server next to nothing.
+const noObjectFilter = `(objectGUID=\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00)`
+
 // resolveMode picks the delta mode: the configured one, or DirSync when the
 // account may use it and uSNChanged polling otherwise.
 func (s *Source) resolveMode(ctx context.Context, c *ldap.Conn, base string) (directory.DeltaMode, error) {
@@ -44,7 +48,7 @@ func (s *Source) resolveMode(ctx context.Context, c *ldap.Conn, base string) (di
 // account lacks Replicating Directory Changes or the server lacks DirSync.
 func (s *Source) probeDirSync(ctx context.Context, c *ldap.Conn, base string) error {
 	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		`(objectGUID=\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00)`, []string{"objectGUID"}, nil)
+		noObjectFilter, []string{"objectGUID"}, nil)
 	r := c.DirSyncAsync(ctx, req, 8, dirSyncFlags, 0, nil)
 	for r.Next() {
 	}
@@ -63,13 +67,14 @@ type dirSyncRound struct {
 	rounds  int
 }
 
-// dirSync runs DirSync from cookie until the server reports no more data.
-// With attrs nil every changed attribute is returned (all changes count).
-func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
+// dirSync runs DirSync with filter from cookie until the server reports no
+// more data. With attrs nil every changed attribute is returned (all
+// changes count).
+func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
 	out := &dirSyncRound{cookie: cookie}
 	for {
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			dirSyncFilter, attrs, nil)
+			filter, attrs, nil)
 		r := c.DirSyncAsync(ctx, req, 64, dirSyncFlags, 0, out.cookie)
 		var ctrl *ldap.ControlDirSync
 		for r.Next() {
@@ -119,10 +124,14 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 	return nil
 }
 
-// dirSyncCookie returns a cookie for "now": a DirSync pass that discards the
-// objects (only objectGUID is requested).
+// dirSyncCookie returns a cookie for "now" from a DirSync pass whose filter
+// matches nothing: the server's watermark advances over every object it
+// considered without sending any (a pass with dirSyncFilter returned the same
+// cookie after streaming the whole domain, about 0.8 s per 12,000 objects on
+// Samba). A cookie older than "now" would only make the next delta deliver
+// more, never miss a change, because it is taken before the snapshot read.
 func (s *Source) dirSyncCookie(ctx context.Context, c *ldap.Conn, base string) ([]byte, error) {
-	r, err := s.dirSync(ctx, c, base, nil, []string{"objectGUID"}, false)
+	r, err := s.dirSync(ctx, c, base, noObjectFilter, nil, []string{"objectGUID"}, false)
 	if err != nil {
 		return nil, fmt.Errorf("initial dirsync cookie: %w", err)
 	}

@@ -79,9 +79,12 @@ type searchSpec struct {
 	rangedAttr string
 }
 
-// pagedSearch streams every entry of spec to fn, one page at a time, never
-// holding more than one page. Any error, a non-success result or a cut
-// connection fails the whole search.
+// pagedSearch streams every entry of spec to fn as it arrives. Entries
+// whose ranged attribute needs more requests are kept until their page is
+// done (the connection is busy with the page until then); every other entry
+// is handed over at once, so the raw response packets it references can be
+// freed right away instead of a whole page of them staying alive. Any
+// error, a non-success result or a cut connection fails the whole search.
 func (s *Source) pagedSearch(ctx context.Context, c *ldap.Conn, spec searchSpec, fn func(*ldap.Entry) error) error {
 	pc := ldap.NewControlPaging(s.opts.PageSize)
 	controls := append([]ldap.Control{pc}, spec.controls...)
@@ -92,13 +95,21 @@ func (s *Source) pagedSearch(ctx context.Context, c *ldap.Conn, spec searchSpec,
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("search %s: %w", spec.base, err)
 		}
-		var page []*ldap.Entry
+		var ranged []*ldap.Entry
 		var cookie []byte
 		var referrals int
+		var fnErr error
 		r := c.SearchAsync(ctx, req, 64)
 		for r.Next() {
 			if e := r.Entry(); e != nil {
-				page = append(page, e)
+				switch {
+				case fnErr != nil:
+					// Drain the page so the connection stays usable.
+				case spec.rangedAttr != "" && hasRange(e, spec.rangedAttr):
+					ranged = append(ranged, e)
+				default:
+					fnErr = fn(e)
+				}
 				continue
 			}
 			if ref := r.Referral(); ref != "" {
@@ -118,12 +129,13 @@ func (s *Source) pagedSearch(ctx context.Context, c *ldap.Conn, spec searchSpec,
 			// SearchAsync stops silently on cancellation.
 			return fmt.Errorf("search %s: %w", spec.base, err)
 		}
+		if fnErr != nil {
+			return fnErr
+		}
 		pages++
-		for _, e := range page {
-			if spec.rangedAttr != "" {
-				if err := s.completeRanged(ctx, c, e, spec.rangedAttr, spec.controls); err != nil {
-					return err
-				}
+		for _, e := range ranged {
+			if err := s.completeRanged(ctx, c, e, spec.rangedAttr, spec.controls); err != nil {
+				return err
 			}
 			if err := fn(e); err != nil {
 				return err
@@ -134,6 +146,17 @@ func (s *Source) pagedSearch(ctx context.Context, c *ldap.Conn, spec searchSpec,
 		}
 		pc.SetCookie(cookie)
 	}
+}
+
+// hasRange reports whether e carries attr as a range (member;range=0-1499),
+// which completeRanged turns into the plain attribute.
+func hasRange(e *ldap.Entry, attr string) bool {
+	for _, a := range e.Attributes {
+		if _, ok := parseRange(a.Name, attr); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // parseRange parses "member;range=0-1499" into its end ("1499" or "*").
