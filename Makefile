@@ -7,8 +7,10 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 DATE      ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 DC        := scripts/samba-dc.sh
+CHAOS_DC   := IDSYNC_DC_DIR=/tmp/idsync-dc-chaos IDSYNC_DC_ADDR=127.77.0.3
+CHAOS_TEST := $(CHAOS_DC) CI=true CHAOS_TABLE=$(CURDIR)/bin/chaos-table.txt $(GO) test -tags chaos -count=1 ./chaos
 
-.PHONY: help demo demo-down build test test-unit bench lint dist check-package dc-up dc-down dc-seed clean
+.PHONY: help demo demo-down build test test-unit bench chaos chaos-ci lint dist check-package dc-up dc-down dc-seed clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +34,14 @@ test-unit: ## run the tests that need no domain controller
 
 bench: ## measure idsync end to end on its own Samba DC (WORKLOAD=w1k|w10k|w100k, BENCHFLAGS=...)
 	IDSYNC_BENCH_COMMAND="make bench WORKLOAD=$(or $(WORKLOAD),w1k) BENCHFLAGS='$(BENCHFLAGS)'" scripts/bench.sh $(or $(WORKLOAD),w1k) $(BENCHFLAGS)
+
+chaos: ## fault suite: cloud and DC faults, kill -9, several agents, bad input, security (prints a table)
+	$(CHAOS_DC) $(DC) up
+	@mkdir -p bin; rm -f bin/chaos-table.txt; rc=0; $(CHAOS_TEST) -timeout 45m || rc=$$?; cat bin/chaos-table.txt 2>/dev/null; exit $$rc
+
+chaos-ci: ## the short chaos variant .ci/run runs (CHAOS_LEVEL=ci, about a minute)
+	$(CHAOS_DC) $(DC) up
+	@mkdir -p bin; rm -f bin/chaos-table.txt; rc=0; CHAOS_LEVEL=ci $(CHAOS_TEST) -timeout 10m || rc=$$?; cat bin/chaos-table.txt 2>/dev/null; exit $$rc
 
 lint: ## gofmt, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

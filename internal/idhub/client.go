@@ -173,6 +173,17 @@ func (c *Client) opCall(ctx context.Context, name, rpc string, idempotent bool,
 		if err != nil {
 			return err
 		}
-		return c.wait(ctx, rpc, op, out)
+		if err := c.wait(ctx, rpc, op, out); err != nil {
+			return &startedError{err: err}
+		}
+		return nil
 	})
 }
+
+// startedError is an error met after the server accepted a call that starts
+// an operation: the call took effect or may have, so it is never retried as
+// "rejected" (see rejected).
+type startedError struct{ err error }
+
+func (e *startedError) Error() string { return e.err.Error() }
+func (e *startedError) Unwrap() error { return e.err }

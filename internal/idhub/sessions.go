@@ -74,10 +74,11 @@ func (c *Client) ReportProgress(ctx context.Context, sessionID string, entries [
 
 // CloseSession closes the session, as failed with reason when failed is
 // true. The reason is made valid UTF-8 and truncated to MaxFailReason bytes
-// on a rune boundary. Not retried.
+// on a rune boundary. Retried: a session left open blocks every agent until
+// it expires.
 func (c *Client) CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error) {
 	s := &idp.SynchronizationSession{}
-	err := c.opCall(ctx, "CloseSession", "SynchronizationSessionService/CloseSession", false,
+	err := c.opCall(ctx, "CloseSession", "SynchronizationSessionService/CloseSession", true,
 		func(ctx context.Context) (*operation.Operation, error) {
 			return c.sessions.CloseSession(ctx, &idp.CloseSessionRequest{
 				SessionId: sessionID, Failed: failed, FailReason: TruncateReason(reason),
