@@ -71,8 +71,6 @@ type Options struct {
 	Limits   Limits
 	// Concurrency is the number of parallel API calls; zero means 8.
 	Concurrency int
-	// CallsPerSecond caps mutating API calls; zero means no limit.
-	CallsPerSecond float64
 	// MaxRetries is how often a change that failed with a retryable error
 	// (unavailable, rate limited, ...) is tried again; negative means none,
 	// zero means 4.

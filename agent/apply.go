@@ -12,7 +12,6 @@ import (
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -21,13 +20,12 @@ import (
 	"github.com/idsync/idsync/reporter"
 )
 
-// applier carries out a plan against the pool: bounded concurrency, a
-// shared rate limit, retries with backoff for retryable errors, and one
-// counted outcome per change. A failed object fails alone.
+// applier carries out a plan against the pool: bounded concurrency,
+// retries with backoff for retryable errors, and one counted outcome per
+// change. A failed object fails alone.
 type applier struct {
 	pool        Pool
 	counts      *reporter.Counts
-	limiter     *rate.Limiter // nil: unlimited
 	concurrency int
 	attempts    int
 	log         *zap.Logger
@@ -43,13 +41,10 @@ type applier struct {
 	failedGroups map[string]bool
 }
 
-func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, callsPerSecond float64, retries int, log *zap.Logger) *applier {
+func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, retries int, log *zap.Logger) *applier {
 	a := &applier{
 		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), attempts: retries + 1, log: log,
 		failedUsers: map[string]bool{}, failedGroups: map[string]bool{},
-	}
-	if callsPerSecond > 0 {
-		a.limiter = rate.NewLimiter(rate.Limit(callsPerSecond), max(1, int(callsPerSecond/10)))
 	}
 	return a
 }
@@ -104,16 +99,12 @@ func each[T any](ctx context.Context, n int, items []T, fn func(context.Context,
 	return ctx.Err()
 }
 
-// call runs one API call under the rate limit, retrying retryable errors
-// with exponential backoff and jitter.
+// call runs one API call, retrying retryable errors with exponential
+// backoff and jitter. (The client itself keeps every call under the
+// configured calls/s.)
 func (a *applier) call(ctx context.Context, fn func(context.Context) error) error {
 	delay := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		if a.limiter != nil {
-			if err := a.limiter.Wait(ctx); err != nil {
-				return err
-			}
-		}
 		err := fn(ctx)
 		if err == nil || attempt >= a.attempts || !idhub.IsRetryable(err) || ctx.Err() != nil {
 			return err

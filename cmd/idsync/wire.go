@@ -50,6 +50,7 @@ func newClient(cfg *config.Config, log *zap.Logger) (*idhub.Client, error) {
 		OperationEndpoint:           cfg.Endpoints.Operation,
 		IAMEndpoint:                 cfg.Endpoints.IAM,
 		Plaintext:                   cfg.Endpoints.Plaintext,
+		CallsPerSecond:              cfg.Apply.RateLimit,
 		Version:                     version,
 		Logger:                      log.Named("idhub"),
 	}
@@ -204,7 +205,7 @@ func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, states 
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
 			MinSourceUsers: cfg.Safety.MinSourceUsers},
-		Concurrency: cfg.Apply.Concurrency, CallsPerSecond: cfg.Apply.RateLimit, MaxRetries: retries(cfg.Apply.MaxRetries),
+		Concurrency: cfg.Apply.Concurrency, MaxRetries: retries(cfg.Apply.MaxRetries),
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
 		NewHashSource: e.hashSourceFactory(),

@@ -238,7 +238,8 @@ type Safety struct {
 type Apply struct {
 	// Concurrency is the number of parallel API calls, 1..64. Default 8.
 	Concurrency int `yaml:"concurrency"`
-	// RateLimit caps API calls per second; 0 means unlimited. Default 50.
+	// RateLimit caps Identity Hub API calls per second, every call counted
+	// (retries and operation polls too); 0 means unlimited. Default 50.
 	RateLimit float64 `yaml:"rate_limit"`
 	// MaxRetries is how often a retryable call is retried, 0..100.
 	// Default 5.

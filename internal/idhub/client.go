@@ -60,7 +60,7 @@ func New(opts Options) (*Client, error) {
 		grpc.WithTransportCredentials(transport),
 		grpc.WithUserAgent("idsync/" + opts.Version),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: opts.DialTimeout}),
-		grpc.WithChainUnaryInterceptor(c.stats.interceptor, timeoutInterceptor(opts.CallTimeout)),
+		grpc.WithChainUnaryInterceptor(c.stats.interceptor, rateInterceptor(opts.CallsPerSecond), timeoutInterceptor(opts.CallTimeout)),
 	}
 	base = append(base, opts.DialOptions...)
 

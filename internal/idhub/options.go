@@ -80,6 +80,11 @@ type Options struct {
 	// TokenSource is any other token source.
 	TokenSource TokenSource
 
+	// CallsPerSecond caps the rate of every API call, retries and
+	// operation polls included, so the client stays under the server's
+	// limit instead of being throttled; zero means no limit.
+	CallsPerSecond float64
+
 	// Retry configures retries of idempotent calls.
 	Retry RetryOptions
 	// PollInitial and PollMax bound the delay between operation polls.

@@ -2,11 +2,13 @@ package idhub
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
@@ -94,6 +96,24 @@ func timeoutInterceptor(d time.Duration) grpc.UnaryClientInterceptor {
 		}
 		ctx, cancel := context.WithTimeout(ctx, d)
 		defer cancel()
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+}
+
+// rateInterceptor spaces calls to at most perSecond a second (evenly, no
+// bursts), waiting before each one; zero means no limit. It counts every
+// attempt, so retries and operation polls stay under the limit too.
+func rateInterceptor(perSecond float64) grpc.UnaryClientInterceptor {
+	if perSecond <= 0 {
+		return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+	}
+	lim := rate.NewLimiter(rate.Limit(perSecond), 1)
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if err := lim.Wait(ctx); err != nil {
+			return fmt.Errorf("waiting for the call rate limit: %w", err)
+		}
 		return invoker(ctx, method, req, reply, cc, opts...)
 	}
 }
