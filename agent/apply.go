@@ -49,27 +49,49 @@ func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, ret
 	return a
 }
 
-// apply runs the plan in dependency order: users, then groups, then
-// memberships, then group deletions, then user removals. It returns an
-// error only when ctx ends; object failures are counted and remembered.
+// apply runs the plan in dependency order: removals of objects whose names
+// new objects take over, users, groups, memberships, then the other group
+// deletions and user removals. It returns an error only when ctx ends;
+// object failures are counted and remembered.
 func (a *applier) apply(ctx context.Context, p *Plan) error {
-	var users, removals []UserChange
+	// Objects whose username or name a new object takes over are removed
+	// first; every other removal waits until the end.
+	replaced := map[string]bool{}
 	for _, c := range p.Users {
-		if c.Removed {
+		if c.Replaces != "" {
+			replaced[c.Replaces] = true
+		}
+	}
+	for _, c := range p.Groups {
+		if c.Replaces != "" {
+			replaced[c.Replaces] = true
+		}
+	}
+	var users, removals, firstRemovals []UserChange
+	for _, c := range p.Users {
+		switch {
+		case c.Removed && replaced[c.TargetID]:
+			firstRemovals = append(firstRemovals, c)
+		case c.Removed:
 			removals = append(removals, c)
-		} else {
+		default:
 			users = append(users, c)
 		}
 	}
-	var groups, deletions []GroupChange
+	var groups, deletions, firstDeletions []GroupChange
 	for _, c := range p.Groups {
-		if c.Action == ActionDelete {
+		switch {
+		case c.Action == ActionDelete && replaced[c.TargetID]:
+			firstDeletions = append(firstDeletions, c)
+		case c.Action == ActionDelete:
 			deletions = append(deletions, c)
-		} else {
+		default:
 			groups = append(groups, c)
 		}
 	}
 	steps := []func(context.Context) error{
+		func(ctx context.Context) error { return each(ctx, a.concurrency, firstRemovals, a.applyUser) },
+		func(ctx context.Context) error { return each(ctx, a.concurrency, firstDeletions, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, users, a.applyUser) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, groups, a.applyGroup) },
 		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members) },

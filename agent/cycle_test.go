@@ -484,3 +484,42 @@ func TestHeartbeatKeepsALongCycleAlive(t *testing.T) {
 		t.Fatalf("session %+v, created %d", sess, job.Result.UserStatistics.Created.Success)
 	}
 }
+
+func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	ctx := t.Context()
+	old := dirUser(1)
+	r.dir.set(func(d *fakeDir) {
+		d.users = []directory.User{old, dirUser(2)}
+		d.groups = []directory.Group{{ExternalID: "g-old", Name: "Ops", Members: []string{old.ExternalID}}}
+	})
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The user and the group are deleted and created again in AD: new
+	// objectGUIDs, same username and group name.
+	recreated := old
+	recreated.ExternalID = "00000000-0000-0000-0000-0000000000ff"
+	r.dir.set(func(d *fakeDir) {
+		d.deleted[old.ExternalID], d.deleted["g-old"] = true, true
+		d.users = []directory.User{recreated, dirUser(2)}
+		d.groups = []directory.Group{{ExternalID: "g-new", Name: "Ops", Members: []string{recreated.ExternalID}}}
+	})
+	job, err := r.agent.RunCycle(ctx, CycleOptions{})
+	if err != nil {
+		t.Fatalf("cycle with recreated objects: %v", err)
+	}
+	us, gs := job.Result.UserStatistics, job.Result.GroupStatistics
+	if us.Created.Success != 1 || us.Deleted.Success != 1 || gs.Created.Success != 1 || gs.Deleted.Success != 1 {
+		t.Fatalf("users %+v groups %+v; want one delete and one create of each", us, gs)
+	}
+	d := r.emu.Dump()
+	if len(d.Groups) != 1 || d.Groups[0].ExternalID != "g-new" || len(d.Groups[0].Members) != 1 {
+		t.Fatalf("groups after the cycle: %+v", d.Groups)
+	}
+	for _, u := range d.Users {
+		if u.Username == "user1@"+testDomain && u.ExternalID != recreated.ExternalID {
+			t.Errorf("user1 belongs to external id %s, want the recreated %s", u.ExternalID, recreated.ExternalID)
+		}
+	}
+}

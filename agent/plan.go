@@ -108,6 +108,9 @@ type UserChange struct {
 	// Removed marks a user removed from the directory scope; with
 	// remove_user_behavior "block" it is deactivated instead of deleted.
 	Removed bool `json:"removed,omitempty"`
+	// Replaces is the pool user, removed by the same plan, that holds this
+	// new user's username: it is deleted before this user is created.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // GroupChange is what the plan does to one group.
@@ -119,6 +122,9 @@ type GroupChange struct {
 	Name        string   `json:"name"`
 	Description string   `json:"description,omitempty"`
 	Mask        []string `json:"mask,omitempty"`
+	// Replaces is the group, deleted by the same plan, that holds this new
+	// group's name: it is deleted before this group is created.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // MemberChange adds and removes members of one group, by user external id.
@@ -233,8 +239,14 @@ func planUsers(p *Plan, in *Input) {
 			case other.ExternalID != "" && desired[other.ExternalID]:
 				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q belongs to pool user %s, which is synchronized from another directory user (external id %s)", f.Username, other.ID, other.ExternalID))
 				continue
+			case other.ExternalID != "" && userDeleted(in, other.ExternalID, desired):
+				// The user holding the name is deleted by this plan: delete
+				// it first, then create this one.
+				c.Action, c.Replaces = ActionCreate, other.ID
+				p.Users = append(p.Users, c)
+				continue
 			case other.ExternalID != "":
-				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q still belongs to pool user %s of a removed directory user (external id %s); it is created once that user is gone", f.Username, other.ID, other.ExternalID))
+				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q still belongs to pool user %s of a removed directory user (external id %s), which remove_user_behavior %q keeps", f.Username, other.ID, other.ExternalID, in.Settings.RemoveBehavior))
 				continue
 			case !in.Settings.CaptureUsers:
 				p.reject(ObjectUser, u.ExternalID, u.DN, ActionBind, fmt.Sprintf("username %q belongs to pool user %s, which idsync does not manage; set sync_settings.allow_to_capture_users to take it over", f.Username, other.ID))
@@ -275,6 +287,15 @@ func planUsers(p *Plan, in *Input) {
 		}
 		p.Users = append(p.Users, c)
 	}
+}
+
+// userDeleted reports whether the plan deletes the managed pool user with
+// external id ext (not blocks it).
+func userDeleted(in *Input, ext string, desired map[string]bool) bool {
+	if desired[ext] || in.Settings.RemoveBehavior == RemoveBlock {
+		return false
+	}
+	return in.Mode == ModeFull || slices.Contains(in.RemovedUsers, ext)
 }
 
 // removedUsers returns the managed pool users to remove, sorted.

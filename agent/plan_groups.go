@@ -49,6 +49,13 @@ func planGroups(p *Plan, in *Input) {
 				p.Groups = append(p.Groups, c)
 				p.planMembers(g, name, nil)
 				continue
+			case other.ExternalID != "" && !desired[other.ExternalID] && (in.Mode == ModeFull || slices.Contains(in.RemovedGroups, other.ExternalID)):
+				// The group holding the name is deleted by this plan: delete
+				// it first, then create this one.
+				c.Action, c.Replaces = ActionCreate, other.ID
+				p.Groups = append(p.Groups, c)
+				p.planMembers(g, name, nil)
+				continue
 			case other.ExternalID != "":
 				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionCreate, fmt.Sprintf("group name %q belongs to group %s, which is synchronized from another directory group (external id %s)", name, other.ID, other.ExternalID))
 				continue

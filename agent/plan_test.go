@@ -108,6 +108,26 @@ func TestPlanUsers(t *testing.T) {
 				Reason: `username "ann smith@corp.test" is not accepted by Identity Hub: the part before @ may hold only ASCII letters, digits, '.', '_' and '-' (1-64 characters)`}},
 		},
 		{
+			name: "a new user takes over the username of a user the same plan deletes",
+			in: Input{Mode: ModeFull, Users: []directory.User{user("new", "ann@corp.test", true)},
+				Target: Target{Users: []PoolUser{poolUser("u1", "old", "ann@corp.test", true)}}},
+			users: []UserChange{
+				{ExternalID: "new", DN: "CN=new,OU=Staff,DC=corp,DC=test", Action: ActionCreate, Active: true, Replaces: "u1",
+					Fields: UserFields{Username: "ann@corp.test", FullName: "Name new"}},
+				{ExternalID: "old", TargetID: "u1", Action: ActionDelete, Removed: true, Fields: UserFields{Username: "ann@corp.test", FullName: "Name old"}},
+			},
+		},
+		{
+			name: "with block the old user keeps the username: the new one is rejected",
+			in: Input{Mode: ModeFull, Settings: Settings{RemoveBehavior: RemoveBlock}, Users: []directory.User{user("new", "ann@corp.test", true)},
+				Target: Target{Users: []PoolUser{poolUser("u1", "old", "ann@corp.test", true)}}},
+			users: []UserChange{
+				{ExternalID: "old", TargetID: "u1", Status: StatusDeactivate, Removed: true, Fields: UserFields{Username: "ann@corp.test", FullName: "Name old"}},
+			},
+			rej: []Rejection{{Object: ObjectUser, ExternalID: "new", DN: "CN=new,OU=Staff,DC=corp,DC=test", Action: ActionCreate,
+				Reason: `username "ann@corp.test" still belongs to pool user u1 of a removed directory user (external id old), which remove_user_behavior "block" keeps`}},
+		},
+		{
 			name: "two directory users with one username: the one already synced keeps it",
 			in: Input{Mode: ModeFull, Users: []directory.User{user("a", "dup@corp.test", true), user("b", "dup@corp.test", true)},
 				Target: Target{Users: []PoolUser{poolUser("u2", "b", "dup@corp.test", true)}}},
@@ -165,6 +185,19 @@ func TestPlanGroupsAndMembers(t *testing.T) {
 	}
 	if p.SameGroups != 1 {
 		t.Errorf("same groups = %d, want 1", p.SameGroups)
+	}
+}
+
+func TestPlanGroupReplacesDeletedGroupWithItsName(t *testing.T) {
+	p := BuildPlan(Input{Mode: ModeFull,
+		Groups: []directory.Group{{ExternalID: "g-new", Name: "Ops"}},
+		Target: Target{Groups: []PoolGroup{{ID: "t-old", ExternalID: "g-old", Name: "Ops"}}}})
+	want := []GroupChange{
+		{ExternalID: "g-new", Action: ActionCreate, Name: "Ops", Replaces: "t-old"},
+		{ExternalID: "g-old", TargetID: "t-old", Action: ActionDelete, Name: "Ops"},
+	}
+	if diff := cmp.Diff(want, p.Groups); diff != "" || len(p.Rejected) != 0 {
+		t.Errorf("groups (-want +got):\n%s\nrejected: %+v", diff, p.Rejected)
 	}
 }
 

@@ -181,8 +181,12 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 		return t, nil, err
 	}
 	t.Users = users
-	// New users may collide with pool users by username (capture or
-	// conflict): look those up by username.
+	seen := make(map[string]bool, len(users))
+	for _, u := range users {
+		seen[u.ID] = true
+	}
+	// New users may collide with pool users by username (capture, conflict
+	// or a user recreated in the directory): look those up by username.
 	for _, u := range in.Users {
 		if found[u.ExternalID] {
 			continue
@@ -195,7 +199,10 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			if err != nil {
 				return t, nil, fmt.Errorf("look up username %s: %w", f.Username, err)
 			}
-			t.Users = append(t.Users, poolUserFrom(pu))
+			if !seen[pu.GetId()] {
+				seen[pu.GetId()] = true
+				t.Users = append(t.Users, poolUserFrom(pu))
+			}
 		}
 	}
 	// Groups.
