@@ -59,22 +59,7 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 		log.Info("cycle not run", zap.String("reason", nn.Error()))
 		return nil, err
 	}
-	job.EndTime = state.UnixMilli{Time: a.now().UTC()}
-	job.Result = c.counts.Result()
-	if err == nil && job.Result.Failures() > 0 {
-		err = &PartialError{Failed: job.Result.Failures()}
-	}
-	var pe *PartialError
-	switch {
-	case err == nil:
-		job.Status = state.StatusSuccess
-	case errors.As(err, &pe):
-		job.Status = state.StatusPartialSuccess
-		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
-	default:
-		job.Status = state.StatusFailed
-		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
-	}
+	err = finishJob(job, c.counts, err, a.now(), errorCode)
 	if serr := a.opts.Jobs.Save(job); serr != nil {
 		log.Error("saving the job record failed", zap.Error(serr))
 	}
@@ -94,6 +79,30 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 		log.Info("cycle finished", fields...)
 	}
 	return job, err
+}
+
+// finishJob records a run's end, statistics and outcome in job. A run that
+// succeeded but counted failed objects is a partial success; the returned
+// error says so (a *PartialError), or is err unchanged. code names other
+// failures.
+func finishJob(job *state.Job, counts *reporter.Counts, err error, end time.Time, code func(error) string) error {
+	job.EndTime = state.UnixMilli{Time: end.UTC()}
+	job.Result = counts.Result()
+	if err == nil && job.Result.Failures() > 0 {
+		err = &PartialError{Failed: job.Result.Failures()}
+	}
+	var pe *PartialError
+	switch {
+	case err == nil:
+		job.Status = state.StatusSuccess
+	case errors.As(err, &pe):
+		job.Status = state.StatusPartialSuccess
+		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
+	default:
+		job.Status = state.StatusFailed
+		job.ErrorCode, job.ErrorMessage = code(err), err.Error()
+	}
+	return err
 }
 
 // cycle is the state of one run.

@@ -162,22 +162,7 @@ func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job
 		s.log.Debug("password session not run", zap.String("reason", nn.Error()))
 		return nil, err
 	}
-	job.EndTime = state.UnixMilli{Time: p.now().UTC()}
-	job.Result = s.counts.Result()
-	if err == nil && job.Result.Failures() > 0 {
-		err = &PartialError{Failed: job.Result.Failures()}
-	}
-	var pe *PartialError
-	switch {
-	case err == nil:
-		job.Status = state.StatusSuccess
-	case errors.As(err, &pe):
-		job.Status = state.StatusPartialSuccess
-		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
-	default:
-		job.Status = state.StatusFailed
-		job.ErrorCode, job.ErrorMessage = passwordErrorCode(err), err.Error()
-	}
+	err = finishJob(job, s.counts, err, p.now(), passwordErrorCode)
 	if p.opts.Jobs != nil {
 		if serr := p.opts.Jobs.Save(job); serr != nil {
 			s.log.Error("saving the job record failed", zap.Error(serr))

@@ -24,11 +24,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *output != "text" && *output != "json" {
 		return usagef("-o must be text or json, not %q", *output)
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	log, closeLog, err := setupLogger(cfg, stderr)
+	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
 	if err != nil {
 		return err
 	}

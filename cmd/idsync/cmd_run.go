@@ -31,11 +31,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
-	}
-	log, closeLog, err := setupLogger(cfg, stderr)
+	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
 	if err != nil {
 		return err
 	}

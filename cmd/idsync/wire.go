@@ -30,6 +30,20 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
+// openConfig loads the config file and builds the logger from it; call the
+// returned function to flush the log when the command ends.
+func openConfig(path string, stderr io.Writer) (*config.Config, *zap.Logger, func(), error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	log, closeLog, err := setupLogger(cfg, stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, log, closeLog, nil
+}
+
 // setupLogger builds the logger and reports the config's warnings on it.
 func setupLogger(cfg *config.Config, stderr io.Writer) (*zap.Logger, func(), error) {
 	log, closeLog, err := newLogger(cfg.Logger, stderr)
