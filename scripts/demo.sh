@@ -55,6 +55,13 @@ up() {
 	chmod 700 "$DEMO_DIR"
 	trap on_error ERR
 
+	for p in "$PORT" "$HTTP"; do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "demo: port 127.0.0.1:$p is in use; stop what holds it or set IDSYNC_DEMO_PORT / IDSYNC_DEMO_HTTP" >&2
+			exit 1
+		fi
+	done
+
 	step "Building idsync"
 	(cd "$REPO_DIR" && make -s build)
 	(cd "$REPO_DIR" && go build -o "$DEMO_DIR/adseed" ./internal/adseed/cmd/adseed)
@@ -105,6 +112,8 @@ ldap:
   certificate_path: $IDSYNC_DC_CA_FILE
 logger:
   level: warn
+apply:
+  rate_limit: 0   # the local emulator has no call limit; keep the default (50/s) for Yandex Cloud
 sync_settings:
   replacement_domain: $DOMAIN
   filter:
