@@ -179,10 +179,18 @@ func (c *cycle) open(ctx context.Context) error {
 // heartbeat keeps the session alive; it cancels the cycle when the session
 // is gone, so nothing is applied outside a session.
 func (c *cycle) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
-	// Often enough that two missed beats still leave the session alive.
-	every := max(c.session.GetExpiresAt().AsTime().Sub(c.session.GetCreatedAt().AsTime())/3, 100*time.Millisecond)
-	if hb := c.a.opts.HeartbeatInterval; hb > 0 && hb < every {
-		every = hb
+	keepAlive(ctx, c.a.opts.Cloud.Heartbeat, c.session, c.a.opts.HeartbeatInterval, c.log, cancel)
+}
+
+// keepAlive sends heartbeats for session until ctx ends: every configured
+// interval, but at most a third of the session's lifetime so that two
+// missed beats still leave it alive. When the session is gone (expired,
+// closed, unknown) it cancels the run with errSessionLost.
+func keepAlive(ctx context.Context, beat func(context.Context, string) error, session *idp.SynchronizationSession,
+	configured time.Duration, log *zap.Logger, cancel context.CancelCauseFunc) {
+	every := max(session.GetExpiresAt().AsTime().Sub(session.GetCreatedAt().AsTime())/3, 100*time.Millisecond)
+	if configured > 0 && configured < every {
+		every = configured
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -192,15 +200,15 @@ func (c *cycle) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
 			return
 		case <-t.C:
 		}
-		err := c.a.opts.Cloud.Heartbeat(ctx, c.session.GetSessionId())
+		err := beat(ctx, session.GetSessionId())
 		switch {
 		case err == nil || ctx.Err() != nil:
 		case idhub.IsNotFound(err) || idhub.Code(err) == codes.FailedPrecondition:
-			c.log.Error("session lost; stopping the cycle", zap.Error(err))
+			log.Error("session lost; stopping", zap.Error(err))
 			cancel(fmt.Errorf("%w: %w", errSessionLost, err))
 			return
 		default:
-			c.log.Warn("heartbeat failed; retrying", zap.Error(err))
+			log.Warn("heartbeat failed; retrying", zap.Error(err))
 		}
 	}
 }

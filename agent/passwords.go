@@ -15,7 +15,6 @@ import (
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc/codes"
 
 	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/internal/idhub"
@@ -242,30 +241,7 @@ func (s *pwSession) run(ctx context.Context) error {
 }
 
 func (s *pwSession) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
-	every := s.p.opts.HeartbeatInterval
-	if every <= 0 {
-		ttl := s.session.GetExpiresAt().AsTime().Sub(s.session.GetCreatedAt().AsTime())
-		every = max(ttl/3, time.Second)
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := s.p.opts.Cloud.Heartbeat(ctx, s.session.GetSessionId())
-		switch {
-		case err == nil || ctx.Err() != nil:
-		case idhub.IsNotFound(err) || idhub.Code(err) == codes.FailedPrecondition:
-			s.log.Error("session lost; stopping the password session", zap.Error(err))
-			cancel(fmt.Errorf("%w: %w", errSessionLost, err))
-			return
-		default:
-			s.log.Warn("heartbeat failed; retrying", zap.Error(err))
-		}
-	}
+	keepAlive(ctx, s.p.opts.Cloud.Heartbeat, s.session, s.p.opts.HeartbeatInterval, s.log, cancel)
 }
 
 // sync replicates the changes, sets the hashes, and moves the cursor.
