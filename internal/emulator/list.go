@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"encoding/base64"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -126,4 +128,26 @@ func maskPaths(mask *fieldmaskpb.FieldMask, allowed []string) ([]string, error) 
 		}
 	}
 	return paths, nil
+}
+
+// copyMasked copies the fields named by paths from src to dst, which name
+// them alike (an update request and the stored message): each field is set
+// to a copy of src's value, or cleared when src does not have it.
+func copyMasked(dst, src proto.Message, paths []string) error {
+	// A clone of the whole source, so copied values are not shared with it.
+	d, sr := dst.ProtoReflect(), proto.Clone(src).ProtoReflect()
+	for _, p := range paths {
+		df := d.Descriptor().Fields().ByName(protoreflect.Name(p))
+		sf := sr.Descriptor().Fields().ByName(protoreflect.Name(p))
+		if df == nil || sf == nil || df.Kind() != sf.Kind() || df.Cardinality() != sf.Cardinality() ||
+			(df.Message() != nil && df.Message().FullName() != sf.Message().FullName()) {
+			return status.Errorf(codes.Internal, "update_mask: %s cannot be copied from %T to %T", p, src, dst)
+		}
+		if !sr.Has(sf) {
+			d.Clear(df)
+			continue
+		}
+		d.Set(df, sr.Get(sf))
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
@@ -11,7 +12,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -124,33 +124,18 @@ func (s syncServer) UpdateSynchronizationSettings(ctx context.Context, req *idp.
 		return nil, status.Errorf(codes.NotFound, "synchronization settings of user pool %s not found", e.st.UserpoolID)
 	}
 	set := proto.Clone(e.st.settings).(*idp.SynchronizationSettings)
-	for _, p := range paths {
-		switch p {
-		case "filter":
-			set.Filter = proto.Clone(req.GetFilter()).(*idp.SynchronizationFilter)
-		case "replacement_domain":
-			set.ReplacementDomain = req.GetReplacementDomain()
-		case "remove_user_behavior":
-			set.RemoveUserBehavior = req.GetRemoveUserBehavior()
-		case "synchronization_interval":
-			set.SynchronizationInterval = proto.Clone(req.GetSynchronizationInterval()).(*durationpb.Duration)
-		case "allow_to_capture_users":
-			set.AllowToCaptureUsers = req.GetAllowToCaptureUsers()
-		case "allow_to_capture_groups":
-			set.AllowToCaptureGroups = req.GetAllowToCaptureGroups()
-		case "user_attribute_mappings":
-			set.UserAttributeMappings = cloneAll(req.GetUserAttributeMappings())
-		case "group_attribute_mappings":
-			set.GroupAttributeMappings = cloneAll(req.GetGroupAttributeMappings())
-		case "enable_password_writeback":
-			set.EnablePasswordWriteback = req.GetEnablePasswordWriteback()
-		case "ldap_settings":
-			set.LdapSettings = nil
-			if l := req.GetLdapSettings(); l != nil {
-				set.LdapSettings = &idp.LdapSettings{}
-				if err := convertMessage(l, set.LdapSettings); err != nil {
-					return nil, err
-				}
+	// ldap_settings has a request type of its own; every other field is
+	// named and typed alike in the request and the settings.
+	plain := slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return p == "ldap_settings" })
+	if err := copyMasked(set, req, plain); err != nil {
+		return nil, err
+	}
+	if slices.Contains(paths, "ldap_settings") {
+		set.LdapSettings = nil
+		if l := req.GetLdapSettings(); l != nil {
+			set.LdapSettings = &idp.LdapSettings{}
+			if err := convertMessage(l, set.LdapSettings); err != nil {
+				return nil, err
 			}
 		}
 	}

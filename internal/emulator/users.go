@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"strings"
 
@@ -212,37 +213,13 @@ func (s userServer) Update(ctx context.Context, req *idp.UpdateUserRequest) (*op
 		return nil, err
 	}
 	u := proto.Clone(rec.User).(*idp.User)
-	for _, p := range paths {
-		switch p {
-		case "username":
-			if err := e.checkUsername(req.GetUsername(), u.Id); err != nil {
-				return nil, err
-			}
-			u.Username = req.GetUsername()
-		case "full_name":
-			u.FullName = req.GetFullName()
-		case "given_name":
-			u.GivenName = req.GetGivenName()
-		case "family_name":
-			u.FamilyName = req.GetFamilyName()
-		case "email":
-			u.Email = req.GetEmail()
-		case "phone_number":
-			u.PhoneNumber = req.GetPhoneNumber()
-		case "company_name":
-			u.CompanyName = req.GetCompanyName()
-		case "department":
-			u.Department = req.GetDepartment()
-		case "job_title":
-			u.JobTitle = req.GetJobTitle()
-		case "employee_id":
-			u.EmployeeId = req.GetEmployeeId()
-		case "expires_at":
-			u.ExpiresAt = nil
-			if req.GetExpiresAt() != nil {
-				u.ExpiresAt = proto.Clone(req.GetExpiresAt()).(*timestamppb.Timestamp)
-			}
+	if slices.Contains(paths, "username") {
+		if err := e.checkUsername(req.GetUsername(), u.Id); err != nil {
+			return nil, err
 		}
+	}
+	if err := copyMasked(u, req, paths); err != nil {
+		return nil, err
 	}
 	u.UpdatedAt = timestamppb.New(e.now())
 	e.replaceUser(rec, u)
