@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 )
@@ -87,25 +87,8 @@ type rig struct {
 func newRig(t *testing.T, eo emulator.Options, tweak func(*Options)) *rig {
 	t.Helper()
 	eo.UserpoolID, eo.OrganizationID, eo.Domain, eo.StaticToken = testPool, testOrg, testDomain, testToken
-	emu, err := emulator.New(eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- emu.Serve(ctx, lis) }()
-	t.Cleanup(func() { cancel(); <-done })
-	addr := lis.Addr().String()
-	client, err := idhub.New(idhub.Options{UserpoolID: testPool, OrganizationManagerEndpoint: addr, OperationEndpoint: addr,
-		IAMEndpoint: addr, Plaintext: true, StaticToken: testToken, PollInitial: time.Millisecond, PollMax: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
+	emu, addr := emulatortest.Start(t, eo)
+	client := emulatortest.Client(t, addr, testPool, testToken, nil)
 	dir := t.TempDir()
 	store, err := state.Open(dir, 0)
 	if err != nil {

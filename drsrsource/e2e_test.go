@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/drsrsource/internal/pwfixture"
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 )
@@ -65,26 +65,9 @@ type pwE2E struct {
 func newPwE2E(t *testing.T, name string) *pwE2E {
 	t.Helper()
 	e := &pwE2E{f: pwfixture.New(t, name), dir: t.TempDir(), logs: &strings.Builder{}, ids: map[string]string{}}
-	emu, err := emulator.New(emulator.Options{UserpoolID: e2ePool, OrganizationID: "org-pw", Domain: e2eDomain,
+	emu, addr := emulatortest.Start(t, emulator.Options{UserpoolID: e2ePool, OrganizationID: "org-pw", Domain: e2eDomain,
 		StaticToken: e2eToken, NoMinInterval: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- emu.Serve(ctx, lis) }()
-	t.Cleanup(func() { cancel(); <-done })
-	addr := lis.Addr().String()
-	e.client, err = idhub.New(idhub.Options{UserpoolID: e2ePool, OrganizationManagerEndpoint: addr, OperationEndpoint: addr,
-		IAMEndpoint: addr, Plaintext: true, StaticToken: e2eToken, PollInitial: time.Millisecond, PollMax: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.client.Close() })
+	e.client = emulatortest.Client(t, addr, e2ePool, e2eToken, nil)
 	e.emu, e.cloud = emu, &recordingCloud{PasswordCloud: e.client, need: map[string]bool{}}
 	return e
 }

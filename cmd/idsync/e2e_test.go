@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/adseed"
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/testdc"
 )
 
@@ -94,19 +94,7 @@ func (e *e2e) startEmulator(eo emulator.Options) {
 	if eo.MinInterval == 0 && !eo.NoMinInterval {
 		eo.NoMinInterval = true
 	}
-	emu, err := emulator.New(eo)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(e.t.Context()))
-	done := make(chan error, 1)
-	go func() { done <- emu.Serve(ctx, lis) }()
-	e.t.Cleanup(func() { cancel(); <-done })
-	e.emu, e.addr = emu, lis.Addr().String()
+	e.emu, e.addr = emulatortest.Start(e.t, eo)
 }
 
 func (e *e2e) writeConfig(extra string) {

@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap/zaptest"
@@ -74,24 +74,8 @@ func startConf(t *testing.T, mod func(*emulator.Options), cmod func(*idhub.Optio
 	if mod != nil {
 		mod(&eo)
 	}
-	emu, err := emulator.New(eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- emu.Serve(ctx, lis) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("emulator: %v", err)
-		}
-	})
-	v := &conf{emu: emu, addr: lis.Addr().String(), clock: clk, ctx: context.Background()}
+	emu, addr := emulatortest.Start(t, eo)
+	v := &conf{emu: emu, addr: addr, clock: clk, ctx: context.Background()}
 	v.c = v.client(t, func(o *idhub.Options) {
 		o.StaticToken = confToken
 		if cmod != nil {
