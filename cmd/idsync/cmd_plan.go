@@ -29,7 +29,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeLog()
-	e, err := newEngine(ctx, cfg, log, &stateOpener{path: cfg.StatePath}, nil)
+	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		return
 	}
 	d.metrics.Started()
-	e, err := newEngine(ctx, d.cfg, d.log, d.states, nil)
+	e, err := newEngine(d.cfg, d.log, d.states, nil)
 	if err != nil {
 		d.metrics.Finished(nil, "failed", time.Now())
 		if ctx.Err() == nil {
@@ -144,6 +144,15 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		return
 	}
 	defer e.close()
+	if !d.cfg.DryRun.Enabled {
+		if err := e.pushSettings(ctx); err != nil {
+			d.metrics.Finished(nil, "failed", time.Now())
+			if ctx.Err() == nil {
+				d.log.Error("cycle not started", zap.Error(err))
+			}
+			return
+		}
+	}
 	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled})
 	d.metrics.Finished(job, cycleResult(job, err), time.Now())
 	st := e.client.Stats()
@@ -185,7 +194,7 @@ func (d *daemon) passwordLoop(ctx context.Context) {
 // passwordSession runs one password session; it returns when the pool
 // allows the next one (zero when it did not say).
 func (d *daemon) passwordSession(ctx context.Context) time.Time {
-	e, err := newEngine(ctx, d.cfg, d.log, d.states, nil)
+	e, err := newEngine(d.cfg, d.log, d.states, nil)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.log.Error("password session not started", zap.Error(err))

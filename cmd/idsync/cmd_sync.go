@@ -33,7 +33,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer closeLog()
 	bar := newProgressLine(stderr)
-	e, err := newEngine(ctx, cfg, log, &stateOpener{path: cfg.StatePath}, bar.update)
+	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar.update)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,13 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return err
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: *dryRun || cfg.DryRun.Enabled})
+	dry := *dryRun || cfg.DryRun.Enabled
+	if !dry {
+		if err := e.pushSettings(ctx); err != nil {
+			return err
+		}
+	}
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry})
 	bar.finish()
 	if job != nil {
 		printJobSummary(stdout, job)

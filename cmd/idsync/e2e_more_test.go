@@ -208,3 +208,27 @@ func TestE2EKillDuringApplyConverges(t *testing.T) {
 		t.Errorf("the run after convergence made %d mutating calls", e.mutating()-before)
 	}
 }
+
+func TestE2EPlanAndDryRunChangeNothing(t *testing.T) {
+	e := newE2E(t, "e2e-plan", emulator.Options{}, "")
+	out := e.mustRun(exitOK, "plan", "-o", "json")
+	if !strings.Contains(out, `"action": "create"`) {
+		t.Errorf("plan of an empty pool creates nothing:\n%s", out)
+	}
+	e.mustRun(exitOK, "sync", "--dry-run")
+	calls := e.emu.Stats().Calls
+	for m, n := range calls {
+		for _, verb := range []string{"Create", "Update", "Delete", "OpenSession", "SetReplicationToken", "UpdateMembers"} {
+			if strings.Contains(m, "/"+verb) {
+				t.Errorf("plan or dry run called %s %d times", m, n)
+			}
+		}
+	}
+	if d := e.emu.Dump(); len(d.Users) != 0 || len(d.Sessions) != 0 || len(d.Settings) != 0 {
+		t.Errorf("plan or dry run changed the pool: %d users, %d sessions, settings %s", len(d.Users), len(d.Sessions), d.Settings)
+	}
+	e.mustRun(exitOK, "sync")
+	if len(e.emu.Dump().Settings) == 0 {
+		t.Error("a real cycle did not push the config's sync_settings to the pool")
+	}
+}

@@ -201,7 +201,7 @@ func (o *stateOpener) acquire() (*state.Store, func(), error) {
 }
 
 // newEngine wires the agent. progress may be nil.
-func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, states *stateOpener, progress func(done, total int64)) (*engine, error) {
+func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progress func(done, total int64)) (*engine, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
@@ -228,15 +228,13 @@ func newEngine(ctx context.Context, cfg *config.Config, log *zap.Logger, states 
 		e.close()
 		return nil, err
 	}
-	if err := e.pushSettings(ctx); err != nil {
-		e.close()
-		return nil, err
-	}
 	return e, nil
 }
 
 // pushSettings makes the pool's synchronization settings match the config
-// file's sync_settings section, when it has one.
+// file's sync_settings section, when it has one. Only a directory cycle
+// that may change the pool does it: never plan, dry runs or password
+// sessions.
 func (e *engine) pushSettings(ctx context.Context) error {
 	local := localSettings(e.cfg)
 	if local == nil {
