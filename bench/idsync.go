@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -75,8 +74,11 @@ type proc struct {
 	Wall    time.Duration
 	CPU     time.Duration // user + system of idsync
 	PeakRSS int64         // bytes, -1 when unknown
-	Exit    int
-	Summary string // the job summary idsync printed
+	// RunnerRSS is the measuring runner's peak (see measure.go): a floor
+	// under PeakRSS, which cannot read lower.
+	RunnerRSS int64
+	Exit      int
+	Summary   string // the job summary idsync printed
 }
 
 // sync runs `idsync sync [args] --config FILE` and measures it. Its log
@@ -93,20 +95,11 @@ func (in *instance) sync(ctx context.Context, args ...string) (proc, error) {
 	cmd.Env = append(os.Environ(), "IDSYNC_BENCH_TOKEN="+emuToken, "IDSYNC_BENCH_LDAP_PASSWORD="+in.dc.Password)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, logf
-	start := time.Now()
-	err = cmd.Run()
-	p.Wall = time.Since(start)
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		p.Exit = ee.ExitCode()
-	default:
+	u, err := runMeasured(ctx, cmd)
+	if err != nil {
 		return p, fmt.Errorf("idsync sync: %w", err)
 	}
-	ps := cmd.ProcessState
-	p.CPU = ps.UserTime() + ps.SystemTime()
-	p.PeakRSS = peakRSS(ps)
+	p.Wall, p.CPU, p.PeakRSS, p.RunnerRSS, p.Exit = u.Wall, u.CPU, u.PeakRSS, u.RunnerRSS, u.Exit
 	p.Summary = strings.TrimSpace(out.String())
 	fmt.Fprintf(logf, "%s\n=== exit %d in %s\n", p.Summary, p.Exit, p.Wall)
 	if p.Exit != exitOK && p.Exit != exitPartial {

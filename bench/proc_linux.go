@@ -18,6 +18,31 @@ func peakRSS(ps *os.ProcessState) int64 {
 	return -1
 }
 
+// selfPeakRSS returns this process's peak resident set size in bytes: VmHWM,
+// the high-water mark of its own memory since exec (its ru_maxrss would
+// include the memory of the process that started it; see measure.go).
+func selfPeakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb * 1024
+		}
+	}
+	return -1
+}
+
+// childAttr makes a measured child die with its runner.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
 // selfCPU returns the user+system CPU time of this process so far (the
 // in-process emulator and the harness).
 func selfCPU() time.Duration {

@@ -52,7 +52,15 @@ func (r *Report) Write(w io.Writer) {
 			dur(s.DCCPU), dur(s.HarnessCPU), s.Calls.total(), rate, failed, s.Exit, pool)
 	}
 	p("\nThe first cycle's GetSynchronizationSettings answers NotFound (no settings yet) before idsync creates them; that is the expected flow, not a failure. ")
-	p("calls/s counts successful calls over the window in which calls succeeded (sampled every 100 ms), not over the whole cycle.\n\n")
+	p("calls/s counts successful calls over the window in which calls succeeded (sampled every 100 ms), not over the whole cycle. ")
+	var runner int64 = -1
+	for _, s := range r.Scenarios {
+		runner = max(runner, s.RunnerRSS)
+	}
+	if runner > 0 {
+		p("Peak RSS is idsync's own ru_maxrss, taken through a small runner process so that the harness's memory is not counted (bench/measure.go); the runner's %s is a floor under it.", mib(runner))
+	}
+	p("\n\n")
 	p("### API calls by method\n\n")
 	for _, s := range r.Scenarios {
 		p("- **%s**: %s\n", s.Name, s.Calls)

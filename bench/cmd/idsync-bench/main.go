@@ -19,6 +19,7 @@ import (
 )
 
 func main() {
+	bench.MeasureMain()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
