@@ -112,12 +112,14 @@ func TestFilesArePrivate(t *testing.T) {
 		t.Skip("POSIX permissions")
 	}
 	s, dir := openTemp(t)
-	_ = s
 	jobs := OpenJobs(dir)
 	if err := jobs.Save(&Job{ID: NewJobID(time.Now()), Status: StatusSuccess}); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{dir, filepath.Join(dir, dbFile), filepath.Join(dir, "jobs")} {
+	if err := s.SaveSnapshot("AD_SYNC", &directory.Snapshot{Users: []directory.User{{ExternalID: "u1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, dbFile), filepath.Join(dir, "jobs"), filepath.Join(dir, "snapshot.AD_SYNC.gz")} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)

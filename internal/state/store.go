@@ -1,10 +1,11 @@
 // Package state is idsync's local durable state under state_path:
 //
-//   - idsync.db (bbolt): the last directory snapshot per session type (what
-//     the next delta builds on), the external-id to cloud-id cache, and the
-//     objects whose last change failed and must be retried. A cycle holds it
-//     open, which also keeps two idsync processes from synchronizing the
-//     same state at once.
+//   - idsync.db (bbolt): the external-id to cloud-id cache and the objects
+//     whose last change failed and must be retried. A cycle holds it open,
+//     which also keeps two idsync processes from synchronizing the same
+//     state at once.
+//   - snapshot.<session type>.gz: the last directory snapshot (what the next
+//     delta builds on), streamed in chunks and replaced atomically.
 //   - jobs/<id>.json: one record per synchronization job, written atomically,
 //     so `idsync jobs` can read the history while a cycle runs.
 //
@@ -12,8 +13,6 @@
 package state
 
 import (
-	"bytes"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
@@ -22,8 +21,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
-
-	"github.com/idsync/idsync/internal/directory"
 )
 
 const (
@@ -33,7 +30,7 @@ const (
 
 var (
 	bucketMeta     = []byte("meta")
-	bucketSnapshot = []byte("snapshot")
+	bucketSnapshot = []byte("snapshot") // snapshots of idsync 0.1, read once; now files
 	bucketIDs      = []byte("ids")
 	bucketPending  = []byte("pending")
 )
@@ -98,45 +95,6 @@ func (s *Store) Close() error {
 
 // Dir returns the state directory.
 func (s *Store) Dir() string { return s.dir }
-
-// Snapshot returns the last directory snapshot saved for kind (a session
-// type such as "AD_SYNC"), or nil when there is none.
-func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
-	var snap *directory.Snapshot
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSnapshot).Get([]byte(kind))
-		if v == nil {
-			return nil
-		}
-		snap = new(directory.Snapshot)
-		return gob.NewDecoder(bytes.NewReader(v)).Decode(snap)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("state: read %s snapshot: %w", kind, err)
-	}
-	return snap, nil
-}
-
-// SaveSnapshot replaces the snapshot for kind, or removes it when snap is nil.
-func (s *Store) SaveSnapshot(kind string, snap *directory.Snapshot) error {
-	var buf bytes.Buffer
-	if snap != nil {
-		if err := gob.NewEncoder(&buf).Encode(snap); err != nil {
-			return fmt.Errorf("state: encode %s snapshot: %w", kind, err)
-		}
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSnapshot)
-		if snap == nil {
-			return b.Delete([]byte(kind))
-		}
-		return b.Put([]byte(kind), buf.Bytes())
-	})
-	if err != nil {
-		return fmt.Errorf("state: save %s snapshot: %w", kind, err)
-	}
-	return nil
-}
 
 // Meta returns a small named value ("" when unset).
 func (s *Store) Meta(name string) (string, error) {

@@ -1,0 +1,268 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+// A snapshot lives in its own file, snapshot.<kind>.gz, rather than in the
+// database: it is the largest thing idsync keeps (about 1 KiB per user before
+// compression), and a bbolt value must be built whole in memory and copied
+// again on commit, which at 10,000 users cost more memory than the rest of
+// the cycle. The file is a gzip stream of gob messages written and read in
+// chunks: a header with the counts and the watermark, then each section in
+// chunks of snapshotChunk elements. The file is replaced atomically; gzip's
+// checksum and the header's counts reject a damaged or truncated file.
+const (
+	snapshotFormat = 1
+	snapshotChunk  = 512
+)
+
+// snapshotHeader opens a snapshot file.
+type snapshotHeader struct {
+	Format    int
+	Watermark directory.Watermark
+	Users     int
+	Excluded  int
+	Links     int
+	Groups    int
+}
+
+var kindPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
+
+func (s *Store) snapshotPath(kind string) (string, error) {
+	if !kindPattern.MatchString(kind) {
+		return "", fmt.Errorf("state: invalid snapshot kind %q", kind)
+	}
+	return filepath.Join(s.dir, "snapshot."+kind+".gz"), nil
+}
+
+// Snapshot returns the last directory snapshot saved for kind (a session
+// type such as "AD_SYNC"), or nil when there is none.
+func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
+	path, err := s.snapshotPath(kind)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s.legacySnapshot(kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s snapshot: %w", kind, err)
+	}
+	defer f.Close()
+	snap, err := readSnapshot(bufio.NewReaderSize(f, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s snapshot %s: %w", kind, path, err)
+	}
+	return snap, nil
+}
+
+// SaveSnapshot replaces the snapshot for kind, or removes it when snap is nil.
+func (s *Store) SaveSnapshot(kind string, snap *directory.Snapshot) error {
+	path, err := s.snapshotPath(kind)
+	if err != nil {
+		return err
+	}
+	if snap == nil {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("state: remove %s snapshot: %w", kind, err)
+		}
+	} else if err := writeAtomic(path, 0o600, func(w io.Writer) error { return writeSnapshot(w, snap) }); err != nil {
+		return fmt.Errorf("state: save %s snapshot: %w", kind, err)
+	}
+	// Drop a snapshot an earlier version kept in the database, so it can
+	// never be read back in place of a newer one.
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSnapshot)
+		if b.Get([]byte(kind)) == nil {
+			return nil
+		}
+		return b.Delete([]byte(kind))
+	})
+	if err != nil {
+		return fmt.Errorf("state: save %s snapshot: %w", kind, err)
+	}
+	return nil
+}
+
+// legacySnapshot reads a snapshot stored in the database by idsync 0.1.
+func (s *Store) legacySnapshot(kind string) (*directory.Snapshot, error) {
+	var snap *directory.Snapshot
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSnapshot).Get([]byte(kind))
+		if v == nil {
+			return nil
+		}
+		snap = new(directory.Snapshot)
+		return gob.NewDecoder(bytes.NewReader(v)).Decode(snap)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s snapshot: %w", kind, err)
+	}
+	return snap, nil
+}
+
+func writeSnapshot(w io.Writer, snap *directory.Snapshot) error {
+	return writeSnapshotRaw(w, snapshotHeader{
+		Format:    snapshotFormat,
+		Watermark: snap.Watermark,
+		Users:     len(snap.Users),
+		Excluded:  len(snap.Graph.Excluded),
+		Links:     len(snap.Graph.Links),
+		Groups:    len(snap.Groups),
+	}, snap)
+}
+
+func writeSnapshotRaw(w io.Writer, h snapshotHeader, snap *directory.Snapshot) error {
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	enc := gob.NewEncoder(zw)
+	if err := enc.Encode(h); err != nil {
+		return err
+	}
+	if err := writeChunks(enc, snap.Users); err != nil {
+		return err
+	}
+	if err := writeChunks(enc, snap.Graph.Excluded); err != nil {
+		return err
+	}
+	if err := writeChunks(enc, snap.Graph.Links); err != nil {
+		return err
+	}
+	if err := writeChunks(enc, snap.Groups); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+func writeChunks[T any](enc *gob.Encoder, items []T) error {
+	for len(items) > 0 {
+		n := min(len(items), snapshotChunk)
+		if err := enc.Encode(items[:n]); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+func readSnapshot(r io.Reader) (*directory.Snapshot, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := gob.NewDecoder(zr)
+	var h snapshotHeader
+	if err := dec.Decode(&h); err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if h.Format != snapshotFormat {
+		return nil, fmt.Errorf("format %d is not supported (this idsync knows %d)", h.Format, snapshotFormat)
+	}
+	const limit = 1 << 26 // far beyond any directory; guards the allocations below
+	if h.Users < 0 || h.Excluded < 0 || h.Links < 0 || h.Groups < 0 ||
+		h.Users > limit || h.Excluded > limit || h.Links > limit || h.Groups > limit {
+		return nil, errors.New("header: impossible counts")
+	}
+	snap := &directory.Snapshot{Watermark: h.Watermark}
+	if snap.Users, err = readChunks[directory.User](dec, h.Users, nil); err != nil {
+		return nil, fmt.Errorf("users: %w", err)
+	}
+	if snap.Graph.Excluded, err = readChunks[directory.User](dec, h.Excluded, nil); err != nil {
+		return nil, fmt.Errorf("excluded users: %w", err)
+	}
+	// Member lists repeat the users' and groups' ids: share one string per
+	// id instead of keeping a decoded copy per membership.
+	ids := make(map[string]string, len(snap.Users)+len(snap.Graph.Excluded)+h.Links)
+	for _, us := range [][]directory.User{snap.Users, snap.Graph.Excluded} {
+		for i := range us {
+			ids[us[i].ExternalID] = us[i].ExternalID
+		}
+	}
+	intern := func(ss []string) {
+		for i, v := range ss {
+			if c, ok := ids[v]; ok {
+				ss[i] = c
+			}
+		}
+	}
+	snap.Graph.Links, err = readChunks(dec, h.Links, func(ls []directory.Links) {
+		for i := range ls {
+			if c, ok := ids[ls[i].GroupID]; ok {
+				ls[i].GroupID = c
+			} else {
+				ids[ls[i].GroupID] = ls[i].GroupID
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("group links: %w", err)
+	}
+	for i := range snap.Graph.Links {
+		intern(snap.Graph.Links[i].Direct)
+	}
+	snap.Groups, err = readChunks(dec, h.Groups, func(gs []directory.Group) {
+		for i := range gs {
+			if c, ok := ids[gs[i].ExternalID]; ok {
+				gs[i].ExternalID = c
+			}
+			intern(gs[i].Members)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("groups: %w", err)
+	}
+	// The end of the stream checks gzip's length and checksum.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return nil, err
+	}
+	if err := zr.Close(); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// readChunks decodes n elements written by writeChunks, straight into one
+// slice of capacity n; each decoded chunk is passed to each when non-nil.
+func readChunks[T any](dec *gob.Decoder, n int, each func([]T)) ([]T, error) {
+	if n == 0 {
+		return nil, nil // as gob decodes an empty slice
+	}
+	out := make([]T, 0, n)
+	for len(out) < n {
+		// gob decodes into the view when it is large enough, so elements
+		// land in place; a different chunking is copied.
+		view := out[len(out):n:n]
+		if err := dec.Decode(&view); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if len(view) == 0 || len(out)+len(view) > n {
+			return nil, fmt.Errorf("chunk of %d elements after %d of %d", len(view), len(out), n)
+		}
+		out = append(out, view...)
+		if each != nil {
+			each(out[len(out)-len(view):])
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,241 @@
+package state
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/idsync/idsync/internal/directory"
+)
+
+// bigSnapshot has several chunks in every section and members that repeat
+// user and group ids.
+func bigSnapshot(users, groups int) *directory.Snapshot {
+	s := &directory.Snapshot{Watermark: directory.Watermark{Mode: directory.ModeDirSync, DCHost: "dc1.corp.test",
+		InvocationID: "inv", USN: 77, Cookie: []byte{1, 2, 3}, TakenAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Config: "cfg"}}
+	for i := range users {
+		s.Users = append(s.Users, directory.User{ExternalID: fmt.Sprintf("u%05d", i), DN: fmt.Sprintf("CN=User %d,OU=Staff,DC=corp,DC=test", i),
+			Username: fmt.Sprintf("user%d@corp.test", i), FullName: fmt.Sprintf("User %d", i), Enabled: i%7 != 0, PrimaryGroupID: 513})
+		if i%3 == 0 {
+			s.Graph.Excluded = append(s.Graph.Excluded, directory.User{ExternalID: fmt.Sprintf("x%05d", i), Username: fmt.Sprintf("x%d@corp.test", i)})
+		}
+	}
+	for g := range groups {
+		id := fmt.Sprintf("g%04d", g)
+		var members, direct []string
+		for i := g; i < users; i += max(1, groups/3) {
+			members = append(members, fmt.Sprintf("u%05d", i)) // a fresh string, as LDAP decoding gives
+			direct = append(direct, fmt.Sprintf("u%05d", i))
+		}
+		if g > 0 {
+			direct = append(direct, fmt.Sprintf("g%04d", g-1))
+		}
+		s.Groups = append(s.Groups, directory.Group{ExternalID: id, Name: "Group " + id, RID: uint32(1000 + g), Members: members})
+		s.Graph.Links = append(s.Graph.Links, directory.Links{GroupID: id, RID: uint32(1000 + g), InScope: true, Direct: direct})
+	}
+	return s
+}
+
+func TestSnapshotFileRoundTrip(t *testing.T) {
+	s, dir := openTemp(t)
+	want := bigSnapshot(3000, 1200)
+	if err := s.SaveSnapshot("AD_SYNC", want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Snapshot("AD_SYNC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("snapshot round trip (-want +got):\n%s", diff)
+	}
+	// Member ids share the users' and groups' strings.
+	byID := map[string]*byte{}
+	for _, u := range got.Users {
+		byID[u.ExternalID] = unsafe.StringData(u.ExternalID)
+	}
+	for _, l := range got.Graph.Links {
+		byID[l.GroupID] = unsafe.StringData(l.GroupID)
+	}
+	shared := 0
+	for _, g := range got.Groups {
+		for _, m := range g.Members {
+			if unsafe.StringData(m) != byID[m] {
+				t.Fatalf("group %s: member %s has its own copy", g.ExternalID, m)
+			}
+			shared++
+		}
+		if unsafe.StringData(g.ExternalID) != byID[g.ExternalID] {
+			t.Fatalf("group %s: id not shared with its links", g.ExternalID)
+		}
+	}
+	for _, l := range got.Graph.Links {
+		for _, m := range l.Direct {
+			if unsafe.StringData(m) != byID[m] {
+				t.Fatalf("links of %s: direct member %s has its own copy", l.GroupID, m)
+			}
+		}
+	}
+	if shared == 0 {
+		t.Fatal("no memberships checked")
+	}
+	// Nothing left behind but the snapshot itself.
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() != dbFile && e.Name() != "snapshot.AD_SYNC.gz" {
+			t.Errorf("unexpected file %s in the state directory", e.Name())
+		}
+	}
+	// A smaller snapshot replaces it entirely.
+	small := bigSnapshot(10, 3)
+	if err := s.SaveSnapshot("AD_SYNC", small); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Snapshot("AD_SYNC"); err != nil || !cmp.Equal(small, got) {
+		t.Fatalf("after replacing: err %v, equal %v", err, cmp.Equal(small, got))
+	}
+}
+
+func TestSnapshotDamagedFileIsAnError(t *testing.T) {
+	s, dir := openTemp(t)
+	if err := s.SaveSnapshot("AD_SYNC", bigSnapshot(2000, 100)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "snapshot.AD_SYNC.gz")
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string][]byte{
+		"truncated":      good[:len(good)/2],
+		"no trailer":     good[:len(good)-4],
+		"flipped byte":   flip(good, len(good)/3),
+		"flipped crc":    flip(good, len(good)-6),
+		"empty":          {},
+		"not compressed": []byte("hello"),
+	} {
+		if err := os.WriteFile(path, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if snap, err := s.Snapshot("AD_SYNC"); err == nil {
+			t.Errorf("%s file: snapshot with %d users and no error", name, len(snap.Users))
+		}
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := bytes.Clone(b)
+	c[i] ^= 0x55
+	return c
+}
+
+func TestSnapshotCountsMustMatch(t *testing.T) {
+	var buf bytes.Buffer
+	snap := bigSnapshot(600, 10)
+	if err := writeSnapshot(&buf, snap); err != nil {
+		t.Fatal(err)
+	}
+	// A header that promises more users than follow.
+	var lie bytes.Buffer
+	snap.Users = snap.Users[:100]
+	if err := writeSnapshotWithHeader(&lie, snap, 600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readSnapshot(&lie); err == nil {
+		t.Error("header promising 600 users for 100: no error")
+	}
+	if _, err := readSnapshot(&buf); err != nil {
+		t.Errorf("honest snapshot: %v", err)
+	}
+}
+
+// writeSnapshotWithHeader writes snap with a header claiming users users.
+func writeSnapshotWithHeader(w io.Writer, snap *directory.Snapshot, users int) error {
+	return writeSnapshotRaw(w, snapshotHeader{Format: snapshotFormat, Watermark: snap.Watermark, Users: users,
+		Excluded: len(snap.Graph.Excluded), Links: len(snap.Graph.Links), Groups: len(snap.Groups)}, snap)
+}
+
+func TestSnapshotRemovedAndKindChecked(t *testing.T) {
+	s, dir := openTemp(t)
+	if err := s.SaveSnapshot("AD_SYNC", bigSnapshot(5, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSnapshot("AD_SYNC", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "snapshot.AD_SYNC.gz")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("snapshot file after removal: %v", err)
+	}
+	if got, err := s.Snapshot("AD_SYNC"); got != nil || err != nil {
+		t.Errorf("after removal: %v, %v; want nil, nil", got, err)
+	}
+	for _, kind := range []string{"../etc", "ad_sync", "", "A/B"} {
+		if err := s.SaveSnapshot(kind, &directory.Snapshot{}); err == nil {
+			t.Errorf("kind %q accepted", kind)
+		}
+	}
+}
+
+func TestSnapshotFromDatabaseIsReadThenMoved(t *testing.T) {
+	s, dir := openTemp(t)
+	old := bigSnapshot(20, 4)
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSnapshot).Put([]byte("AD_SYNC"), buf.Bytes()) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Snapshot("AD_SYNC")
+	if err != nil || !cmp.Equal(old, got) {
+		t.Fatalf("snapshot kept in the database: err %v, equal %v", err, cmp.Equal(old, got))
+	}
+	next := bigSnapshot(30, 5)
+	if err := s.SaveSnapshot("AD_SYNC", next); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketSnapshot).Get([]byte("AD_SYNC")) != nil {
+			t.Error("the database still holds the old snapshot")
+		}
+		return nil
+	})
+	if err := os.Remove(filepath.Join(dir, "snapshot.AD_SYNC.gz")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Snapshot("AD_SYNC"); got != nil || err != nil {
+		t.Errorf("old snapshot came back: %v, %v", got != nil, err)
+	}
+}
+
+func TestWriteAtomicFailureKeepsOldContent(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	if err := WriteFileAtomic(path, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	err := writeAtomic(path, 0o600, func(w io.Writer) error {
+		_, _ = w.Write(bytes.Repeat([]byte("x"), 1<<20))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want boom", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("content after a failed write %q, want old", b)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want 1 (temporary file left)", len(ents))
+	}
+}
