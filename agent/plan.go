@@ -183,8 +183,12 @@ func BuildPlan(in Input) *Plan {
 }
 
 func planUsers(p *Plan, in *Input) {
-	users := slices.Clone(in.Users)
-	slices.SortFunc(users, func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	byID := func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) }
+	users := in.Users // snapshots and deltas come sorted; sort a copy otherwise
+	if !slices.IsSortedFunc(users, byID) {
+		users = slices.Clone(users)
+		slices.SortFunc(users, byID)
+	}
 
 	byExt := make(map[string]*PoolUser, len(in.Target.Users))
 	byName := make(map[string]*PoolUser, len(in.Target.Users))

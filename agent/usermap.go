@@ -49,14 +49,13 @@ func desiredUser(u *directory.User, replacementDomain string) (UserFields, error
 	if f.Username == "" {
 		return f, fmt.Errorf("no username: the user has no value for the attribute mapped to Username (userPrincipalName by default)")
 	}
-	local, domain, ok := strings.Cut(f.Username, "@")
+	local, _, ok := strings.Cut(f.Username, "@")
 	if !ok {
 		return f, fmt.Errorf("username %q has no @domain part", f.Username)
 	}
 	if replacementDomain != "" {
-		domain = replacementDomain
+		f.Username = local + "@" + replacementDomain
 	}
-	f.Username = local + "@" + domain
 	if f.FullName == "" {
 		f.FullName = strings.TrimSpace(f.GivenName + " " + f.FamilyName)
 	}

@@ -181,66 +181,49 @@ func (s *Source) reread(ctx context.Context, rd *reader, base string, ids []stri
 
 // applyChanges applies a delta read to the previous state: deleted objects
 // and changed objects that are no longer users or groups of the scope leave,
-// re-read objects replace their previous version.
+// re-read objects replace their previous version. The previous state is
+// copied once, without the objects that leave or are replaced.
 func applyChanges(prev *directory.Snapshot, rd *reader, deleted, changed []string) directory.Candidates {
-	users := make(map[string]directory.User, len(prev.Users)+len(prev.Graph.Excluded))
-	for _, u := range prev.Users {
-		users[u.ExternalID] = u
-	}
-	for _, u := range prev.Graph.Excluded {
-		users[u.ExternalID] = u
-	}
-	groups := make(map[string]directory.Group, len(prev.Groups))
-	for _, g := range prev.Groups {
-		groups[g.ExternalID] = g
-	}
-	links := make(map[string]directory.Links, len(prev.Graph.Links))
-	for _, l := range prev.Graph.Links {
-		links[l.GroupID] = l
-	}
-	drop := func(id string) {
-		delete(users, id)
-		delete(groups, id)
-		delete(links, id)
-	}
+	replaced := make(map[string]bool, len(deleted)+len(changed)+len(rd.seen))
 	for _, id := range deleted {
-		drop(id)
+		replaced[id] = true
 	}
 	for _, id := range changed {
-		if !rd.seen[id] {
-			drop(id) // no longer a user or group (or gone since)
-		}
+		replaced[id] = true // re-read below, or no longer a user or group
 	}
 	for id := range rd.seen {
-		delete(users, id)
-		delete(groups, id)
+		replaced[id] = true
 	}
-	for id, u := range rd.users {
-		users[id] = u
+	c := directory.Candidates{
+		Users:  make([]directory.User, 0, len(prev.Users)+len(prev.Graph.Excluded)+len(rd.users)),
+		Groups: make([]directory.Group, 0, len(prev.Groups)+len(rd.groups)),
+		Links:  make([]directory.Links, 0, len(prev.Graph.Links)+len(rd.links)),
 	}
-	for id, g := range rd.groups {
-		groups[id] = g
-	}
-	// Member strings of re-read groups are shared with the users' ExternalIDs.
-	for id, l := range rd.links {
-		for i, m := range l.Direct {
-			if u, ok := users[m]; ok {
-				l.Direct[i] = u.ExternalID
+	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+		for _, u := range us {
+			if !replaced[u.ExternalID] {
+				c.Users = append(c.Users, u)
 			}
 		}
-		slices.Sort(l.Direct)
-		l.Direct = slices.Compact(l.Direct)
-		links[id] = l
 	}
-	var c directory.Candidates
-	for _, u := range users {
-		c.Users = append(c.Users, u)
+	c.Users = append(c.Users, rd.users...)
+	for _, g := range prev.Groups {
+		if !replaced[g.ExternalID] {
+			g.Members = nil // Build computes them again
+			c.Groups = append(c.Groups, g)
+		}
 	}
-	for _, g := range groups {
-		g.Members = nil
+	for _, g := range rd.groups {
 		c.Groups = append(c.Groups, g)
 	}
-	for _, l := range links {
+	for _, l := range prev.Graph.Links {
+		if !replaced[l.GroupID] {
+			c.Links = append(c.Links, l)
+		}
+	}
+	for _, l := range rd.links {
+		slices.Sort(l.Direct)
+		l.Direct = slices.Compact(l.Direct)
 		c.Links = append(c.Links, l)
 	}
 	return c

@@ -173,10 +173,12 @@ func (s *Source) resolveScopeGroups(ctx context.Context, c *ldap.Conn, base stri
 
 // reader accumulates decoded objects of one read.
 type reader struct {
-	s      *Source
-	c      *ldap.Conn
-	ous    []*ldap.DN
-	users  map[string]directory.User
+	s   *Source
+	c   *ldap.Conn
+	ous []*ldap.DN
+	// users are the in-scope users in the order read (Build sorts them and
+	// drops an id read twice through overlapping bases).
+	users  []directory.User
 	groups map[string]directory.Group
 	links  map[string]directory.Links
 	// pending holds, per group, DNs of members that came without a GUID.
@@ -185,7 +187,7 @@ type reader struct {
 }
 
 func newReader(s *Source, c *ldap.Conn, ous []*ldap.DN) *reader {
-	return &reader{s: s, c: c, ous: ous, users: map[string]directory.User{}, groups: map[string]directory.Group{},
+	return &reader{s: s, c: c, ous: ous, groups: map[string]directory.Group{},
 		links: map[string]directory.Links{}, pending: map[string][]string{}, seen: map[string]bool{}}
 }
 
@@ -201,7 +203,7 @@ func (r *reader) readUsers(ctx context.Context, base, filter string) error {
 		if system || !inOUScope(r.ous, u.DN) {
 			return nil
 		}
-		r.users[u.ExternalID] = u
+		r.users = append(r.users, u)
 		return nil
 	})
 }
@@ -275,21 +277,12 @@ func (r *reader) candidates(ctx context.Context) (directory.Candidates, error) {
 	if err := r.resolveMembers(ctx); err != nil {
 		return directory.Candidates{}, err
 	}
-	var c directory.Candidates
-	intern := make(map[string]string, len(r.users))
-	for _, u := range r.users {
-		c.Users = append(c.Users, u)
-		intern[u.ExternalID] = u.ExternalID
-	}
+	c := directory.Candidates{Users: r.users}
+	r.users = nil
 	for _, g := range r.groups {
 		c.Groups = append(c.Groups, g)
 	}
 	for _, l := range r.links {
-		for i, m := range l.Direct {
-			if v, ok := intern[m]; ok {
-				l.Direct[i] = v
-			}
-		}
 		slices.Sort(l.Direct)
 		l.Direct = slices.Compact(l.Direct)
 		c.Links = append(c.Links, l)

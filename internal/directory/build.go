@@ -27,15 +27,20 @@ type Candidates struct {
 //     whose primaryGroupID equals the RID of any group reached.
 //
 // Build is deterministic and sorts users, groups and members by ExternalID.
-// The returned snapshot has no watermark.
+// It takes ownership of c: its slices are sorted in place and become the
+// snapshot's (the previous snapshot of a delta is not part of c, so a
+// delta's Diff still sees it unchanged). The returned snapshot has no
+// watermark.
 func Build(c Candidates, filter []string) *Snapshot {
-	users := slices.Clone(c.Users)
-	slices.SortFunc(users, func(a, b User) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	byID := func(a, b User) int { return strings.Compare(a.ExternalID, b.ExternalID) }
+	users := c.Users
+	slices.SortFunc(users, byID)
 	users = slices.CompactFunc(users, func(a, b User) bool { return a.ExternalID == b.ExternalID })
-	links := slices.Clone(c.Links)
+	links := c.Links
 	slices.SortFunc(links, func(a, b Links) int { return strings.Compare(a.GroupID, b.GroupID) })
 
 	g := newGraph(users, links)
+	g.share()
 	inScope := make([]bool, len(users))
 	if len(filter) == 0 {
 		for i := range inScope {
@@ -47,25 +52,15 @@ func Build(c Candidates, filter []string) *Snapshot {
 		}
 	}
 
-	snap := &Snapshot{Graph: Graph{Links: links}}
-	if len(filter) == 0 {
-		snap.Users = make([]User, 0, len(users))
-	}
-	for i, u := range users {
-		if inScope[i] {
-			snap.Users = append(snap.Users, u)
-		} else {
-			snap.Graph.Excluded = append(snap.Graph.Excluded, u)
-		}
-	}
-	groups := slices.Clone(c.Groups)
+	groups := c.Groups
 	slices.SortFunc(groups, func(a, b Group) int { return strings.Compare(a.ExternalID, b.ExternalID) })
 	groups = slices.CompactFunc(groups, func(a, b Group) bool { return a.ExternalID == b.ExternalID })
 	onlyInScope := func(l *Links) bool { return l.InScope }
 	// stamp[i] == gen marks user i as collected for the current group, so no
 	// per-group set is allocated.
 	stamp := make([]int, len(users))
-	for gen, gr := range groups {
+	for gen := range groups {
+		gr := &groups[gen]
 		var idx []int
 		g.closure(gr.ExternalID, onlyInScope, func(i int) {
 			if inScope[i] && stamp[i] != gen+1 {
@@ -74,13 +69,33 @@ func Build(c Candidates, filter []string) *Snapshot {
 			}
 		})
 		slices.Sort(idx) // users are sorted by ExternalID, so indexes sort members
-		members := make([]string, len(idx))
+		var members []string
+		if len(idx) > 0 {
+			members = make([]string, len(idx))
+		}
 		for k, i := range idx {
 			members[k] = users[i].ExternalID
 		}
 		gr.Members = members
-		snap.Groups = append(snap.Groups, gr)
 	}
+
+	snap := &Snapshot{Groups: groups, Graph: Graph{Links: links}}
+	if len(filter) == 0 {
+		snap.Users = users
+		return snap
+	}
+	// Users left out by the filter move to Excluded; the rest close up in
+	// place, keeping their order.
+	kept := users[:0]
+	for i, u := range users {
+		if inScope[i] {
+			kept = append(kept, u)
+		} else {
+			snap.Graph.Excluded = append(snap.Graph.Excluded, u)
+		}
+	}
+	clear(users[len(kept):])
+	snap.Users = kept
 	return snap
 }
 
@@ -103,6 +118,21 @@ func newGraph(users []User, links []Links) *graph {
 		g.links[links[i].GroupID] = &links[i]
 	}
 	return g
+}
+
+// share points the direct member ids at the users' and groups' own id
+// strings, so a membership costs a string header rather than a copy of the
+// id (what LDAP decoding gives). The values do not change.
+func (g *graph) share() {
+	for _, l := range g.links {
+		for j, m := range l.Direct {
+			if i, ok := g.userIx[m]; ok {
+				l.Direct[j] = g.users[i].ExternalID
+			} else if nl, ok := g.links[m]; ok {
+				l.Direct[j] = nl.GroupID
+			}
+		}
+	}
 }
 
 // closure visits every user reachable from root; nested groups are entered
