@@ -318,7 +318,11 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 			return nil, kerr
 		}
 		in.ManagedUsers = len(known)
-		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, c.settings.Plan)
+		groups, gerr := a.opts.Store.AllIDs(state.Group)
+		if gerr != nil {
+			return nil, gerr
+		}
+		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errTargetRead, err)

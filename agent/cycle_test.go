@@ -506,3 +506,56 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDeltaListsGroupsWhenThatIsCheaper: a delta finds one changed group
+// with ResolveExternal, and many with one ListExternal page.
+func TestDeltaListsGroupsWhenThatIsCheaper(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	ctx := t.Context()
+	var users []directory.User
+	for i := range 6 {
+		users = append(users, dirUser(i))
+	}
+	var groups []directory.Group
+	for i := range 5 {
+		groups = append(groups, directory.Group{ExternalID: fmt.Sprintf("g-%d", i), Name: fmt.Sprintf("team%d", i), Members: []string{users[i].ExternalID}})
+	}
+	r.dir.set(func(d *fakeDir) { d.users, d.groups = users, groups })
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerManual}); err != nil {
+		t.Fatal(err)
+	}
+	calls := func() map[string]int64 {
+		out := map[string]int64{}
+		for m, c := range r.emu.Stats().Calls {
+			out[m[strings.LastIndexByte(m, '.')+1:]] = c
+		}
+		return out
+	}
+	step := func(name string, change func(d *fakeDir), wantResolve, wantList int64) {
+		t.Helper()
+		before := calls()
+		r.dir.set(change)
+		job, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerAuto})
+		if err != nil || job.Mode != "delta" {
+			t.Fatalf("%s: mode %s, err %v", name, job.Mode, err)
+		}
+		after := calls()
+		resolve := after["GroupService/ResolveExternal"] - before["GroupService/ResolveExternal"]
+		list := after["GroupService/ListExternal"] - before["GroupService/ListExternal"]
+		if resolve != wantResolve || list != wantList {
+			t.Errorf("%s: %d ResolveExternal and %d ListExternal calls, want %d and %d", name, resolve, list, wantResolve, wantList)
+		}
+	}
+	step("one group changed", func(d *fakeDir) { d.groups[0].Members = append(d.groups[0].Members, users[5].ExternalID) }, 1, 0)
+	step("every group changed", func(d *fakeDir) {
+		for i := range d.groups {
+			d.groups[i].Members = []string{users[5].ExternalID}
+		}
+	}, 0, 1)
+	_, pool := r.poolState()
+	for _, g := range groups {
+		if got := pool[g.Name]; len(got) != 1 || got[0] != users[5].ExternalID {
+			t.Errorf("group %s has members %v, want only %s", g.Name, got, users[5].ExternalID)
+		}
+	}
+}

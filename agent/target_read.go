@@ -131,8 +131,9 @@ func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolG
 // groups the changed objects correspond to (by external id, or by username
 // and name for capture), and the members of the groups whose members may
 // change. known holds cached external id -> user id pairs of managed users,
-// which map group members back to external ids.
-func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input, known map[string]string, s Settings) (Target, *ids, error) {
+// which map group members back to external ids; knownGroups is how many
+// managed groups the state knows of.
+func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input, known map[string]string, knownGroups int, s Settings) (Target, *ids, error) {
 	var t Target
 	x := newIDs()
 	for ext, id := range known {
@@ -211,16 +212,35 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 		groupExts = append(groupExts, g.ExternalID)
 	}
 	groupExts = append(groupExts, in.RemovedGroups...)
-	for _, ext := range groupExts {
-		g, err := pool.ResolveExternalGroup(ctx, ext)
-		if err != nil {
-			if idhub.IsNotFound(err) {
-				continue
-			}
-			return t, nil, fmt.Errorf("resolve group %s: %w", ext, err)
+	// Resolving a group costs a call; listing every external group costs a
+	// call per page. Many changed groups are found with the list.
+	if pages := knownGroups/idhub.MaxBatch + 1; len(groupExts) > pages {
+		wanted := make(map[string]bool, len(groupExts))
+		for _, ext := range groupExts {
+			wanted[ext] = true
 		}
-		t.Groups = append(t.Groups, poolGroupFrom(g))
-		x.groups[ext] = g.GetId()
+		for g, err := range pool.ExternalGroups(ctx, "") {
+			if err != nil {
+				return t, nil, fmt.Errorf("list external groups: %w", err)
+			}
+			if ext := g.GetExternalId(); wanted[ext] {
+				wanted[ext] = false // once, should the list repeat it
+				t.Groups = append(t.Groups, poolGroupFrom(g))
+				x.groups[ext] = g.GetId()
+			}
+		}
+	} else {
+		for _, ext := range groupExts {
+			g, err := pool.ResolveExternalGroup(ctx, ext)
+			if err != nil {
+				if idhub.IsNotFound(err) {
+					continue
+				}
+				return t, nil, fmt.Errorf("resolve group %s: %w", ext, err)
+			}
+			t.Groups = append(t.Groups, poolGroupFrom(g))
+			x.groups[ext] = g.GetId()
+		}
 	}
 	if s.CaptureGroups {
 		for _, g := range in.Groups {
