@@ -124,6 +124,14 @@ func removedGroups(in *Input, desired map[string]bool) []PoolGroup {
 // diffSorted returns the values only in want (add) and only in have
 // (remove); both inputs are sorted and free of duplicates.
 func diffSorted(have, want []string) (add, remove []string) {
+	// A new or emptied group: the whole list, shared rather than copied
+	// (clipped, so an append never writes into the caller's array).
+	switch {
+	case len(have) == 0:
+		return slices.Clip(want), nil
+	case len(want) == 0:
+		return nil, slices.Clip(have)
+	}
 	i, j := 0, 0
 	for i < len(have) || j < len(want) {
 		switch {
