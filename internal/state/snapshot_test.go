@@ -239,3 +239,33 @@ func TestWriteAtomicFailureKeepsOldContent(t *testing.T) {
 		t.Errorf("%d files in the directory, want 1 (temporary file left)", len(ents))
 	}
 }
+
+// BenchmarkSnapshotFile saves and loads a 100,000-user snapshot; the
+// reported file size is what a cycle writes.
+func BenchmarkSnapshotFile(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "state"), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	snap := bigSnapshot(100_000, 5_000)
+	b.Run("save", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.SaveSnapshot("AD_SYNC", snap); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if fi, err := os.Stat(filepath.Join(s.Dir(), "snapshot.AD_SYNC.gz")); err == nil {
+			b.ReportMetric(float64(fi.Size())/(1<<20), "MiB/file")
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Snapshot("AD_SYNC"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
