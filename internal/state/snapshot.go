@@ -7,6 +7,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -39,6 +40,13 @@ type snapshotHeader struct {
 	Excluded  int
 	Links     int
 	Groups    int
+	// Check guards the counts, which size allocations before gzip's
+	// checksum at the end of the stream can be verified.
+	Check uint32
+}
+
+func (h snapshotHeader) check() uint32 {
+	return crc32.ChecksumIEEE(fmt.Appendf(nil, "%d/%d/%d/%d/%d", h.Format, h.Users, h.Excluded, h.Links, h.Groups))
 }
 
 var kindPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
@@ -129,6 +137,7 @@ func writeSnapshot(w io.Writer, snap *directory.Snapshot) error {
 }
 
 func writeSnapshotRaw(w io.Writer, h snapshotHeader, snap *directory.Snapshot) error {
+	h.Check = h.check()
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
 		return err
@@ -176,10 +185,10 @@ func readSnapshot(r io.Reader) (*directory.Snapshot, error) {
 	if h.Format != snapshotFormat {
 		return nil, fmt.Errorf("format %d is not supported (this idsync knows %d)", h.Format, snapshotFormat)
 	}
-	const limit = 1 << 26 // far beyond any directory; guards the allocations below
-	if h.Users < 0 || h.Excluded < 0 || h.Links < 0 || h.Groups < 0 ||
+	const limit = 1 << 26 // far beyond any directory
+	if h.Check != h.check() || h.Users < 0 || h.Excluded < 0 || h.Links < 0 || h.Groups < 0 ||
 		h.Users > limit || h.Excluded > limit || h.Links > limit || h.Groups > limit {
-		return nil, errors.New("header: impossible counts")
+		return nil, errors.New("header: damaged counts")
 	}
 	snap := &directory.Snapshot{Watermark: h.Watermark}
 	if snap.Users, err = readChunks[directory.User](dec, h.Users, nil); err != nil {

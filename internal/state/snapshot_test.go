@@ -2,12 +2,14 @@ package state
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -156,6 +158,28 @@ func TestSnapshotCountsMustMatch(t *testing.T) {
 	}
 	if _, err := readSnapshot(&buf); err != nil {
 		t.Errorf("honest snapshot: %v", err)
+	}
+	// Counts that do not match their check are refused before anything is
+	// allocated for them.
+	var huge bytes.Buffer
+	if err := writeSnapshotRaw(&huge, snapshotHeader{Format: snapshotFormat, Users: 1 << 25}, &directory.Snapshot{}); err != nil {
+		t.Fatal(err)
+	}
+	b := huge.Bytes()
+	zr, _ := gzip.NewReader(bytes.NewReader(b))
+	var h snapshotHeader
+	if err := gob.NewDecoder(zr).Decode(&h); err != nil || h.Check != h.check() {
+		t.Fatalf("header written: %+v, %v", h, err)
+	}
+	var forged bytes.Buffer
+	zw := gzip.NewWriter(&forged)
+	h.Users = 1 << 26
+	if err := gob.NewEncoder(zw).Encode(h); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	if _, err := readSnapshot(&forged); err == nil || !strings.Contains(err.Error(), "damaged counts") {
+		t.Errorf("forged counts: err %v, want damaged counts", err)
 	}
 }
 
