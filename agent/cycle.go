@@ -268,10 +268,19 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		defer cl.Close()
 	}
 	prev, err := a.opts.Store.Snapshot(sessionKind)
-	if err != nil {
+	damaged := errors.Is(err, state.ErrDamagedSnapshot)
+	switch {
+	case damaged:
+		// A full read does not use the snapshot, and rewrites it.
+		c.log.Warn("the local snapshot of the directory is damaged; synchronizing in full", zap.Error(err))
+		prev = nil
+	case err != nil:
 		return nil, err
 	}
 	full, why := c.chooseFull(prev)
+	if damaged && !c.opts.Full {
+		why = "the local snapshot of the directory is damaged"
+	}
 	var (
 		snap *directory.Snapshot
 		in   Input

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -557,5 +559,39 @@ func TestDeltaListsGroupsWhenThatIsCheaper(t *testing.T) {
 		if got := pool[g.Name]; len(got) != 1 || got[0] != users[5].ExternalID {
 			t.Errorf("group %s has members %v, want only %s", g.Name, got, users[5].ExternalID)
 		}
+	}
+}
+
+// TestDamagedSnapshotMeansAFullCycle: a snapshot file that cannot be read
+// does not stop the agent; the next cycle is full and writes a good one.
+func TestDamagedSnapshotMeansAFullCycle(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	ctx := t.Context()
+	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerManual}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(r.store.Dir(), "snapshot.AD_SYNC.gz")
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, good[:len(good)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := r.mutating()
+	job, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerAuto})
+	if err != nil {
+		t.Fatalf("cycle over a damaged snapshot: %v", err)
+	}
+	if job.Mode != "full" || job.Status != state.StatusSuccess || r.mutating() != before {
+		t.Errorf("cycle over a damaged snapshot: mode %s, status %s, %d mutating calls; want full, success, none",
+			job.Mode, job.Status, r.mutating()-before)
+	}
+	if snap, err := r.store.Snapshot("AD_SYNC"); err != nil || len(snap.Users) != 2 {
+		t.Fatalf("snapshot after the full cycle: %v", err)
+	}
+	if job, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerAuto}); err != nil || job.Mode != "delta" {
+		t.Errorf("next cycle: mode %s, err %v; want delta", job.Mode, err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
+	"syscall"
 	"time"
 )
 
@@ -45,6 +47,9 @@ func MeasureMain() {
 }
 
 func measure(args []string) int {
+	// fd 3 is the report pipe; idsync must not inherit it, or anything it
+	// (or a descendant outliving it) holds would keep the harness waiting.
+	syscall.CloseOnExec(3)
 	report := os.NewFile(3, "usage")
 	var u usage
 	defer func() {
@@ -91,12 +96,15 @@ func runMeasured(ctx context.Context, cmd *exec.Cmd) (usage, error) {
 	}
 	defer r.Close()
 	runner := exec.CommandContext(ctx, self, append([]string{cmd.Path}, cmd.Args[1:]...)...)
-	runner.Env = append(cmd.Env, measureEnv+"=1")
-	if cmd.Env == nil {
-		runner.Env = append(os.Environ(), measureEnv+"=1")
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
 	}
+	runner.Env = slices.Concat(env, []string{measureEnv + "=1"})
+	runner.Dir = cmd.Dir
 	runner.Stdin, runner.Stdout, runner.Stderr = cmd.Stdin, cmd.Stdout, cmd.Stderr
 	runner.ExtraFiles = []*os.File{w}
+	runner.SysProcAttr = childAttr() // the runner, and with it idsync, dies with the harness
 	if err := runner.Start(); err != nil {
 		w.Close()
 		return usage{}, fmt.Errorf("measure: %w", err)
@@ -106,6 +114,9 @@ func runMeasured(ctx context.Context, cmd *exec.Cmd) (usage, error) {
 	b, rerr := io.ReadAll(r)
 	werr := runner.Wait()
 	if err := json.Unmarshal(b, &u); err != nil {
+		if ctx.Err() != nil {
+			return usage{}, fmt.Errorf("measure %s: %w", cmd.Path, ctx.Err())
+		}
 		return usage{}, fmt.Errorf("measure %s: no report from the runner (%v, %v)", cmd.Path, werr, rerr)
 	}
 	if u.Err != "" {

@@ -28,9 +28,11 @@ type Candidates struct {
 //
 // Build is deterministic and sorts users, groups and members by ExternalID.
 // It takes ownership of c: its slices are sorted in place and become the
-// snapshot's (the previous snapshot of a delta is not part of c, so a
-// delta's Diff still sees it unchanged). The returned snapshot has no
-// watermark.
+// snapshot's. Links' Direct lists may be shared with a previous snapshot
+// (a delta copies the Links, not their lists): their order is kept and an
+// element is only ever replaced by an equal string, so that snapshot reads
+// the same values (not concurrently with Build). The returned snapshot has
+// no watermark.
 func Build(c Candidates, filter []string) *Snapshot {
 	byID := func(a, b User) int { return strings.Compare(a.ExternalID, b.ExternalID) }
 	users := c.Users

@@ -49,6 +49,10 @@ func (h snapshotHeader) check() uint32 {
 	return crc32.ChecksumIEEE(fmt.Appendf(nil, "%d/%d/%d/%d/%d", h.Format, h.Users, h.Excluded, h.Links, h.Groups))
 }
 
+// ErrDamagedSnapshot means the snapshot file exists but cannot be decoded:
+// truncated, corrupted or of an unknown format. A full read replaces it.
+var ErrDamagedSnapshot = errors.New("damaged snapshot")
+
 var kindPattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]{0,63}$`)
 
 func (s *Store) snapshotPath(kind string) (string, error) {
@@ -75,7 +79,7 @@ func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
 	defer f.Close()
 	snap, err := readSnapshot(bufio.NewReaderSize(f, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("state: read %s snapshot %s: %w", kind, path, err)
+		return nil, fmt.Errorf("state: read %s snapshot %s: %w: %w", kind, path, ErrDamagedSnapshot, err)
 	}
 	return snap, nil
 }

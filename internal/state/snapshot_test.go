@@ -129,8 +129,8 @@ func TestSnapshotDamagedFileIsAnError(t *testing.T) {
 		if err := os.WriteFile(path, bad, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if snap, err := s.Snapshot("AD_SYNC"); err == nil {
-			t.Errorf("%s file: snapshot with %d users and no error", name, len(snap.Users))
+		if snap, err := s.Snapshot("AD_SYNC"); !errors.Is(err, ErrDamagedSnapshot) {
+			t.Errorf("%s file: snapshot %v, err %v; want ErrDamagedSnapshot", name, snap != nil, err)
 		}
 	}
 }
@@ -292,4 +292,31 @@ func BenchmarkSnapshotFile(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestOpenRemovesStaleSnapshotTemps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	s, err := Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	stale := filepath.Join(dir, ".snapshot.AD_SYNC.gz.tmp123")
+	other := filepath.Join(dir, "notes.txt")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = Open(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary snapshot still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("an unrelated file was removed: %v", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -82,7 +83,20 @@ func Open(dir string, lockWait time.Duration) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state: initialize %s: %w", path, err)
 	}
+	removeStaleTemps(dir)
 	return &Store{db: db, dir: dir}, nil
+}
+
+// removeStaleTemps removes the temporary snapshot files an interrupted
+// write left in dir. Only the process holding the database writes
+// snapshots, so any such file is stale once the database is open.
+func removeStaleTemps(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if name := e.Name(); e.Type().IsRegular() && strings.HasPrefix(name, ".snapshot.") && strings.Contains(name, ".tmp") {
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+	}
 }
 
 // Close releases the database.
