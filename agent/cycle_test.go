@@ -509,9 +509,10 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	}
 }
 
-// TestDeltaListsGroupsWhenThatIsCheaper: a delta finds one changed group
-// with ResolveExternal, and many with one ListExternal page.
-func TestDeltaListsGroupsWhenThatIsCheaper(t *testing.T) {
+// TestDeltaListsWhenThatIsCheaper: a delta reads one changed user with
+// Get and finds one changed group with ResolveExternal, and many of either
+// with one list page.
+func TestDeltaListsWhenThatIsCheaper(t *testing.T) {
 	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
 	ctx := t.Context()
 	var users []directory.User
@@ -533,7 +534,7 @@ func TestDeltaListsGroupsWhenThatIsCheaper(t *testing.T) {
 		}
 		return out
 	}
-	step := func(name string, change func(d *fakeDir), wantResolve, wantList int64) {
+	step := func(name string, change func(d *fakeDir), want map[string]int64) {
 		t.Helper()
 		before := calls()
 		r.dir.set(change)
@@ -542,18 +543,26 @@ func TestDeltaListsGroupsWhenThatIsCheaper(t *testing.T) {
 			t.Fatalf("%s: mode %s, err %v", name, job.Mode, err)
 		}
 		after := calls()
-		resolve := after["GroupService/ResolveExternal"] - before["GroupService/ResolveExternal"]
-		list := after["GroupService/ListExternal"] - before["GroupService/ListExternal"]
-		if resolve != wantResolve || list != wantList {
-			t.Errorf("%s: %d ResolveExternal and %d ListExternal calls, want %d and %d", name, resolve, list, wantResolve, wantList)
+		for m, n := range want {
+			if got := after[m] - before[m]; got != n {
+				t.Errorf("%s: %d %s calls, want %d", name, got, m, n)
+			}
 		}
 	}
-	step("one group changed", func(d *fakeDir) { d.groups[0].Members = append(d.groups[0].Members, users[5].ExternalID) }, 1, 0)
+	step("one group changed", func(d *fakeDir) { d.groups[0].Members = append(d.groups[0].Members, users[5].ExternalID) },
+		map[string]int64{"GroupService/ResolveExternal": 1, "GroupService/ListExternal": 0})
 	step("every group changed", func(d *fakeDir) {
 		for i := range d.groups {
 			d.groups[i].Members = []string{users[5].ExternalID}
 		}
-	}, 0, 1)
+	}, map[string]int64{"GroupService/ResolveExternal": 0, "GroupService/ListExternal": 1})
+	step("one user changed", func(d *fakeDir) { d.users[0].JobTitle = "Engineer" },
+		map[string]int64{"UserService/Get": 1, "UserService/List": 0, "UserService/Update": 1})
+	step("every user changed", func(d *fakeDir) {
+		for i := range d.users {
+			d.users[i].JobTitle = "Analyst"
+		}
+	}, map[string]int64{"UserService/Get": 0, "UserService/List": 1, "UserService/Update": 6})
 	_, pool := r.poolState()
 	for _, g := range groups {
 		if got := pool[g.Name]; len(got) != 1 || got[0] != users[5].ExternalID {

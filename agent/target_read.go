@@ -165,21 +165,41 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			x.unresolved[ext] = true
 		}
 	}
-	users := make([]PoolUser, len(userIDs))
-	eg, gctx := errgroup.WithContext(ctx)
-	eg.SetLimit(max(concurrency, 1))
-	for i, id := range userIDs {
-		eg.Go(func() error {
-			u, err := pool.GetUser(gctx, id)
-			if err != nil {
-				return fmt.Errorf("read pool user %s: %w", id, err)
+	// Reading a user costs a call; listing the pool costs a call per
+	// 1,000 users. Many changed users are read with the list.
+	var users []PoolUser
+	if pages := len(known)/idhub.MaxBatch + 1; len(userIDs) > pages {
+		wanted := make(map[string]bool, len(userIDs))
+		for _, id := range userIDs {
+			wanted[id] = true
+		}
+		err := pool.ListAllUsers(ctx, func(u *idp.User) error {
+			if wanted[u.GetId()] {
+				wanted[u.GetId()] = false
+				users = append(users, poolUserFrom(u))
 			}
-			users[i] = poolUserFrom(u)
 			return nil
 		})
-	}
-	if err := eg.Wait(); err != nil {
-		return t, nil, err
+		if err != nil {
+			return t, nil, fmt.Errorf("list pool users: %w", err)
+		}
+	} else {
+		users = make([]PoolUser, len(userIDs))
+		eg, gctx := errgroup.WithContext(ctx)
+		eg.SetLimit(max(concurrency, 1))
+		for i, id := range userIDs {
+			eg.Go(func() error {
+				u, err := pool.GetUser(gctx, id)
+				if err != nil {
+					return fmt.Errorf("read pool user %s: %w", id, err)
+				}
+				users[i] = poolUserFrom(u)
+				return nil
+			})
+		}
+		if err := eg.Wait(); err != nil {
+			return t, nil, err
+		}
 	}
 	t.Users = users
 	seen := make(map[string]bool, len(users))
