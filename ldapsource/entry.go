@@ -83,6 +83,7 @@ func mappedValue(e *ldap.Entry, attr string) (string, error) {
 // leave the source (computers, trust accounts, critical system objects).
 func (s *Source) decodeUser(e *ldap.Entry) (u directory.User, system bool, err error) {
 	_, dn := splitExtendedDN(e.DN)
+	dn = strings.Clone(dn) // without pinning the <GUID=..>;<SID=..>; prefix
 	if u.ExternalID, err = DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID")); err != nil {
 		return u, false, fmt.Errorf("decode user %s: %w", dn, err)
 	}
@@ -140,10 +141,14 @@ type decodedGroup struct {
 	unresolved []string
 }
 
-func (s *Source) decodeGroup(e *ldap.Entry) (decodedGroup, error) {
+// decodeGroup decodes a group entry. Member ids go through intern, which
+// returns a shared copy: a member value is an extended DN of ~150 bytes, and
+// a substring of it would keep all of it alive (1M memberships at W100k).
+func (s *Source) decodeGroup(e *ldap.Entry, intern func(string) string) (decodedGroup, error) {
 	var d decodedGroup
 	g := &d.group
 	_, dn := splitExtendedDN(e.DN)
+	dn = strings.Clone(dn) // without pinning the <GUID=..>;<SID=..>; prefix
 	var err error
 	if g.ExternalID, err = DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID")); err != nil {
 		return d, fmt.Errorf("decode group %s: %w", dn, err)
@@ -174,7 +179,7 @@ func (s *Source) decodeGroup(e *ldap.Entry) (decodedGroup, error) {
 	for _, v := range e.GetEqualFoldAttributeValues("member") {
 		guid, mdn := splitExtendedDN(v)
 		if guid != "" {
-			d.members = append(d.members, guid)
+			d.members = append(d.members, intern(guid))
 		} else {
 			d.unresolved = append(d.unresolved, mdn)
 		}

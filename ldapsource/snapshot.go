@@ -184,11 +184,24 @@ type reader struct {
 	// pending holds, per group, DNs of members that came without a GUID.
 	pending map[string][]string
 	seen    map[string]bool // every ExternalID returned, in scope or not
+	// ids holds one copy of every object id read (users, groups, members),
+	// so member lists share them.
+	ids map[string]string
+}
+
+// intern returns the shared copy of id, making one if needed.
+func (r *reader) intern(id string) string {
+	if c, ok := r.ids[id]; ok {
+		return c
+	}
+	c := strings.Clone(id)
+	r.ids[c] = c
+	return c
 }
 
 func newReader(s *Source, c *ldap.Conn, ous []*ldap.DN) *reader {
 	return &reader{s: s, c: c, ous: ous, groups: map[string]directory.Group{},
-		links: map[string]directory.Links{}, pending: map[string][]string{}, seen: map[string]bool{}}
+		links: map[string]directory.Links{}, pending: map[string][]string{}, seen: map[string]bool{}, ids: map[string]string{}}
 }
 
 func (r *reader) readUsers(ctx context.Context, base, filter string) error {
@@ -200,6 +213,7 @@ func (r *reader) readUsers(ctx context.Context, base, filter string) error {
 			return err
 		}
 		r.seen[u.ExternalID] = true
+		r.ids[u.ExternalID] = u.ExternalID
 		if system || !inOUScope(r.ous, u.DN) {
 			return nil
 		}
@@ -212,12 +226,15 @@ func (r *reader) readGroups(ctx context.Context, base, filter string) error {
 	spec := searchSpec{base: base, scope: ldap.ScopeWholeSubtree, filter: filter, attrs: r.s.groupAttrs(),
 		controls: []ldap.Control{extendedDNControl{}}, rangedAttr: "member"}
 	return r.s.pagedSearch(ctx, r.c, spec, func(e *ldap.Entry) error {
-		d, err := r.s.decodeGroup(e)
+		d, err := r.s.decodeGroup(e, r.intern)
 		if err != nil {
 			return err
 		}
 		id := d.group.ExternalID
 		r.seen[id] = true
+		if _, ok := r.ids[id]; !ok {
+			r.ids[id] = id
+		}
 		inScope := !d.critical && inOUScope(r.ous, d.group.DN)
 		r.links[id] = directory.Links{GroupID: id, RID: d.group.RID, InScope: inScope, Direct: d.members}
 		if len(d.unresolved) > 0 {
