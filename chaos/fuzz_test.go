@@ -52,6 +52,13 @@ func TestFuzz(t *testing.T) {
 				last = l
 			}
 		}
+		// `go test -fuzz` exits 0 when no target matches: a run that never
+		// fuzzed must not pass.
+		if last == "" {
+			sc.fail("%s %s: no fuzzing progress in the output\n%s", f.pkg, f.name, out)
+			t.Errorf("%s %s did not fuzz", f.pkg, f.name)
+			continue
+		}
 		t.Logf("%s %s: %s", f.pkg, f.name, last)
 	}
 }
