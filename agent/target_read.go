@@ -165,10 +165,8 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			x.unresolved[ext] = true
 		}
 	}
-	// Reading a user costs a call; listing the pool costs a call per
-	// 1,000 users. Many changed users are read with the list.
 	var users []PoolUser
-	if pages := len(known)/idhub.MaxBatch + 1; len(userIDs) > pages {
+	if cheaperToList(len(userIDs), len(known)) {
 		wanted := make(map[string]bool, len(userIDs))
 		for _, id := range userIDs {
 			wanted[id] = true
@@ -232,9 +230,7 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 		groupExts = append(groupExts, g.ExternalID)
 	}
 	groupExts = append(groupExts, in.RemovedGroups...)
-	// Resolving a group costs a call; listing every external group costs a
-	// call per page. Many changed groups are found with the list.
-	if pages := knownGroups/idhub.MaxBatch + 1; len(groupExts) > pages {
+	if cheaperToList(len(groupExts), knownGroups) {
 		wanted := make(map[string]bool, len(groupExts))
 		for _, ext := range groupExts {
 			wanted[ext] = true
@@ -285,6 +281,13 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 		return t, nil, err
 	}
 	return t, x, nil
+}
+
+// cheaperToList reports whether reading n objects one call each costs more
+// calls than listing all of the about total objects of their kind, a page
+// of idhub.MaxBatch per call.
+func cheaperToList(n, total int) bool {
+	return n > total/idhub.MaxBatch+1
 }
 
 // deltaInput turns a directory delta into planner input. Objects whose last

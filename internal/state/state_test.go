@@ -36,16 +36,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		Watermark: directory.Watermark{Mode: directory.ModeUSN, DCHost: "dc1.corp.test", InvocationID: "abc", USN: 42,
 			TakenAt: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)},
 	}
-	if err := s.SaveSnapshot("AD_SYNC", want); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Snapshot("AD_SYNC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("snapshot round trip (-want +got):\n%s", diff)
-	}
+	saveAndLoad(t, s, want)
 	if err := s.SaveSnapshot("AD_SYNC", nil); err != nil {
 		t.Fatal(err)
 	}
