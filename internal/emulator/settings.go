@@ -91,11 +91,9 @@ func (s syncServer) CreateSynchronizationSettings(ctx context.Context, req *idp.
 		ReplacementDomain:       req.GetReplacementDomain(),
 		EnablePasswordWriteback: req.GetEnablePasswordWriteback(),
 	}
-	if l := req.GetLdapSettings(); l != nil {
-		set.LdapSettings = &idp.LdapSettings{}
-		if err := convertMessage(l, set.LdapSettings); err != nil {
-			return nil, err
-		}
+	var err error
+	if set.LdapSettings, err = ldapSettingsFrom(req.GetLdapSettings()); err != nil {
+		return nil, err
 	}
 	set = proto.Clone(set).(*idp.SynchronizationSettings)
 	if err := e.checkSettings(set); err != nil {
@@ -131,12 +129,8 @@ func (s syncServer) UpdateSynchronizationSettings(ctx context.Context, req *idp.
 		return nil, err
 	}
 	if slices.Contains(paths, "ldap_settings") {
-		set.LdapSettings = nil
-		if l := req.GetLdapSettings(); l != nil {
-			set.LdapSettings = &idp.LdapSettings{}
-			if err := convertMessage(l, set.LdapSettings); err != nil {
-				return nil, err
-			}
+		if set.LdapSettings, err = ldapSettingsFrom(req.GetLdapSettings()); err != nil {
+			return nil, err
 		}
 	}
 	if err := e.checkSettings(set); err != nil {
@@ -236,6 +230,19 @@ func checkMapping(field, source string, typ idp.MappingType, allowed []*idp.Sour
 		}
 	}
 	return status.Errorf(codes.InvalidArgument, "%s: %s mapping from %q is not supported for this target", field, typ, source)
+}
+
+// ldapSettingsFrom converts the ldap_settings of a create or update request
+// (nil when absent) into the settings' own message.
+func ldapSettingsFrom(l proto.Message) (*idp.LdapSettings, error) {
+	if !l.ProtoReflect().IsValid() {
+		return nil, nil
+	}
+	out := &idp.LdapSettings{}
+	if err := convertMessage(l, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // convertMessage copies src into dst by field name.
