@@ -254,7 +254,8 @@ func (s userServer) Delete(ctx context.Context, req *idp.DeleteUserRequest) (*op
 	return e.newOp(ctx, "Delete user", &idp.DeleteUserMetadata{UserId: id}, nil)
 }
 
-// setStatus moves a user to st; suspending a suspended user (or
+// setStatus moves a user to st and answers google.protobuf.Empty, as the
+// method option declares; suspending a suspended user (or
 // reactivating an active one) succeeds without change.
 func (s userServer) setStatus(ctx context.Context, id string, to idp.User_Status, desc string, meta proto.Message) (*operation.Operation, error) {
 	e := s.e
@@ -270,7 +271,7 @@ func (s userServer) setStatus(ctx context.Context, id string, to idp.User_Status
 		u.UpdatedAt = timestamppb.New(e.now())
 		e.replaceUser(rec, u)
 	}
-	return e.newOp(ctx, desc, meta, proto.Clone(rec.User))
+	return e.newOp(ctx, desc, meta, nil)
 }
 
 // Suspend deactivates a user.
