@@ -56,7 +56,7 @@ func (e *Emulator) Register(s *grpc.Server) {
 // (latency, rate limit, random errors), authentication and request
 // validation.
 func (e *Emulator) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.opErrorInterceptor)}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.transitionInterceptor, e.opErrorInterceptor)}
 }
 
 // Serve serves the emulator on lis until ctx is done, then stops gracefully
