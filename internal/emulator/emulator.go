@@ -7,13 +7,16 @@
 //
 // The emulator is the target of integration tests, the default backend of
 // demos (`idsync emulator`) and a fault injector (latency, random errors,
-// rate limits, slow operations).
+// rate limits, slow operations, failed operations, transitional user
+// statuses). README.md in this directory lists every behaviour the API
+// docs leave open and the choice made for it.
 //
 // Error model: validation, authentication, not-found, already-exists,
 // failed-precondition and quota errors are returned directly as the gRPC
 // status of the call, as the real API does; a mutating call that succeeds
 // returns an operation.Operation that is done at once, or after
-// Options.OpDelay.
+// Options.OpDelay, with the metadata and response types its method option
+// declares. Under Options.OpErrorRate a done operation may carry an error.
 package emulator
 
 import (
