@@ -223,9 +223,10 @@ func fetchDump(url string) (emulator.Dump, error) {
 func printDumpSummary(w io.Writer, d emulator.Dump) {
 	active, suspended, external, hashes := 0, 0, 0, 0
 	for _, u := range d.Users {
-		if u.Status == "ACTIVE" {
+		switch u.Status {
+		case "ACTIVE":
 			active++
-		} else {
+		case "SUSPENDED":
 			suspended++
 		}
 		if u.ExternalID != "" {

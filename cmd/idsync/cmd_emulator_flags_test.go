@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idsync/idsync/internal/emulator"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -120,5 +121,16 @@ func TestEmulatorFlagUsage(t *testing.T) {
 				t.Errorf("exit code %d (%v), want %d", code, err, exitUsage)
 			}
 		})
+	}
+}
+
+// Users in transition (--user-transition) are neither active nor suspended.
+func TestDumpSummaryCountsTransitionalUsersApart(t *testing.T) {
+	var out bytes.Buffer
+	printDumpSummary(&out, emulator.Dump{Users: []emulator.DumpUser{
+		{Username: "a", Status: "ACTIVE"}, {Username: "b", Status: "SUSPENDED"}, {Username: "c", Status: "CREATING"},
+	}})
+	if want := "users     3 (1 active, 1 suspended;"; !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.String())
 	}
 }
