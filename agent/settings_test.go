@@ -22,7 +22,7 @@ func TestSettingsRoundTripAndPush(t *testing.T) {
 		Groups:              []string{"Sync Users"},
 		Mapping: directory.DefaultMapping().Override(
 			map[directory.UserField]directory.AttributeMapping{
-				directory.FieldFullName:    {Source: "cn", Type: directory.Direct},
+				directory.FieldFullName:    {Source: "name", Type: directory.Direct},
 				directory.FieldPhoneNumber: {Type: directory.Empty},
 			}, nil),
 	}

@@ -84,7 +84,7 @@ up() {
 	printf '%s' "$IDSYNC_DC_PASSWORD" >"$DEMO_DIR/ldap-password"
 	chmod 600 "$DEMO_DIR/token" "$DEMO_DIR/ldap-password"
 	"$BIN" emulator --listen "127.0.0.1:$PORT" --http "127.0.0.1:$HTTP" --userpool-id "$POOL" \
-		--domain "$DOMAIN" --static-token "$(cat "$DEMO_DIR/token")" --min-interval 0 \
+		--domain "$DOMAIN" --static-token-file "$DEMO_DIR/token" --min-interval 0 \
 		--state "$DEMO_DIR/emulator.json" >"$DEMO_DIR/emulator.log" 2>&1 &
 	echo $! >"$DEMO_DIR/emulator.pid"
 	for _ in $(seq 100); do

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -37,7 +38,9 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&opts.UserpoolID, "userpool-id", emulatorDefaultPool, "user pool `id`")
 	fs.StringVar(&opts.OrganizationID, "organization-id", emulatorDefaultOrg, "organization `id`")
 	fs.StringVar(&opts.Domain, "domain", emulatorDefaultDomain, "user pool `domain`")
-	fs.StringVar(&opts.StaticToken, "static-token", "", "bearer `token` accepted as-is (never printed)")
+	fs.StringVar(&opts.StaticToken, "static-token", "", "bearer `token` accepted as-is (never printed; visible in the process list: prefer --static-token-file or $"+emulatorTokenEnv+")")
+	tokenFile := fs.String("static-token-file", "", "read the static bearer token from `file` (first line)")
+	fs.IntVar(&opts.MaxSessions, "max-sessions", emulator.DefaultMaxSessions, "synchronization sessions kept; the oldest closed ones are forgotten first")
 	writeKey := fs.String("write-key", "", "write a service account authorized key JSON the emulator accepts to `path` (mode 0600)")
 	fs.DurationVar(&opts.SessionTTL, "session-ttl", emulator.DefaultSessionTTL, "session lifetime without a heartbeat")
 	minInterval := fs.Duration("min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
@@ -47,6 +50,8 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&opts.ErrorRate, "error-rate", 0, "probability (0..1) that a call fails with UNAVAILABLE, INTERNAL or DEADLINE_EXCEEDED")
 	fs.Float64Var(&opts.RPS, "rps", 0, "requests per second allowed (0: unlimited); more fail with RESOURCE_EXHAUSTED")
 	fs.DurationVar(&opts.OpDelay, "op-delay", 0, "time before operations report done")
+	fs.Float64Var(&opts.OpErrorRate, "op-error-rate", 0, "probability (0..1) that a call starting an operation gets a done operation whose error is UNAVAILABLE or INTERNAL, with nothing changed")
+	fs.DurationVar(&opts.UserTransition, "user-transition", 0, "show created users as CREATING and deleted users as DELETING for this long (0: never)")
 	fs.IntVar(&opts.Quotas.SubjectsPerOrganization, "quota-subjects", opts.Quotas.SubjectsPerOrganization, "subjects per organization (0: unlimited)")
 	fs.IntVar(&opts.Quotas.GroupsPerOrganization, "quota-groups", opts.Quotas.GroupsPerOrganization, "groups per organization (0: unlimited)")
 	fs.IntVar(&opts.Quotas.MembersPerGroup, "quota-members-per-group", opts.Quotas.MembersPerGroup, "members per group (0: unlimited)")
@@ -61,6 +66,9 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	opts.MinInterval = *minInterval
 	opts.NoMinInterval = *minInterval == 0
+	if err := resolveStaticToken(&opts, *tokenFile, stderr); err != nil {
+		return err
+	}
 	if *verbose {
 		cfg := zap.NewDevelopmentConfig()
 		cfg.OutputPaths = []string{"stderr"}
@@ -89,6 +97,7 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("emulator: listen: %w", err)
 	}
+	warnOffLoopback(stderr, "gRPC", lis.Addr())
 	g, ctx := errgroup.WithContext(ctx)
 	if *httpAddr != "" {
 		hl, err := net.Listen("tcp", *httpAddr)
@@ -96,6 +105,7 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			lis.Close()
 			return fmt.Errorf("emulator: listen http: %w", err)
 		}
+		warnOffLoopback(stderr, "HTTP dump", hl.Addr())
 		srv := &http.Server{Handler: emu.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -113,6 +123,45 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "idsync emulator listening on %s (user pool %s, organization %s, domain %s)\n",
 		lis.Addr(), opts.UserpoolID, opts.OrganizationID, opts.Domain)
 	return g.Wait()
+}
+
+// emulatorTokenEnv is the environment variable the emulator reads its
+// static token from when no flag gives one.
+const emulatorTokenEnv = "IDSYNC_EMULATOR_STATIC_TOKEN"
+
+// resolveStaticToken sets opts.StaticToken from at most one of
+// --static-token, --static-token-file or $IDSYNC_EMULATOR_STATIC_TOKEN (in
+// that order of precedence, the flags being exclusive), warning when the
+// token came from the command line.
+func resolveStaticToken(opts *emulator.Options, file string, stderr io.Writer) error {
+	switch {
+	case opts.StaticToken != "" && file != "":
+		return usagef("give at most one of --static-token and --static-token-file")
+	case opts.StaticToken != "":
+		fmt.Fprintf(stderr, "warning: --static-token is visible in the process list; prefer --static-token-file or $%s\n", emulatorTokenEnv)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return usagef("--static-token-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if opts.StaticToken = strings.TrimSpace(line); opts.StaticToken == "" {
+			return usagef("--static-token-file %s: the file has no token", file)
+		}
+	default:
+		opts.StaticToken = strings.TrimSpace(os.Getenv(emulatorTokenEnv))
+	}
+	return nil
+}
+
+// warnOffLoopback warns when a listener accepts connections from other
+// hosts: the emulator is a test tool without TLS.
+func warnOffLoopback(stderr io.Writer, what string, addr net.Addr) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || tcp.IP.IsLoopback() {
+		return
+	}
+	fmt.Fprintf(stderr, "warning: the emulator's %s listener on %s is reachable from other hosts and has no TLS; listen on 127.0.0.1 unless that is intended\n", what, addr)
 }
 
 // cmdEmulatorDump prints what an emulator holds: from its state file
@@ -174,9 +223,10 @@ func fetchDump(url string) (emulator.Dump, error) {
 func printDumpSummary(w io.Writer, d emulator.Dump) {
 	active, suspended, external, hashes := 0, 0, 0, 0
 	for _, u := range d.Users {
-		if u.Status == "ACTIVE" {
+		switch u.Status {
+		case "ACTIVE":
 			active++
-		} else {
+		case "SUSPENDED":
 			suspended++
 		}
 		if u.ExternalID != "" {

@@ -3,20 +3,31 @@ package emulator
 import "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 
 // userSources are the source attributes a DIRECT user mapping may use, per
-// target and flavor. The first attribute of each Active Directory list is
-// the default mapping of the Yandex agent.
+// target and flavor.
+//
+// The Active Directory lists hold only what Yandex documents: the default
+// mapping of the Identity Hub sync agent (displayName, givenName, sn, mail,
+// telephoneNumber, userPrincipalName, employeeID, department, title,
+// company; for groups name and description), objectSid for EmployeeId
+// (agent 0.42.0) and name for FullName (agent 0.45.0 "added support for
+// the name attribute"; read as a user source, since groups map name by
+// default). The API reference documents the shape of
+// ListSupportedAttributes but not its answer, so any other attribute is
+// accepted only as DIRECT_ARBITRARY_ATTRIBUTE (the CLI's
+// direct-arbitrary-attribute). The generic LDAP lists are the emulator's
+// own choice: that flavor is announced, not documented.
 var userSources = map[idp.AttributesFlavor]map[idp.UserTargetAttribute][]string{
 	idp.AttributesFlavor_ACTIVE_DIRECTORY: {
-		idp.UserTargetAttribute_FULL_NAME:    {"displayName", "cn", "name"},
+		idp.UserTargetAttribute_FULL_NAME:    {"displayName", "name"},
 		idp.UserTargetAttribute_GIVEN_NAME:   {"givenName"},
 		idp.UserTargetAttribute_FAMILY_NAME:  {"sn"},
-		idp.UserTargetAttribute_EMAIL:        {"mail", "userPrincipalName", "proxyAddresses"},
-		idp.UserTargetAttribute_PHONE_NUMBER: {"telephoneNumber", "mobile", "ipPhone", "homePhone"},
-		idp.UserTargetAttribute_USERNAME:     {"userPrincipalName", "sAMAccountName", "mail"},
+		idp.UserTargetAttribute_EMAIL:        {"mail"},
+		idp.UserTargetAttribute_PHONE_NUMBER: {"telephoneNumber"},
+		idp.UserTargetAttribute_USERNAME:     {"userPrincipalName"},
 		idp.UserTargetAttribute_COMPANY_NAME: {"company"},
 		idp.UserTargetAttribute_JOB_TITLE:    {"title"},
 		idp.UserTargetAttribute_DEPARTMENT:   {"department"},
-		idp.UserTargetAttribute_EMPLOYEE_ID:  {"employeeID", "employeeNumber", "objectSid"},
+		idp.UserTargetAttribute_EMPLOYEE_ID:  {"employeeID", "objectSid"},
 	},
 	idp.AttributesFlavor_GENERIC_LDAP: {
 		idp.UserTargetAttribute_FULL_NAME:    {"cn", "displayName"},
@@ -34,8 +45,8 @@ var userSources = map[idp.AttributesFlavor]map[idp.UserTargetAttribute][]string{
 
 var groupSources = map[idp.AttributesFlavor]map[idp.GroupTargetAttribute][]string{
 	idp.AttributesFlavor_ACTIVE_DIRECTORY: {
-		idp.GroupTargetAttribute_NAME:        {"name", "cn", "sAMAccountName"},
-		idp.GroupTargetAttribute_DESCRIPTION: {"description", "info"},
+		idp.GroupTargetAttribute_NAME:        {"name"},
+		idp.GroupTargetAttribute_DESCRIPTION: {"description"},
 	},
 	idp.AttributesFlavor_GENERIC_LDAP: {
 		idp.GroupTargetAttribute_NAME:        {"cn"},

@@ -120,11 +120,13 @@ type DumpProgress struct {
 	Failed     int64  `json:"failed"`
 }
 
-// Dump returns the current state. Expired sessions are shown as EXPIRED.
+// Dump returns the current state. Expired sessions are shown as EXPIRED
+// and due user transitions are settled.
 func (e *Emulator) Dump() Dump {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.expireSessions()
+	e.settleUsers()
 	return e.st.dump()
 }
 

@@ -7,13 +7,16 @@
 //
 // The emulator is the target of integration tests, the default backend of
 // demos (`idsync emulator`) and a fault injector (latency, random errors,
-// rate limits, slow operations).
+// rate limits, slow operations, failed operations, transitional user
+// statuses). README.md in this directory lists every behaviour the API
+// docs leave open and the choice made for it.
 //
 // Error model: validation, authentication, not-found, already-exists,
 // failed-precondition and quota errors are returned directly as the gRPC
 // status of the call, as the real API does; a mutating call that succeeds
 // returns an operation.Operation that is done at once, or after
-// Options.OpDelay.
+// Options.OpDelay, with the metadata and response types its method option
+// declares. Under Options.OpErrorRate a done operation may carry an error.
 package emulator
 
 import (
@@ -36,6 +39,9 @@ const MaxInterval = 6 * time.Hour
 
 // DefaultSessionTTL is how long a session lives without a heartbeat.
 const DefaultSessionTTL = 5 * time.Minute
+
+// DefaultMaxSessions is how many synchronization sessions are kept by default.
+const DefaultMaxSessions = 1000
 
 // DefaultTokenTTL is the lifetime of IAM tokens issued by IamTokenService.Create.
 const DefaultTokenTTL = 12 * time.Hour
@@ -64,8 +70,19 @@ func DefaultQuotas() Quotas {
 type Options struct {
 	UserpoolID, OrganizationID, Domain string
 
-	// StaticToken, if set, is accepted as a bearer token as-is.
+	// StaticToken, if set, is accepted as a bearer token as-is (compared
+	// in constant time).
 	StaticToken string
+
+	// MaxSessions caps the synchronization sessions kept: when more are
+	// stored, the oldest closed or expired ones are forgotten first. Opened
+	// sessions are never forgotten. Zero means DefaultMaxSessions.
+	MaxSessions int
+
+	// UserTransition, when positive, makes a created user show status
+	// CREATING, and a deleted user show DELETING before it is removed, for
+	// this long.
+	UserTransition time.Duration
 
 	// SessionTTL is how long a session lives after open or its last
 	// heartbeat. Zero means DefaultSessionTTL (5m).
@@ -95,6 +112,10 @@ type Options struct {
 	// RPS limits calls per second over the whole server; calls over the
 	// limit fail with RESOURCE_EXHAUSTED. Zero means unlimited.
 	RPS float64
+	// OpErrorRate (0..1) is the probability that a call that starts an
+	// operation is answered with an operation that is done with its error
+	// set (UNAVAILABLE or INTERNAL) and changed nothing.
+	OpErrorRate float64
 	// OpDelay makes operations report done only OpDelay after they were
 	// created; clients must poll OperationService.Get. Zero means done at once.
 	OpDelay time.Duration
@@ -118,6 +139,8 @@ type Emulator struct {
 	now     func() time.Time
 	log     *zap.Logger
 	limiter *rate.Limiter
+	// opMethods are the full names of the methods that start an operation.
+	opMethods map[string]bool
 	// proofKey signs generated passwords (GeneratePassword's generation_proof).
 	proofKey []byte
 
@@ -135,6 +158,15 @@ func New(opts Options) (*Emulator, error) {
 	}
 	if opts.ErrorRate < 0 || opts.ErrorRate > 1 {
 		return nil, fmt.Errorf("emulator: error rate %v is outside 0..1", opts.ErrorRate)
+	}
+	if opts.OpErrorRate < 0 || opts.OpErrorRate > 1 {
+		return nil, fmt.Errorf("emulator: operation error rate %v is outside 0..1", opts.OpErrorRate)
+	}
+	if opts.MaxSessions < 0 || opts.UserTransition < 0 {
+		return nil, errors.New("emulator: max sessions and user transition must not be negative")
+	}
+	if opts.MaxSessions == 0 {
+		opts.MaxSessions = DefaultMaxSessions
 	}
 	if opts.RPS < 0 || opts.Latency < 0 || opts.Jitter < 0 || opts.OpDelay < 0 ||
 		opts.SessionTTL < 0 || opts.MinInterval < 0 || opts.TokenTTL < 0 {
@@ -164,6 +196,7 @@ func New(opts Options) (*Emulator, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
+	e.opMethods = e.operationMethods()
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}

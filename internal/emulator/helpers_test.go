@@ -151,3 +151,13 @@ func (v *env) createUser(t testing.TB, login, externalID string) *idp.User {
 	})
 	return result(t, op, err, &idp.User{})
 }
+
+// getUser reads a user.
+func (v *env) getUser(t testing.TB, id string) *idp.User {
+	t.Helper()
+	u, err := v.users.Get(v.ctx, &idp.GetUserRequest{UserId: id})
+	if err != nil {
+		t.Fatalf("get user %s: %v", id, err)
+	}
+	return u
+}

@@ -48,6 +48,12 @@ func (e *Emulator) newOp(ctx context.Context, desc string, meta, resp proto.Mess
 		return nil, status.Errorf(codes.Internal, "encode operation response: %v", err)
 	}
 	op.Result = &operation.Operation_Response{Response: r}
+	return e.recordOp(op, now), nil
+}
+
+// recordOp keeps op for OperationService.Get, done at now + Options.OpDelay,
+// and returns the view the caller sees. The caller holds e.mu.
+func (e *Emulator) recordOp(op *operation.Operation, now time.Time) *operation.Operation {
 	rec := &opRec{op: op, doneAt: now.Add(e.opts.OpDelay)}
 	st := e.st
 	st.ops[op.Id] = rec
@@ -60,7 +66,7 @@ func (e *Emulator) newOp(ctx context.Context, desc string, meta, resp proto.Mess
 		}
 		st.opOrder = append([]string(nil), st.opOrder[drop:]...)
 	}
-	return rec.view(now), nil
+	return rec.view(now)
 }
 
 // view is the operation as seen at now: not done, without a result, until

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -23,15 +24,31 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// service is one emulated gRPC service: its generated description and the
+// emulator's implementation of it.
+type service struct {
+	desc *grpc.ServiceDesc
+	impl any
+}
+
+// services lists every emulated service.
+func (e *Emulator) services() []service {
+	return []service{
+		{&idp.SynchronizationSessionService_ServiceDesc, sessionServer{e: e}},
+		{&idp.SynchronizationService_ServiceDesc, syncServer{e: e}},
+		{&idp.UserService_ServiceDesc, userServer{e: e}},
+		{&idp.UserpoolService_ServiceDesc, userpoolServer{e: e}},
+		{&orgv1.GroupService_ServiceDesc, groupServer{e: e}},
+		{&operation.OperationService_ServiceDesc, operationServer{e: e}},
+		{&iamv1.IamTokenService_ServiceDesc, iamServer{e: e}},
+	}
+}
+
 // Register registers every emulated service on s.
 func (e *Emulator) Register(s *grpc.Server) {
-	idp.RegisterSynchronizationSessionServiceServer(s, sessionServer{e: e})
-	idp.RegisterSynchronizationServiceServer(s, syncServer{e: e})
-	idp.RegisterUserServiceServer(s, userServer{e: e})
-	idp.RegisterUserpoolServiceServer(s, userpoolServer{e: e})
-	orgv1.RegisterGroupServiceServer(s, groupServer{e: e})
-	operation.RegisterOperationServiceServer(s, operationServer{e: e})
-	iamv1.RegisterIamTokenServiceServer(s, iamServer{e: e})
+	for _, svc := range e.services() {
+		s.RegisterService(svc.desc, svc.impl)
+	}
 }
 
 // ServerOptions returns the interceptors that give the emulator its
@@ -39,7 +56,7 @@ func (e *Emulator) Register(s *grpc.Server) {
 // (latency, rate limit, random errors), authentication and request
 // validation.
 func (e *Emulator) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor)}
+	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.transitionInterceptor, e.opErrorInterceptor)}
 }
 
 // Serve serves the emulator on lis until ctx is done, then stops gracefully
@@ -154,7 +171,7 @@ func (e *Emulator) authInterceptor(ctx context.Context, req any, info *grpc.Unar
 
 // authenticate maps a bearer token to its subject.
 func (e *Emulator) authenticate(token string) (string, error) {
-	if e.opts.StaticToken != "" && token == e.opts.StaticToken {
+	if e.opts.StaticToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.StaticToken)) == 1 {
 		return staticSubject, nil
 	}
 	e.mu.Lock()

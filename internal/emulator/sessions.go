@@ -117,6 +117,7 @@ func (s sessionServer) OpenSession(ctx context.Context, req *idp.OpenSessionRequ
 		sess.SyncMode = idp.SyncMode_DELTA
 	}
 	e.st.sessions[sess.SessionId] = sess
+	e.evictSessions()
 	e.changed()
 	meta.SessionId = sess.SessionId
 	resp.Result = idp.OpenSessionResult_SUCCESS
@@ -158,7 +159,8 @@ func (s sessionServer) ReportSessionProgress(ctx context.Context, req *idp.Repor
 		sess.ProgressEntries = append(sess.ProgressEntries, proto.Clone(p).(*idp.ProgressEntry))
 	}
 	e.changed()
-	return e.newOp(ctx, "Report synchronization session progress", &idp.ReportSessionProgressMetadata{SessionId: sess.SessionId}, nil)
+	return e.newOp(ctx, "Report synchronization session progress", &idp.ReportSessionProgressMetadata{SessionId: sess.SessionId},
+		proto.Clone(sess).(*idp.SynchronizationSession))
 }
 
 // CloseSession closes a session as FAILED (with the reason) or COMPLETED.
@@ -238,6 +240,25 @@ func (s sessionServer) ListSessions(ctx context.Context, req *idp.ListSessionsRe
 		resp.Sessions = append(resp.Sessions, proto.Clone(sess).(*idp.SynchronizationSession))
 	}
 	return resp, nil
+}
+
+// evictSessions forgets the oldest sessions that are no longer OPENED
+// while more than Options.MaxSessions are kept. The caller holds e.mu.
+func (e *Emulator) evictSessions() {
+	excess := len(e.st.sessions) - e.opts.MaxSessions
+	if excess <= 0 {
+		return
+	}
+	var closed []*idp.SynchronizationSession
+	for _, s := range e.st.sessions {
+		if s.Status != idp.SessionStatus_OPENED {
+			closed = append(closed, s)
+		}
+	}
+	sort.Slice(closed, func(i, j int) bool { return sessionKey(closed[i]) < sessionKey(closed[j]) })
+	for _, s := range closed[:min(excess, len(closed))] {
+		delete(e.st.sessions, s.SessionId)
+	}
 }
 
 func sessionKey(s *idp.SynchronizationSession) string {

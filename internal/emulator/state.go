@@ -27,6 +27,10 @@ type state struct {
 	keys          map[string]*saKey      // service account keys by key id
 	issued        map[string]issuedToken // IAM tokens issued by IamTokenService.Create
 
+	// transitions are the users in CREATING or DELETING status, by id;
+	// not persisted (a loaded state settles them at once).
+	transitions map[string]transition
+
 	ops      map[string]*opRec
 	opOrder  []string // ids in creation order, to bound memory
 	opsTotal int      // operations ever created, including forgotten ones
@@ -92,6 +96,7 @@ func (st *state) init() {
 		st.issued = map[string]issuedToken{}
 	}
 	st.ops = map[string]*opRec{}
+	st.transitions = map[string]transition{}
 	st.userByName = map[string]string{}
 	st.userByExt = map[string]string{}
 	st.groupByName = map[string]string{}
@@ -99,6 +104,11 @@ func (st *state) init() {
 	st.groupsOfUser = map[string]map[string]struct{}{}
 	for _, u := range st.users {
 		st.indexUser(u.User)
+		// A transition that was under way when the state was written
+		// ends at the first call.
+		if s := u.User.Status; s == idp.User_CREATING || s == idp.User_DELETING {
+			st.transitions[u.User.Id] = transition{to: idp.User_ACTIVE}
+		}
 	}
 	for _, g := range st.groups {
 		st.indexGroup(g.Group)

@@ -124,6 +124,7 @@ func (s userServer) Create(ctx context.Context, req *idp.CreateUserRequest) (*op
 	if a := req.GetIsActive(); a != nil && !a.GetValue() {
 		u.Status = idp.User_SUSPENDED
 	}
+	e.startCreating(u)
 	rec.User = u
 	e.st.users[u.Id] = rec
 	e.st.indexUser(u)
@@ -208,7 +209,7 @@ func (s userServer) Update(ctx context.Context, req *idp.UpdateUserRequest) (*op
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rec, err := e.user(req.GetUserId())
+	rec, err := e.mutableUser(req.GetUserId())
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +235,9 @@ func (e *Emulator) replaceUser(rec *userRec, u *idp.User) {
 	e.changed()
 }
 
-// Delete deletes a user and removes it from every group.
+// Delete deletes a user and removes it from every group (after a
+// DELETING transition under Options.UserTransition; deleting a user in
+// transition succeeds without change).
 func (s userServer) Delete(ctx context.Context, req *idp.DeleteUserRequest) (*operation.Operation, error) {
 	e := s.e
 	e.mu.Lock()
@@ -244,23 +247,20 @@ func (s userServer) Delete(ctx context.Context, req *idp.DeleteUserRequest) (*op
 		return nil, err
 	}
 	id := rec.User.Id
-	for gid := range e.st.groupsOfUser[id] {
-		delete(e.st.groups[gid].Members, id)
+	if rec.User.Status != idp.User_DELETING {
+		e.startDeleting(rec)
 	}
-	delete(e.st.groupsOfUser, id)
-	e.st.unindexUser(rec.User)
-	delete(e.st.users, id)
-	e.changed()
 	return e.newOp(ctx, "Delete user", &idp.DeleteUserMetadata{UserId: id}, nil)
 }
 
-// setStatus moves a user to st; suspending a suspended user (or
+// setStatus moves a user to st and answers google.protobuf.Empty, as the
+// method option declares; suspending a suspended user (or
 // reactivating an active one) succeeds without change.
 func (s userServer) setStatus(ctx context.Context, id string, to idp.User_Status, desc string, meta proto.Message) (*operation.Operation, error) {
 	e := s.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rec, err := e.user(id)
+	rec, err := e.mutableUser(id)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (s userServer) setStatus(ctx context.Context, id string, to idp.User_Status
 		u.UpdatedAt = timestamppb.New(e.now())
 		e.replaceUser(rec, u)
 	}
-	return e.newOp(ctx, desc, meta, proto.Clone(rec.User))
+	return e.newOp(ctx, desc, meta, nil)
 }
 
 // Suspend deactivates a user.
@@ -295,7 +295,7 @@ func (s userServer) ConvertToExternal(ctx context.Context, req *idp.ConvertToExt
 	e := s.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rec, err := e.user(req.GetUserId())
+	rec, err := e.mutableUser(req.GetUserId())
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (s userServer) SetPasswordHash(ctx context.Context, req *idp.SetPasswordHas
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rec, err := e.user(req.GetUserId())
+	rec, err := e.mutableUser(req.GetUserId())
 	if err != nil {
 		return nil, err
 	}

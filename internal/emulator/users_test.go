@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
@@ -174,11 +175,13 @@ func TestUserLifecycle(t *testing.T) {
 	v := newEnv(t, Options{})
 	u := v.createUser(t, "gina", "")
 	op, err := v.users.Suspend(v.ctx, &idp.SuspendUserRequest{UserId: u.Id})
-	if got := result(t, op, err, &idp.User{}); got.Status != idp.User_SUSPENDED {
+	result(t, op, err, &emptypb.Empty{})
+	if got := v.getUser(t, u.Id); got.Status != idp.User_SUSPENDED {
 		t.Errorf("after suspend: %v", got.Status)
 	}
 	op, err = v.users.Reactivate(v.ctx, &idp.ReactivateUserRequest{UserId: u.Id})
-	if got := result(t, op, err, &idp.User{}); got.Status != idp.User_ACTIVE {
+	result(t, op, err, &emptypb.Empty{})
+	if got := v.getUser(t, u.Id); got.Status != idp.User_ACTIVE {
 		t.Errorf("after reactivate: %v", got.Status)
 	}
 	op, err = v.users.ConvertToExternal(v.ctx, &idp.ConvertToExternalUserRequest{UserId: u.Id, ExternalId: "guid-g"})
