@@ -71,7 +71,9 @@ type Options struct {
 	Username string
 	// Password is the bind password. It is never logged.
 	Password string
-	// CAFile is a PEM bundle of trusted CAs; empty uses the system roots.
+	// CAFile is a PEM bundle of the CAs trusted for the DC's certificate,
+	// in place of the system roots (not in addition to them); empty uses
+	// the system roots.
 	CAFile string
 	// InsecureSkipVerify disables certificate verification (logged as a
 	// warning). Only for tests.
