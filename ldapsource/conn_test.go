@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -173,8 +174,17 @@ func TestNewValidates(t *testing.T) {
 
 func TestOptionsStringHidesPassword(t *testing.T) {
 	o := Options{URLs: []string{"ldaps://dc"}, Username: "svc", Password: "Very-Secret-1"}
-	for _, s := range []string{o.String(), fmt.Sprintf("%v", o), fmt.Sprintf("%+v", o), fmt.Sprint(&o)} {
-		if strings.Contains(s, "Very-Secret-1") || !strings.Contains(s, "<secret>") {
+	printed := []string{o.String(), o.GoString(), fmt.Sprint(&o)}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x"} {
+		printed = append(printed, fmt.Sprintf(verb, o), fmt.Sprintf(verb, &o))
+	}
+	js, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed = append(printed, string(js))
+	for _, s := range printed {
+		if strings.Contains(s, "Very-Secret-1") || strings.Contains(s, fmt.Sprintf("%x", "Very-Secret-1")) || !strings.Contains(s, "secret") {
 			t.Errorf("options print as %q", s)
 		}
 	}

@@ -26,6 +26,7 @@ package ldapsource
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -70,7 +71,9 @@ type Options struct {
 	Username string
 	// Password is the bind password. It is never logged.
 	Password string
-	// CAFile is a PEM bundle of trusted CAs; empty uses the system roots.
+	// CAFile is a PEM bundle of the CAs trusted for the DC's certificate,
+	// in place of the system roots (not in addition to them); empty uses
+	// the system roots.
 	CAFile string
 	// InsecureSkipVerify disables certificate verification (logged as a
 	// warning). Only for tests.
@@ -175,3 +178,14 @@ func (o Options) String() string {
 	return fmt.Sprintf("ldapsource.Options{URLs:%v Username:%s Password:%s CAFile:%s StartTLS:%t InsecureSkipVerify:%t BaseDN:%s Scope:%+v DeltaMode:%q}",
 		o.URLs, o.Username, pw, o.CAFile, o.StartTLS, o.InsecureSkipVerify, o.BaseDN, o.Scope, o.DeltaMode)
 }
+
+// GoString is String, so %#v hides the password too.
+func (o Options) GoString() string { return o.String() }
+
+// Format prints String for every verb: a verb fmt would otherwise apply
+// field by field (%d, %x) never reaches the password.
+func (o Options) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, o.String()) }
+
+// MarshalText is String, so JSON, YAML and structured logs hide the
+// password as well.
+func (o Options) MarshalText() ([]byte, error) { return []byte(o.String()), nil }

@@ -173,11 +173,12 @@ type stateOpener struct {
 }
 
 // acquire returns the open database and the function that gives it back.
-func (o *stateOpener) acquire() (*state.Store, func(), error) {
+// log receives the warning when a damaged database is replaced.
+func (o *stateOpener) acquire(log *zap.Logger) (*state.Store, func(), error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.n == 0 {
-		st, err := state.Open(o.path, 0)
+		st, err := state.OpenWith(o.path, state.Options{Logger: log.Named("state")})
 		if errors.Is(err, state.ErrLocked) {
 			return nil, nil, fmt.Errorf("%w (is the idsync service running? stop it, or wait for its cycle to end)", err)
 		}
@@ -206,7 +207,7 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	if err != nil {
 		return nil, err
 	}
-	store, release, err := states.acquire()
+	store, release, err := states.acquire(log)
 	if err != nil {
 		client.Close()
 		return nil, err

@@ -146,8 +146,9 @@ type LDAP struct {
 	Username string `yaml:"username"`
 	// Password is the bind password.
 	Password Secret `yaml:"password"`
-	// CertificatePath is a PEM file of CA certificates to trust in
-	// addition to the system pool. Optional.
+	// CertificatePath is a PEM file of the CA certificates trusted for
+	// the DC's certificate, in place of the system roots. Optional: empty
+	// means the system roots.
 	CertificatePath string `yaml:"certificate_path"`
 	// InsecureSkipVerify disables server certificate checks (warned).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`

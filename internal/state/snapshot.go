@@ -69,6 +69,14 @@ func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	var stale string
+	err = s.db.View(func(tx *bolt.Tx) error {
+		stale = string(tx.Bucket(bucketMeta).Get(staleKey(kind)))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s snapshot: %w", kind, err)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s.legacySnapshot(kind)
@@ -77,6 +85,9 @@ func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
 		return nil, fmt.Errorf("state: read %s snapshot: %w", kind, err)
 	}
 	defer f.Close()
+	if stale != "" {
+		return nil, fmt.Errorf("state: read %s snapshot %s: %w: it predates the state database (%s)", kind, path, ErrDamagedSnapshot, stale)
+	}
 	snap, err := readSnapshot(bufio.NewReaderSize(f, 64<<10))
 	if err != nil {
 		return nil, fmt.Errorf("state: read %s snapshot %s: %w: %w", kind, path, ErrDamagedSnapshot, err)
@@ -98,8 +109,12 @@ func (s *Store) SaveSnapshot(kind string, snap *directory.Snapshot) error {
 		return fmt.Errorf("state: save %s snapshot: %w", kind, err)
 	}
 	// Drop a snapshot an earlier version kept in the database, so it can
-	// never be read back in place of a newer one.
+	// never be read back in place of a newer one, and the mark saying the
+	// file replaced here predated the database.
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketMeta).Delete(staleKey(kind)); err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketSnapshot)
 		if b.Get([]byte(kind)) == nil {
 			return nil

@@ -3,7 +3,8 @@
 //   - idsync.db (bbolt): the external-id to cloud-id cache and the objects
 //     whose last change failed and must be retried. A cycle holds it open,
 //     which also keeps two idsync processes from synchronizing the same
-//     state at once.
+//     state at once. Open checks it; a damaged one is moved aside and
+//     rebuilt (see OpenWith).
 //   - snapshot.<session type>.gz: the last directory snapshot (what the next
 //     delta builds on), streamed in chunks and replaced atomically.
 //   - jobs/<id>.json: one record per synchronization job, written atomically,
@@ -22,6 +23,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"go.uber.org/zap"
 )
 
 const (
@@ -45,17 +47,55 @@ type Store struct {
 	dir string
 }
 
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// LockWait is how long to wait for another process to release the
+	// database; zero means 1 s.
+	LockWait time.Duration
+	// Logger receives the warnings when a damaged or lost database is
+	// replaced; nil logs nothing.
+	Logger *zap.Logger
+	// Now is the clock naming a damaged database moved aside; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
 // Open opens (creating if needed) the state under dir. It waits up to
 // lockWait for another process to release the database; zero means 1 s.
 func Open(dir string, lockWait time.Duration) (*Store, error) {
-	if lockWait <= 0 {
-		lockWait = time.Second
+	return OpenWith(dir, Options{LockWait: lockWait})
+}
+
+// OpenWith opens (creating if needed) the state under dir and checks the
+// database. A damaged database (truncated, garbled, inconsistent) is moved
+// aside as idsync.db.damaged-<time> and replaced by a new one: what it
+// held can be rebuilt, and the snapshots that relied on it read as
+// damaged, so the next directory cycle is a full one.
+func OpenWith(dir string, o Options) (*Store, error) {
+	if o.LockWait <= 0 {
+		o.LockWait = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: create %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, dbFile)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
+	reason, replaced := "the state database was missing or empty", false
+	db, opened, err := openChecked(path, o.LockWait)
+	if errors.Is(err, errDamaged) {
+		aside, merr := moveAside(path, opened, o.Now())
+		if merr != nil {
+			return nil, fmt.Errorf("state: open %s: %w; %w", path, err, merr)
+		}
+		if aside != "" {
+			logDamage(o.Logger, path, aside, err)
+			replaced = true
+			reason = fmt.Sprintf("the state database was damaged and moved to %s", filepath.Base(aside))
+		}
+		db, _, err = openChecked(path, o.LockWait)
+	}
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("state: open %s: %w", path, ErrLocked)
 	}
@@ -74,8 +114,20 @@ func Open(dir string, lockWait time.Duration) (*Store, error) {
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
-		if v := meta.Get([]byte("schema")); v != nil && string(v) != schemaVersion {
+		v := meta.Get([]byte("schema"))
+		if v != nil && string(v) != schemaVersion {
 			return fmt.Errorf("schema version %s is not supported (this idsync knows %s)", v, schemaVersion)
+		}
+		if v == nil {
+			// A new database: snapshots beside it relied on a lost one.
+			kinds, err := markStale(tx, dir, reason)
+			if err != nil {
+				return err
+			}
+			if len(kinds) > 0 && !replaced && o.Logger != nil {
+				o.Logger.Warn("the state database is new but snapshots of the directory exist; the next cycles read in full",
+					zap.String("reason", reason), zap.Strings("snapshots", kinds))
+			}
 		}
 		return meta.Put([]byte("schema"), []byte(schemaVersion))
 	})
