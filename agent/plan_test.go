@@ -335,3 +335,75 @@ func randomState(r *rand.Rand, n int) (*directory.Snapshot, Target) {
 	}
 	return &src, tgt
 }
+
+func TestPlanDeltaKeepsCollidingGroupNames(t *testing.T) {
+	groups := []directory.Group{
+		{ExternalID: "a1000000-0000-0000-0000-000000000000", Name: "IT Ops", Members: []string{"u1"}},
+		{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT-Ops", Members: []string{"u2"}},
+		{ExternalID: "c3000000-0000-0000-0000-000000000000", Name: "IT_Ops", Members: []string{"u3"}},
+		{ExternalID: "d4000000-0000-0000-0000-000000000000", Name: "it ops", Members: []string{"u4"}},
+	}
+	full := BuildPlan(Input{Mode: ModeFull, Groups: groups})
+	var pool []PoolGroup
+	names := map[string]bool{}
+	for i, c := range full.Groups {
+		if c.Action != ActionCreate {
+			t.Fatalf("full plan: %+v", c)
+		}
+		if names[strings.ToLower(c.Name)] {
+			t.Fatalf("full plan gives name %q twice", c.Name)
+		}
+		names[strings.ToLower(c.Name)] = true
+		pool = append(pool, PoolGroup{ID: fmt.Sprint("t", i), ExternalID: c.ExternalID, Name: c.Name, Description: c.Description, Members: groups[i].Members})
+	}
+	changed := func(g directory.Group) directory.Group {
+		g.Members = []string{g.Members[0], "u9"}
+		return g
+	}
+	// A delta touching one colliding group at a time, with the target read
+	// of a delta (only that group), then one touching them all.
+	for i, g := range groups {
+		p := BuildPlan(Input{Mode: ModeDelta, Groups: []directory.Group{changed(g)}, Target: Target{Groups: []PoolGroup{pool[i]}}})
+		want := []MemberChange{{GroupExternalID: g.ExternalID, GroupName: pool[i].Name, Add: []string{"u9"}}}
+		if len(p.Groups) != 0 || len(p.Rejected) != 0 || !cmp.Equal(want, p.Members) {
+			t.Errorf("delta of %q: groups %+v rejected %+v members %+v, want only %+v", g.Name, p.Groups, p.Rejected, p.Members, want)
+		}
+	}
+	var all []directory.Group
+	for _, g := range groups {
+		all = append(all, changed(g))
+	}
+	for _, mode := range []Mode{ModeDelta, ModeFull} {
+		p := BuildPlan(Input{Mode: mode, Groups: all, Target: Target{Groups: pool}})
+		if len(p.Groups) != 0 || len(p.Rejected) != 0 || len(p.Members) != len(groups) {
+			t.Errorf("%s plan of every colliding group: groups %+v rejected %+v members %d", mode, p.Groups, p.Rejected, len(p.Members))
+		}
+		// And a run without changes plans nothing.
+		p = BuildPlan(Input{Mode: mode, Groups: groups, Target: Target{Groups: pool}})
+		if len(p.Groups)+len(p.Members)+len(p.Rejected) != 0 || p.SameGroups != len(groups) {
+			t.Errorf("%s no-change plan: %+v", mode, p)
+		}
+	}
+}
+
+func TestPlanDeltaNewGroupAvoidsHeldName(t *testing.T) {
+	// The target read of a delta finds the pool group holding the new
+	// group's name; the new group must not take it.
+	holder := PoolGroup{ID: "t1", ExternalID: "a1000000-0000-0000-0000-000000000000", Name: "IT-Ops"}
+	p := BuildPlan(Input{Mode: ModeDelta,
+		Groups: []directory.Group{{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT Ops"}},
+		Target: Target{Groups: []PoolGroup{holder}}})
+	want := []GroupChange{{ExternalID: "b2000000-0000-0000-0000-000000000000", Action: ActionCreate, Name: "IT-Ops-b2000000", Description: "IT Ops"}}
+	if diff := cmp.Diff(want, p.Groups); diff != "" || len(p.Rejected) != 0 {
+		t.Errorf("groups (-want +got):\n%s\nrejected: %+v", diff, p.Rejected)
+	}
+	// Removed in the same delta, the holder frees its name.
+	p = BuildPlan(Input{Mode: ModeDelta,
+		Groups:        []directory.Group{{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT Ops"}},
+		RemovedGroups: []string{holder.ExternalID},
+		Target:        Target{Groups: []PoolGroup{holder}},
+		Limits:        Limits{MaxDeletions: -1, MaxDeletionPercent: 100}})
+	if len(p.Groups) != 2 || p.Groups[0].Name != "IT-Ops" || p.Groups[0].Replaces != "t1" {
+		t.Errorf("groups with the holder removed: %+v", p.Groups)
+	}
+}
