@@ -331,6 +331,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		if gerr != nil {
 			return nil, gerr
 		}
+		in.ManagedGroups = len(groups)
 		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
 	}
 	if err != nil {

@@ -476,7 +476,7 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	old := dirUser(1)
 	r.dir.set(func(d *fakeDir) {
 		d.users = []directory.User{old, dirUser(2)}
-		d.groups = []directory.Group{{ExternalID: "g-old", Name: "Ops", Members: []string{old.ExternalID}}}
+		d.groups = []directory.Group{{ExternalID: "g-old", Name: "Ops", Members: []string{old.ExternalID}}, {ExternalID: "g-keep", Name: "Keep"}}
 	})
 	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); err != nil {
 		t.Fatal(err)
@@ -488,7 +488,9 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	r.dir.set(func(d *fakeDir) {
 		d.deleted[old.ExternalID], d.deleted["g-old"] = true, true
 		d.users = []directory.User{recreated, dirUser(2)}
-		d.groups = []directory.Group{{ExternalID: "g-new", Name: "Ops", Members: []string{recreated.ExternalID}}}
+		// A second group stays, so one group of two goes: within the
+		// rig's deletion percentage.
+		d.groups = []directory.Group{{ExternalID: "g-new", Name: "Ops", Members: []string{recreated.ExternalID}}, {ExternalID: "g-keep", Name: "Keep"}}
 	})
 	job, err := r.agent.RunCycle(ctx, CycleOptions{})
 	if err != nil {
@@ -499,7 +501,13 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 		t.Fatalf("users %+v groups %+v; want one delete and one create of each", us, gs)
 	}
 	d := r.emu.Dump()
-	if len(d.Groups) != 1 || d.Groups[0].ExternalID != "g-new" || len(d.Groups[0].Members) != 1 {
+	var ops []emulator.DumpGroup
+	for _, g := range d.Groups {
+		if g.Name == "Ops" {
+			ops = append(ops, g)
+		}
+	}
+	if len(d.Groups) != 2 || len(ops) != 1 || ops[0].ExternalID != "g-new" || len(ops[0].Members) != 1 {
 		t.Fatalf("groups after the cycle: %+v", d.Groups)
 	}
 	for _, u := range d.Users {

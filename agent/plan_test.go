@@ -232,6 +232,20 @@ func TestSafety(t *testing.T) {
 		}
 		return us
 	}
+	groupTarget := func(n int) Target {
+		tg := target(100)
+		for i := range n {
+			tg.Groups = append(tg.Groups, PoolGroup{ID: fmt.Sprint("g", i), ExternalID: fmt.Sprint("x", i), Name: fmt.Sprint("G", i)})
+		}
+		return tg
+	}
+	keepGroups := func(n int) []directory.Group {
+		var gs []directory.Group
+		for i := range n {
+			gs = append(gs, directory.Group{ExternalID: fmt.Sprint("x", i), Name: fmt.Sprint("G", i)})
+		}
+		return gs
+	}
 	tests := []struct {
 		name   string
 		in     Input
@@ -241,11 +255,12 @@ func TestSafety(t *testing.T) {
 		{"zero limits allow no removal", Input{Mode: ModeFull, Users: keep(99), Target: target(100)}, "would delete 1 users, over the limit of 0"},
 		{"no limits", Input{Mode: ModeFull, Users: keep(1), Target: target(100), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 100}}, ""},
 		{"count limit", Input{Mode: ModeFull, Users: keep(80), Target: target(100), Limits: Limits{MaxDeletions: 10, MaxDeletionPercent: 100}}, "would delete 20 users, over the limit of 10"},
-		{"group count limit", Input{Mode: ModeFull, Users: keep(100), Target: func() Target {
-			tg := target(100)
-			tg.Groups = []PoolGroup{{ID: "g1", ExternalID: "x1", Name: "A"}, {ID: "g2", ExternalID: "x2", Name: "B"}}
-			return tg
-		}(), Limits: Limits{MaxDeletions: 1, MaxDeletionPercent: 100}}, "would delete 2 groups, over the limit of 1"},
+		{"group count limit", Input{Mode: ModeFull, Users: keep(100), Groups: keepGroups(1), Target: groupTarget(3), Limits: Limits{MaxDeletions: 1, MaxDeletionPercent: 100}}, "would delete 2 groups, over the limit of 1"},
+		{"empty group read never deletes groups", Input{Mode: ModeFull, Users: keep(100), Target: groupTarget(3), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 100}}, "returned no groups in scope, but idsync manages 3 groups"},
+		{"group percent limit", Input{Mode: ModeFull, Users: keep(100), Groups: keepGroups(7), Target: groupTarget(10), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 20}}, "delete 3 of 10 managed groups (30.0%)"},
+		{"groups within the percent limit", Input{Mode: ModeFull, Users: keep(100), Groups: keepGroups(8), Target: groupTarget(10), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 20}}, ""},
+		{"group delta uses the managed count", Input{Mode: ModeDelta, RemovedGroups: []string{"x0", "x1"}, Target: groupTarget(2), ManagedGroups: 100, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 5}}, ""},
+		{"group delta over the percent limit", Input{Mode: ModeDelta, RemovedGroups: []string{"x0", "x1"}, Target: groupTarget(2), ManagedGroups: 10, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 10}}, "delete 2 of 10 managed groups"},
 		{"minimum source users", Input{Mode: ModeFull, Users: keep(5), Target: target(5), Limits: Limits{MinSourceUsers: 10}}, "fewer than the minimum of 10"},
 		{"percent limit", Input{Mode: ModeFull, Users: keep(70), Target: target(100), Limits: Limits{MaxDeletions: 500, MaxDeletionPercent: 20}}, "30 of 100 managed users (30.0%)"},
 		{"within limits", Input{Mode: ModeFull, Users: keep(90), Target: target(100), Limits: Limits{MaxDeletions: 500, MaxDeletionPercent: 20}}, ""},
