@@ -35,6 +35,10 @@ type CycleOptions struct {
 	// DryRun plans without opening a session or changing anything; the
 	// job record counts the planned changes as skipped.
 	DryRun bool
+	// AcceptScopeChange lets the cycle run although the pool's replication
+	// token was written under another scope or mapping than this agent's;
+	// without it such a cycle stops with a *SafetyError before any change.
+	AcceptScopeChange bool
 }
 
 // RunCycle runs one synchronization cycle and returns its job record. The
@@ -173,7 +177,35 @@ func (c *cycle) open(ctx context.Context) error {
 		c.close(ctx, err)
 		return err
 	}
+	if err := c.checkScope(res.Settings); err != nil {
+		c.close(ctx, err)
+		return err
+	}
 	return nil
+}
+
+// checkScope stops a cycle when the pool's replication token was written
+// under another scope or mapping than this agent's: another agent with
+// another scope syncs the pool, or the scope changed since the last cycle.
+// A token that records no scope (the first cycle, or another product's
+// token) passes.
+func (c *cycle) checkScope(pool *idp.SynchronizationSettings) error {
+	have, want := tokenScope(c.token), ScopeFingerprint(c.settings)
+	if have == "" || have == want {
+		return nil
+	}
+	label := "fingerprint " + have
+	if pool != nil {
+		if ps := FromCloud(pool); ScopeFingerprint(ps) == have {
+			label = ScopeLabel(ps)
+		}
+	}
+	err := scopeStop("the pool's replication token was written under", label, ScopeLabel(c.settings))
+	if c.opts.AcceptScopeChange {
+		c.log.Warn("the pool changes scope or mapping, as confirmed; synchronizing in full", zap.String("change", err.Error()))
+		return nil
+	}
+	return err
 }
 
 // heartbeat keeps the session alive; it cancels the cycle when the session
@@ -378,13 +410,15 @@ func (c *cycle) chooseFull(prev *directory.Snapshot) (bool, string) {
 	switch {
 	case c.opts.Full:
 		return true, "requested"
+	case c.opts.AcceptScopeChange:
+		return true, "the scope change was confirmed"
 	case prev == nil:
 		return true, "no local snapshot of the directory"
 	case c.opts.DryRun:
 		// A dry run has no session token to compare with.
 	case c.token == "":
 		return true, "the pool has no replication token"
-	case c.token != encodeTokenOrEmpty(prev.Watermark):
+	case c.token != encodeTokenOrEmpty(prev.Watermark, ScopeFingerprint(c.settings)):
 		return true, "the pool's replication token does not match the local state (another agent ran, or local state was restored)"
 	}
 	if a.opts.FullSyncInterval > 0 {
@@ -496,7 +530,7 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 			return err
 		}
 	}
-	token, err := encodeToken(snap.Watermark)
+	token, err := encodeToken(snap.Watermark, ScopeFingerprint(c.settings))
 	if err != nil {
 		return fmt.Errorf("encode the replication token: %w", err)
 	}
@@ -525,26 +559,29 @@ func (c *cycle) showProgress(ctx context.Context, total int64) {
 	}
 }
 
-// encodeToken turns a watermark into a replication token: its base64
-// encoding, or, when that exceeds the API's 1000 characters (a large
-// DirSync cookie), "sha256:" and the digest of the encoding. The local state
-// always holds the full watermark; the token lets any agent tell whether its
-// local state is the one the pool last saw.
-func encodeToken(w directory.Watermark) (string, error) {
+// encodeToken turns a watermark into a replication token: scopeTokenPrefix,
+// the fingerprint of the scope and mapping it is written under, a dot, and
+// the watermark's base64 encoding, or, when the token would exceed the
+// API's 1000 characters (a large DirSync cookie), "sha256:" and the digest
+// of the encoding. The local state always holds the full watermark; the
+// token lets any agent tell whether its local state is the one the pool
+// last saw, and under which scope.
+func encodeToken(w directory.Watermark, scope string) (string, error) {
 	b, err := w.MarshalBinary()
 	if err != nil {
 		return "", err
 	}
+	prefix := scopeTokenPrefix + scope + "."
 	s := base64.StdEncoding.EncodeToString(b)
-	if len(s) > maxTokenChars {
+	if len(prefix)+len(s) > maxTokenChars {
 		sum := sha256.Sum256(b)
-		return "sha256:" + hex.EncodeToString(sum[:]), nil
+		return prefix + "sha256:" + hex.EncodeToString(sum[:]), nil
 	}
-	return s, nil
+	return prefix + s, nil
 }
 
-func encodeTokenOrEmpty(w directory.Watermark) string {
-	s, _ := encodeToken(w)
+func encodeTokenOrEmpty(w directory.Watermark, scope string) string {
+	s, _ := encodeToken(w, scope)
 	return s
 }
 

@@ -425,22 +425,22 @@ func TestEncodeTokenFitsTheAPI(t *testing.T) {
 	big := small
 	big.Cookie = make([]byte, 2000)
 	for _, w := range []directory.Watermark{small, big} {
-		tok, err := encodeToken(w)
+		tok, err := encodeToken(w, "0123456789abcdef")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(tok) > maxTokenChars || tok == "" {
 			t.Errorf("token of %d characters for a %d-byte cookie", len(tok), len(w.Cookie))
 		}
-		again, _ := encodeToken(w)
+		again, _ := encodeToken(w, "0123456789abcdef")
 		if again != tok {
 			t.Error("token is not deterministic")
 		}
 	}
-	a, _ := encodeToken(big)
+	a, _ := encodeToken(big, "0123456789abcdef")
 	big.Cookie[0] = 1
-	b, _ := encodeToken(big)
-	if a == b || !strings.HasPrefix(a, "sha256:") {
+	b, _ := encodeToken(big, "0123456789abcdef")
+	if a == b || !strings.HasPrefix(a, scopeTokenPrefix+"0123456789abcdef.sha256:") {
 		t.Errorf("digest tokens %q and %q must differ and be marked", a, b)
 	}
 }

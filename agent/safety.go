@@ -24,6 +24,9 @@ type SafetyStop struct {
 	Reason string `json:"reason"`
 	// Removals is the number of users (or groups) the plan would remove.
 	Removals int `json:"removals"`
+	// ScopeChange is set when the stop is not about removals but about a
+	// pool last synchronized under another scope or mapping.
+	ScopeChange bool `json:"scope_change,omitempty"`
 }
 
 func (s *SafetyStop) Error() string { return s.Reason }
