@@ -258,10 +258,10 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			x.groups[ext] = g.GetId()
 		}
 	}
-	if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
+	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
 		return t, nil, err
 	}
-	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
+	if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
 		return t, nil, err
 	}
 	return t, x, nil
@@ -269,8 +269,10 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 
 // lookUpGroupNames adds to t the pool groups that hold the names the delta's
 // new and renamed groups map to: managed groups outside the delta, whose
-// names are not free, and unmanaged ones, which may be captured. Groups that
-// keep their pool name need no look-up.
+// names are not free, and unmanaged ones, which may be captured. Their
+// members are not read: the plan does not change the first, and idsync
+// never reads the members of the second. Groups that keep their pool name
+// need no look-up.
 func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) error {
 	current := make(map[string]string, len(t.Groups))
 	seen := make(map[string]bool, len(t.Groups))
