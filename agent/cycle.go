@@ -518,7 +518,13 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 		if err := st.UpdateIDs(state.User, x.users, gone); err != nil {
 			return err
 		}
-		if err := st.UpdateIDs(state.Group, x.groups, nil); err != nil {
+		var goneGroups []string
+		for _, ch := range plan.Groups {
+			if ch.Action == ActionDelete && !ap.failedGroups[ch.ExternalID] {
+				goneGroups = append(goneGroups, ch.ExternalID)
+			}
+		}
+		if err := st.UpdateIDs(state.Group, x.groups, goneGroups); err != nil {
 			return err
 		}
 	}

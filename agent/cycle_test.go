@@ -510,6 +510,12 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	if len(d.Groups) != 2 || len(ops) != 1 || ops[0].ExternalID != "g-new" || len(ops[0].Members) != 1 {
 		t.Fatalf("groups after the cycle: %+v", d.Groups)
 	}
+	// The local state forgets the deleted group: it is the base of the
+	// group deletion percentage in deltas.
+	known, err := r.store.AllIDs(state.Group)
+	if err != nil || len(known) != 2 || known["g-old"] != "" {
+		t.Errorf("managed groups in the local state after the delta: %v (%v)", known, err)
+	}
 	for _, u := range d.Users {
 		if u.Username == "user1@"+testDomain && u.ExternalID != recreated.ExternalID {
 			t.Errorf("user1 belongs to external id %s, want the recreated %s", u.ExternalID, recreated.ExternalID)
