@@ -2,12 +2,16 @@ package agent
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+
+	"github.com/idsync/idsync/internal/directory"
 )
 
 // scopeTokenPrefix starts every replication token idsync writes. The token
@@ -98,4 +102,54 @@ func checkCloudScope(have, want *idp.SynchronizationSettings) error {
 		return nil
 	}
 	return scopeStop("the pool's synchronization settings were written under", ScopeLabel(hs), ScopeLabel(ws))
+}
+
+// checkScope stops a cycle when the pool's replication token was written
+// under another scope or mapping than this agent's: another agent with
+// another scope syncs the pool, or the scope changed since the last cycle.
+// A token that records no scope (the first cycle, or another product's
+// token) passes.
+func (c *cycle) checkScope(pool *idp.SynchronizationSettings) error {
+	have, want := tokenScope(c.token), ScopeFingerprint(c.settings)
+	if have == "" || have == want {
+		return nil
+	}
+	label := "fingerprint " + have
+	if pool != nil {
+		if ps := FromCloud(pool); ScopeFingerprint(ps) == have {
+			label = ScopeLabel(ps)
+		}
+	}
+	err := scopeStop("the pool's replication token was written under", label, ScopeLabel(c.settings))
+	if c.opts.AcceptScopeChange {
+		c.log.Warn("the pool changes scope or mapping, as confirmed; synchronizing in full", zap.String("change", err.Error()))
+		return nil
+	}
+	return err
+}
+
+// encodeToken turns a watermark into a replication token: scopeTokenPrefix,
+// the fingerprint of the scope and mapping it is written under, a dot, and
+// the watermark's base64 encoding, or, when the token would exceed the
+// API's 1000 characters (a large DirSync cookie), "sha256:" and the digest
+// of the encoding. The local state always holds the full watermark; the
+// token lets any agent tell whether its local state is the one the pool
+// last saw, and under which scope.
+func encodeToken(w directory.Watermark, scope string) (string, error) {
+	b, err := w.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	prefix := scopeTokenPrefix + scope + "."
+	s := base64.StdEncoding.EncodeToString(b)
+	if len(prefix)+len(s) > maxTokenChars {
+		sum := sha256.Sum256(b)
+		return prefix + "sha256:" + hex.EncodeToString(sum[:]), nil
+	}
+	return prefix + s, nil
+}
+
+func encodeTokenOrEmpty(w directory.Watermark, scope string) string {
+	s, _ := encodeToken(w, scope)
+	return s
 }
