@@ -149,6 +149,8 @@ func errorCode(err error) string {
 		return ""
 	case errors.As(err, &nn):
 		return "NotNow"
+	case errors.As(err, &se) && se.Stop.ScopeChange:
+		return "ScopeChanged"
 	case errors.As(err, &se):
 		return "SafetyStop"
 	case errors.As(err, &pe):

@@ -2,9 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -35,6 +32,10 @@ type CycleOptions struct {
 	// DryRun plans without opening a session or changing anything; the
 	// job record counts the planned changes as skipped.
 	DryRun bool
+	// AcceptScopeChange lets the cycle run although the pool's replication
+	// token was written under another scope or mapping than this agent's;
+	// without it such a cycle stops with a *SafetyError before any change.
+	AcceptScopeChange bool
 }
 
 // RunCycle runs one synchronization cycle and returns its job record. The
@@ -170,6 +171,10 @@ func (c *cycle) open(ctx context.Context) error {
 	default:
 		// A session with no settings at all cannot be scoped safely.
 		err := errors.New("the user pool has no synchronization settings and the config file has no sync_settings section")
+		c.close(ctx, err)
+		return err
+	}
+	if err := c.checkScope(res.Settings); err != nil {
 		c.close(ctx, err)
 		return err
 	}
@@ -331,6 +336,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		if gerr != nil {
 			return nil, gerr
 		}
+		in.ManagedGroups = len(groups)
 		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
 	}
 	if err != nil {
@@ -377,13 +383,15 @@ func (c *cycle) chooseFull(prev *directory.Snapshot) (bool, string) {
 	switch {
 	case c.opts.Full:
 		return true, "requested"
+	case c.opts.AcceptScopeChange:
+		return true, "the scope change was confirmed"
 	case prev == nil:
 		return true, "no local snapshot of the directory"
 	case c.opts.DryRun:
 		// A dry run has no session token to compare with.
 	case c.token == "":
 		return true, "the pool has no replication token"
-	case c.token != encodeTokenOrEmpty(prev.Watermark):
+	case c.token != encodeTokenOrEmpty(prev.Watermark, ScopeFingerprint(c.settings)):
 		return true, "the pool's replication token does not match the local state (another agent ran, or local state was restored)"
 	}
 	if a.opts.FullSyncInterval > 0 {
@@ -483,7 +491,13 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 		if err := st.UpdateIDs(state.User, x.users, gone); err != nil {
 			return err
 		}
-		if err := st.UpdateIDs(state.Group, x.groups, nil); err != nil {
+		var goneGroups []string
+		for _, ch := range plan.Groups {
+			if ch.Action == ActionDelete && !ap.failedGroups[ch.ExternalID] {
+				goneGroups = append(goneGroups, ch.ExternalID)
+			}
+		}
+		if err := st.UpdateIDs(state.Group, x.groups, goneGroups); err != nil {
 			return err
 		}
 	}
@@ -495,7 +509,7 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 			return err
 		}
 	}
-	token, err := encodeToken(snap.Watermark)
+	token, err := encodeToken(snap.Watermark, ScopeFingerprint(c.settings))
 	if err != nil {
 		return fmt.Errorf("encode the replication token: %w", err)
 	}
@@ -522,29 +536,6 @@ func (c *cycle) showProgress(ctx context.Context, total int64) {
 		case <-t.C:
 		}
 	}
-}
-
-// encodeToken turns a watermark into a replication token: its base64
-// encoding, or, when that exceeds the API's 1000 characters (a large
-// DirSync cookie), "sha256:" and the digest of the encoding. The local state
-// always holds the full watermark; the token lets any agent tell whether its
-// local state is the one the pool last saw.
-func encodeToken(w directory.Watermark) (string, error) {
-	b, err := w.MarshalBinary()
-	if err != nil {
-		return "", err
-	}
-	s := base64.StdEncoding.EncodeToString(b)
-	if len(s) > maxTokenChars {
-		sum := sha256.Sum256(b)
-		return "sha256:" + hex.EncodeToString(sum[:]), nil
-	}
-	return s, nil
-}
-
-func encodeTokenOrEmpty(w directory.Watermark) string {
-	s, _ := encodeToken(w)
-	return s
 }
 
 // logRejected logs every object the planner refused, with the reason, at

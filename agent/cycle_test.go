@@ -425,22 +425,22 @@ func TestEncodeTokenFitsTheAPI(t *testing.T) {
 	big := small
 	big.Cookie = make([]byte, 2000)
 	for _, w := range []directory.Watermark{small, big} {
-		tok, err := encodeToken(w)
+		tok, err := encodeToken(w, "0123456789abcdef")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(tok) > maxTokenChars || tok == "" {
 			t.Errorf("token of %d characters for a %d-byte cookie", len(tok), len(w.Cookie))
 		}
-		again, _ := encodeToken(w)
+		again, _ := encodeToken(w, "0123456789abcdef")
 		if again != tok {
 			t.Error("token is not deterministic")
 		}
 	}
-	a, _ := encodeToken(big)
+	a, _ := encodeToken(big, "0123456789abcdef")
 	big.Cookie[0] = 1
-	b, _ := encodeToken(big)
-	if a == b || !strings.HasPrefix(a, "sha256:") {
+	b, _ := encodeToken(big, "0123456789abcdef")
+	if a == b || !strings.HasPrefix(a, scopeTokenPrefix+"0123456789abcdef.sha256:") {
 		t.Errorf("digest tokens %q and %q must differ and be marked", a, b)
 	}
 }
@@ -476,7 +476,7 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	old := dirUser(1)
 	r.dir.set(func(d *fakeDir) {
 		d.users = []directory.User{old, dirUser(2)}
-		d.groups = []directory.Group{{ExternalID: "g-old", Name: "Ops", Members: []string{old.ExternalID}}}
+		d.groups = []directory.Group{{ExternalID: "g-old", Name: "Ops", Members: []string{old.ExternalID}}, {ExternalID: "g-keep", Name: "Keep"}}
 	})
 	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); err != nil {
 		t.Fatal(err)
@@ -488,7 +488,9 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	r.dir.set(func(d *fakeDir) {
 		d.deleted[old.ExternalID], d.deleted["g-old"] = true, true
 		d.users = []directory.User{recreated, dirUser(2)}
-		d.groups = []directory.Group{{ExternalID: "g-new", Name: "Ops", Members: []string{recreated.ExternalID}}}
+		// A second group stays, so one group of two goes: within the
+		// rig's deletion percentage.
+		d.groups = []directory.Group{{ExternalID: "g-new", Name: "Ops", Members: []string{recreated.ExternalID}}, {ExternalID: "g-keep", Name: "Keep"}}
 	})
 	job, err := r.agent.RunCycle(ctx, CycleOptions{})
 	if err != nil {
@@ -499,8 +501,20 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 		t.Fatalf("users %+v groups %+v; want one delete and one create of each", us, gs)
 	}
 	d := r.emu.Dump()
-	if len(d.Groups) != 1 || d.Groups[0].ExternalID != "g-new" || len(d.Groups[0].Members) != 1 {
+	var ops []emulator.DumpGroup
+	for _, g := range d.Groups {
+		if g.Name == "Ops" {
+			ops = append(ops, g)
+		}
+	}
+	if len(d.Groups) != 2 || len(ops) != 1 || ops[0].ExternalID != "g-new" || len(ops[0].Members) != 1 {
 		t.Fatalf("groups after the cycle: %+v", d.Groups)
+	}
+	// The local state forgets the deleted group: it is the base of the
+	// group deletion percentage in deltas.
+	known, err := r.store.AllIDs(state.Group)
+	if err != nil || len(known) != 2 || known["g-old"] != "" {
+		t.Errorf("managed groups in the local state after the delta: %v (%v)", known, err)
 	}
 	for _, u := range d.Users {
 		if u.Username == "user1@"+testDomain && u.ExternalID != recreated.ExternalID {

@@ -87,30 +87,74 @@ type groupNameCandidate struct {
 	Current string
 }
 
+// keptGroupName returns the name a group already in the pool keeps: its
+// current name when that is still one idsync would derive from the group's
+// directory name (the sanitized name, or it with the external id suffix,
+// in the directory name's current letter case). It returns "" when the
+// directory name changed since the pool name was given, or the group is not
+// in the pool yet.
+func keptGroupName(c groupNameCandidate) string {
+	if c.Current == "" {
+		return ""
+	}
+	base := SanitizeGroupName(c.Original)
+	if base != "" && strings.EqualFold(c.Current, base) {
+		return base
+	}
+	suffixed := suffixedGroupName(base, c.ExternalID)
+	if strings.EqualFold(c.Current, suffixed) {
+		return suffixed
+	}
+	if len(c.Current) > len(suffixed)+1 && strings.EqualFold(c.Current[:len(suffixed)+1], suffixed+"-") {
+		if n, err := strconv.Atoi(c.Current[len(suffixed)+1:]); err == nil && n >= 2 {
+			return suffixed + "-" + strconv.Itoa(n)
+		}
+	}
+	return ""
+}
+
 // assignGroupNames gives every group a distinct valid name, deterministically.
-// A group keeps the sanitized form of its directory name unless another group
-// maps to the same name (compared case-insensitively, as the API compares
-// them); then the name goes, in order of preference, to the group whose
-// directory name is already valid, to the group that already holds the name
-// in the pool, and to the lowest external id. Every other group gets the
-// first eight hex digits of its external id appended.
-func assignGroupNames(groups []groupNameCandidate) map[string]string {
+//
+// Names are stable: a group already in the pool keeps its name unless its
+// directory name changed (see keptGroupName). held lists, in lower case,
+// the names other groups hold in the pool (groups the plan does not
+// touch); no group is given one of them.
+//
+// Every other group gets the sanitized form of its directory name unless
+// that name is taken or another such group maps to the same name (compared
+// case-insensitively, as the API compares them); then the name goes, in
+// order of preference, to the group whose directory name is already valid,
+// and to the lowest external id. Every other group gets the first eight hex
+// digits of its external id appended.
+func assignGroupNames(groups []groupNameCandidate, held map[string]bool) map[string]string {
+	out := make(map[string]string, len(groups))
+	taken := make(map[string]bool, len(groups)+len(held))
+	for name := range held {
+		taken[name] = true
+	}
+	var rest []groupNameCandidate
+	for _, g := range groups {
+		if name := keptGroupName(g); name != "" && !taken[strings.ToLower(name)] {
+			out[g.ExternalID] = name
+			taken[strings.ToLower(name)] = true
+			continue
+		}
+		rest = append(rest, g)
+	}
 	byName := make(map[string][]groupNameCandidate)
 	var order []string
-	for _, g := range groups {
+	for _, g := range rest {
 		key := strings.ToLower(SanitizeGroupName(g.Original))
 		if _, seen := byName[key]; !seen {
 			order = append(order, key)
 		}
 		byName[key] = append(byName[key], g)
 	}
-	out := make(map[string]string, len(groups))
-	taken := make(map[string]bool, len(groups))
 	var losers []groupNameCandidate
 	for _, key := range order {
 		cands := byName[key]
 		base := SanitizeGroupName(cands[0].Original)
-		if key == "" {
+		if key == "" || taken[key] {
 			losers = append(losers, cands...)
 			continue
 		}

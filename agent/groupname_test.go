@@ -59,7 +59,7 @@ func TestAssignGroupNames(t *testing.T) {
 		{ExternalID: "33333333-0000-0000-0000-000000000000", Original: "sales"},
 		{ExternalID: "44444444-0000-0000-0000-000000000000", Original: "Sales", Current: "Sales"},
 		{ExternalID: "55555555-0000-0000-0000-000000000000", Original: "Отдел"},
-	})
+	}, nil)
 	want := map[string]string{
 		// The directory name that is already valid wins over a mapped one.
 		"22222222-0000-0000-0000-000000000000": "Domain-Users",
@@ -69,6 +69,39 @@ func TestAssignGroupNames(t *testing.T) {
 		"33333333-0000-0000-0000-000000000000": "sales-33333333",
 		// Nothing usable: named after the external id.
 		"55555555-0000-0000-0000-000000000000": "group-55555555",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("assignGroupNames (-want +got):\n%s", diff)
+	}
+}
+
+func TestAssignGroupNamesStable(t *testing.T) {
+	const (
+		a = "aaaaaaaa-0000-0000-0000-000000000000"
+		b = "bbbbbbbb-0000-0000-0000-000000000000"
+		c = "cccccccc-0000-0000-0000-000000000000"
+		d = "dddddddd-0000-0000-0000-000000000000"
+		e = "eeeeeeee-0000-0000-0000-000000000000"
+	)
+	got := assignGroupNames([]groupNameCandidate{
+		// Holds the plain name although a valid directory name maps to it
+		// now: names never move between groups.
+		{ExternalID: a, Original: "IT Ops", Current: "IT-Ops"},
+		{ExternalID: b, Original: "IT-Ops"},
+		// Keeps its suffixed name, in the directory name's new case.
+		{ExternalID: c, Original: "it ops", Current: "IT-Ops-cccccccc"},
+		// Renamed in the directory: named anew, and the name another pool
+		// group holds is not free.
+		{ExternalID: d, Original: "Sales", Current: "Marketing"},
+		// Kept with its extended suffix.
+		{ExternalID: e, Original: "IT Ops", Current: "IT-Ops-eeeeeeee-2"},
+	}, map[string]bool{"sales": true})
+	want := map[string]string{
+		a: "IT-Ops",
+		b: "IT-Ops-bbbbbbbb",
+		c: "it-ops-cccccccc",
+		d: "Sales-dddddddd",
+		e: "IT-Ops-eeeeeeee-2",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("assignGroupNames (-want +got):\n%s", diff)

@@ -63,6 +63,9 @@ type Input struct {
 	// the deletion percentage. Zero means: count the managed users in
 	// Target (right for a full cycle).
 	ManagedUsers int
+	// ManagedGroups is the same for groups: the number of groups idsync
+	// manages. Zero means: count the managed groups in Target.
+	ManagedGroups int
 }
 
 // Action is what happens to one object.

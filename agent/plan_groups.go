@@ -30,7 +30,7 @@ func planGroups(p *Plan, in *Input) {
 		}
 		desired[g.ExternalID] = true
 	}
-	names := assignGroupNames(cands)
+	names := assignGroupNames(cands, heldGroupNames(in, desired))
 
 	for i := range groups {
 		g := &groups[i]
@@ -101,6 +101,23 @@ func (p *Plan) planMembers(g *directory.Group, name string, have []string) {
 	if len(add)+len(remove) > 0 {
 		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, GroupName: name, Add: add, Remove: remove})
 	}
+}
+
+// heldGroupNames returns, in lower case, the names of the managed pool
+// groups the plan neither names nor removes: in a delta, the groups of the
+// pool outside the delta that the target read found by name. No group of
+// the plan may take one of them.
+func heldGroupNames(in *Input, desired map[string]bool) map[string]bool {
+	if in.Mode == ModeFull {
+		return nil // a full plan names every managed group or removes it
+	}
+	held := make(map[string]bool)
+	for _, t := range in.Target.Groups {
+		if t.ExternalID != "" && !desired[t.ExternalID] && !slices.Contains(in.RemovedGroups, t.ExternalID) {
+			held[strings.ToLower(t.Name)] = true
+		}
+	}
+	return held
 }
 
 func removedGroups(in *Input, desired map[string]bool) []PoolGroup {

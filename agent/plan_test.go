@@ -232,6 +232,20 @@ func TestSafety(t *testing.T) {
 		}
 		return us
 	}
+	groupTarget := func(n int) Target {
+		tg := target(100)
+		for i := range n {
+			tg.Groups = append(tg.Groups, PoolGroup{ID: fmt.Sprint("g", i), ExternalID: fmt.Sprint("x", i), Name: fmt.Sprint("G", i)})
+		}
+		return tg
+	}
+	keepGroups := func(n int) []directory.Group {
+		var gs []directory.Group
+		for i := range n {
+			gs = append(gs, directory.Group{ExternalID: fmt.Sprint("x", i), Name: fmt.Sprint("G", i)})
+		}
+		return gs
+	}
 	tests := []struct {
 		name   string
 		in     Input
@@ -241,11 +255,12 @@ func TestSafety(t *testing.T) {
 		{"zero limits allow no removal", Input{Mode: ModeFull, Users: keep(99), Target: target(100)}, "would delete 1 users, over the limit of 0"},
 		{"no limits", Input{Mode: ModeFull, Users: keep(1), Target: target(100), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 100}}, ""},
 		{"count limit", Input{Mode: ModeFull, Users: keep(80), Target: target(100), Limits: Limits{MaxDeletions: 10, MaxDeletionPercent: 100}}, "would delete 20 users, over the limit of 10"},
-		{"group count limit", Input{Mode: ModeFull, Users: keep(100), Target: func() Target {
-			tg := target(100)
-			tg.Groups = []PoolGroup{{ID: "g1", ExternalID: "x1", Name: "A"}, {ID: "g2", ExternalID: "x2", Name: "B"}}
-			return tg
-		}(), Limits: Limits{MaxDeletions: 1, MaxDeletionPercent: 100}}, "would delete 2 groups, over the limit of 1"},
+		{"group count limit", Input{Mode: ModeFull, Users: keep(100), Groups: keepGroups(1), Target: groupTarget(3), Limits: Limits{MaxDeletions: 1, MaxDeletionPercent: 100}}, "would delete 2 groups, over the limit of 1"},
+		{"empty group read never deletes groups", Input{Mode: ModeFull, Users: keep(100), Target: groupTarget(3), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 100}}, "returned no groups in scope, but idsync manages 3 groups"},
+		{"group percent limit", Input{Mode: ModeFull, Users: keep(100), Groups: keepGroups(7), Target: groupTarget(10), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 20}}, "delete 3 of 10 managed groups (30.0%)"},
+		{"groups within the percent limit", Input{Mode: ModeFull, Users: keep(100), Groups: keepGroups(8), Target: groupTarget(10), Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 20}}, ""},
+		{"group delta uses the managed count", Input{Mode: ModeDelta, RemovedGroups: []string{"x0", "x1"}, Target: groupTarget(2), ManagedGroups: 100, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 5}}, ""},
+		{"group delta over the percent limit", Input{Mode: ModeDelta, RemovedGroups: []string{"x0", "x1"}, Target: groupTarget(2), ManagedGroups: 10, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 10}}, "delete 2 of 10 managed groups"},
 		{"minimum source users", Input{Mode: ModeFull, Users: keep(5), Target: target(5), Limits: Limits{MinSourceUsers: 10}}, "fewer than the minimum of 10"},
 		{"percent limit", Input{Mode: ModeFull, Users: keep(70), Target: target(100), Limits: Limits{MaxDeletions: 500, MaxDeletionPercent: 20}}, "30 of 100 managed users (30.0%)"},
 		{"within limits", Input{Mode: ModeFull, Users: keep(90), Target: target(100), Limits: Limits{MaxDeletions: 500, MaxDeletionPercent: 20}}, ""},
@@ -334,4 +349,76 @@ func randomState(r *rand.Rand, n int) (*directory.Snapshot, Target) {
 		}
 	}
 	return &src, tgt
+}
+
+func TestPlanDeltaKeepsCollidingGroupNames(t *testing.T) {
+	groups := []directory.Group{
+		{ExternalID: "a1000000-0000-0000-0000-000000000000", Name: "IT Ops", Members: []string{"u1"}},
+		{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT-Ops", Members: []string{"u2"}},
+		{ExternalID: "c3000000-0000-0000-0000-000000000000", Name: "IT_Ops", Members: []string{"u3"}},
+		{ExternalID: "d4000000-0000-0000-0000-000000000000", Name: "it ops", Members: []string{"u4"}},
+	}
+	full := BuildPlan(Input{Mode: ModeFull, Groups: groups})
+	var pool []PoolGroup
+	names := map[string]bool{}
+	for i, c := range full.Groups {
+		if c.Action != ActionCreate {
+			t.Fatalf("full plan: %+v", c)
+		}
+		if names[strings.ToLower(c.Name)] {
+			t.Fatalf("full plan gives name %q twice", c.Name)
+		}
+		names[strings.ToLower(c.Name)] = true
+		pool = append(pool, PoolGroup{ID: fmt.Sprint("t", i), ExternalID: c.ExternalID, Name: c.Name, Description: c.Description, Members: groups[i].Members})
+	}
+	changed := func(g directory.Group) directory.Group {
+		g.Members = []string{g.Members[0], "u9"}
+		return g
+	}
+	// A delta touching one colliding group at a time, with the target read
+	// of a delta (only that group), then one touching them all.
+	for i, g := range groups {
+		p := BuildPlan(Input{Mode: ModeDelta, Groups: []directory.Group{changed(g)}, Target: Target{Groups: []PoolGroup{pool[i]}}})
+		want := []MemberChange{{GroupExternalID: g.ExternalID, GroupName: pool[i].Name, Add: []string{"u9"}}}
+		if len(p.Groups) != 0 || len(p.Rejected) != 0 || !cmp.Equal(want, p.Members) {
+			t.Errorf("delta of %q: groups %+v rejected %+v members %+v, want only %+v", g.Name, p.Groups, p.Rejected, p.Members, want)
+		}
+	}
+	var all []directory.Group
+	for _, g := range groups {
+		all = append(all, changed(g))
+	}
+	for _, mode := range []Mode{ModeDelta, ModeFull} {
+		p := BuildPlan(Input{Mode: mode, Groups: all, Target: Target{Groups: pool}})
+		if len(p.Groups) != 0 || len(p.Rejected) != 0 || len(p.Members) != len(groups) {
+			t.Errorf("%s plan of every colliding group: groups %+v rejected %+v members %d", mode, p.Groups, p.Rejected, len(p.Members))
+		}
+		// And a run without changes plans nothing.
+		p = BuildPlan(Input{Mode: mode, Groups: groups, Target: Target{Groups: pool}})
+		if len(p.Groups)+len(p.Members)+len(p.Rejected) != 0 || p.SameGroups != len(groups) {
+			t.Errorf("%s no-change plan: %+v", mode, p)
+		}
+	}
+}
+
+func TestPlanDeltaNewGroupAvoidsHeldName(t *testing.T) {
+	// The target read of a delta finds the pool group holding the new
+	// group's name; the new group must not take it.
+	holder := PoolGroup{ID: "t1", ExternalID: "a1000000-0000-0000-0000-000000000000", Name: "IT-Ops"}
+	p := BuildPlan(Input{Mode: ModeDelta,
+		Groups: []directory.Group{{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT Ops"}},
+		Target: Target{Groups: []PoolGroup{holder}}})
+	want := []GroupChange{{ExternalID: "b2000000-0000-0000-0000-000000000000", Action: ActionCreate, Name: "IT-Ops-b2000000", Description: "IT Ops"}}
+	if diff := cmp.Diff(want, p.Groups); diff != "" || len(p.Rejected) != 0 {
+		t.Errorf("groups (-want +got):\n%s\nrejected: %+v", diff, p.Rejected)
+	}
+	// Removed in the same delta, the holder frees its name.
+	p = BuildPlan(Input{Mode: ModeDelta,
+		Groups:        []directory.Group{{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT Ops"}},
+		RemovedGroups: []string{holder.ExternalID},
+		Target:        Target{Groups: []PoolGroup{holder}},
+		Limits:        Limits{MaxDeletions: -1, MaxDeletionPercent: 100}})
+	if len(p.Groups) != 2 || p.Groups[0].Name != "IT-Ops" || p.Groups[0].Replaces != "t1" {
+		t.Errorf("groups with the holder removed: %+v", p.Groups)
+	}
 }

@@ -11,7 +11,8 @@ type Limits struct {
 	// the most groups one cycle may remove. Negative means no limit.
 	MaxDeletions int
 	// MaxDeletionPercent is the most users one cycle may remove, as a
-	// percentage of the users idsync manages; 100 or more means no limit.
+	// percentage of the users idsync manages, and the most groups, as a
+	// percentage of the groups it manages; 100 or more means no limit.
 	MaxDeletionPercent float64
 	// MinSourceUsers stops a full cycle whose directory read returned fewer
 	// users than this. Zero disables the check.
@@ -23,6 +24,9 @@ type SafetyStop struct {
 	Reason string `json:"reason"`
 	// Removals is the number of users (or groups) the plan would remove.
 	Removals int `json:"removals"`
+	// ScopeChange is set when the stop is not about removals but about a
+	// pool last synchronized under another scope or mapping.
+	ScopeChange bool `json:"scope_change,omitempty"`
 }
 
 func (s *SafetyStop) Error() string { return s.Reason }
@@ -47,21 +51,36 @@ func checkSafety(p *Plan, in *Input) *SafetyStop {
 			}
 		}
 	}
+	managedGroups := in.ManagedGroups
+	if managedGroups == 0 {
+		for _, t := range in.Target.Groups {
+			if t.ExternalID != "" {
+				managedGroups++
+			}
+		}
+	}
 	verb := "delete"
 	if in.Settings.RemoveBehavior == RemoveBlock {
 		verb = "block"
 	}
+	overPercent := func(removals, of int) bool {
+		return in.Limits.MaxDeletionPercent < 100 && of > 0 && float64(removals)*100 > in.Limits.MaxDeletionPercent*float64(of)
+	}
 	switch {
 	case in.Mode == ModeFull && len(in.Users) == 0 && managed > 0:
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the directory read returned no users in scope, but idsync manages %d pool users; refusing to %s them all (check the filter, the bind account's rights and the scope roots)", managed, verb)}
+	case in.Mode == ModeFull && len(in.Groups) == 0 && managedGroups > 0:
+		return &SafetyStop{Removals: groups, Reason: fmt.Sprintf("the directory read returned no groups in scope, but idsync manages %d groups; refusing to delete them all (check the filter, the bind account's rights and the scope roots)", managedGroups)}
 	case in.Mode == ModeFull && len(in.Users) < in.Limits.MinSourceUsers:
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the directory read returned %d users in scope, fewer than the minimum of %d (safety.min_source_users)", len(in.Users), in.Limits.MinSourceUsers)}
 	case in.Limits.MaxDeletions >= 0 && users > in.Limits.MaxDeletions:
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the cycle would %s %d users, over the limit of %d (safety.max_deletions)", verb, users, in.Limits.MaxDeletions)}
 	case in.Limits.MaxDeletions >= 0 && groups > in.Limits.MaxDeletions:
 		return &SafetyStop{Removals: groups, Reason: fmt.Sprintf("the cycle would delete %d groups, over the limit of %d (safety.max_deletions)", groups, in.Limits.MaxDeletions)}
-	case in.Limits.MaxDeletionPercent < 100 && managed > 0 && float64(users)*100 > in.Limits.MaxDeletionPercent*float64(managed):
+	case overPercent(users, managed):
 		return &SafetyStop{Removals: users, Reason: fmt.Sprintf("the cycle would %s %d of %d managed users (%.1f%%), over the limit of %g%% (safety.max_deletion_percent)", verb, users, managed, float64(users)*100/float64(managed), in.Limits.MaxDeletionPercent)}
+	case overPercent(groups, managedGroups):
+		return &SafetyStop{Removals: groups, Reason: fmt.Sprintf("the cycle would delete %d of %d managed groups (%.1f%%), over the limit of %g%% (safety.max_deletion_percent)", groups, managedGroups, float64(groups)*100/float64(managedGroups), in.Limits.MaxDeletionPercent)}
 	}
 	return nil
 }

@@ -130,8 +130,10 @@ type SettingsAPI interface {
 
 // EnsureCloudSettings makes the pool's synchronization settings equal want:
 // it creates them when the pool has none and updates only the fields that
-// differ otherwise.
-func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, log *zap.Logger) error {
+// differ otherwise. When the pool's settings have another scope or mapping
+// than want (see ScopeFingerprint), it changes nothing and returns a
+// *SafetyError, unless acceptScopeChange is set.
+func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, acceptScopeChange bool, log *zap.Logger) error {
 	have, err := api.GetSyncSettings(ctx)
 	if idhub.IsNotFound(err) {
 		_, err = api.CreateSyncSettings(ctx, &idp.CreateSynchronizationSettingsRequest{
@@ -148,6 +150,12 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 	}
 	if err != nil {
 		return fmt.Errorf("read the pool's synchronization settings: %w", err)
+	}
+	if err := checkCloudScope(have, want); err != nil {
+		if !acceptScopeChange {
+			return err
+		}
+		log.Warn("the pool's synchronization settings change scope or mapping, as confirmed", zap.String("change", err.Error()))
 	}
 	var mask []string
 	diff := func(path string, same bool) {

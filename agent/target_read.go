@@ -258,29 +258,53 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			x.groups[ext] = g.GetId()
 		}
 	}
-	if s.CaptureGroups {
-		for _, g := range in.Groups {
-			if _, ok := x.groups[g.ExternalID]; ok {
-				continue
-			}
-			name := strings.ToLower(SanitizeGroupName(g.Name))
-			if name == "" {
-				continue
-			}
-			for og, err := range pool.Groups(ctx, fmt.Sprintf("name=%q", name)) {
+	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
+		return t, nil, err
+	}
+	if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
+		return t, nil, err
+	}
+	return t, x, nil
+}
+
+// lookUpGroupNames adds to t the pool groups that hold the names the delta's
+// new and renamed groups map to: managed groups outside the delta, whose
+// names are not free, and unmanaged ones, which may be captured. Their
+// members are not read: the plan does not change the first, and idsync
+// never reads the members of the second. Groups that keep their pool name
+// need no look-up.
+func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) error {
+	current := make(map[string]string, len(t.Groups))
+	seen := make(map[string]bool, len(t.Groups))
+	for _, g := range t.Groups {
+		current[g.ExternalID] = g.Name
+		seen[g.ID] = true
+	}
+	for _, g := range in.Groups {
+		if cur, ok := current[g.ExternalID]; ok && keptGroupName(groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name, Current: cur}) != "" {
+			continue
+		}
+		name := SanitizeGroupName(g.Name)
+		if name == "" {
+			continue
+		}
+		names := []string{name}
+		if lower := strings.ToLower(name); lower != name {
+			names = append(names, lower)
+		}
+		for _, n := range names {
+			for og, err := range pool.Groups(ctx, fmt.Sprintf("name=%q", n)) {
 				if err != nil {
-					return t, nil, fmt.Errorf("look up group name %s: %w", name, err)
+					return fmt.Errorf("look up group name %s: %w", n, err)
 				}
-				if og.GetExternalId() == "" {
+				if !seen[og.GetId()] {
+					seen[og.GetId()] = true
 					t.Groups = append(t.Groups, poolGroupFrom(og))
 				}
 			}
 		}
 	}
-	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
-		return t, nil, err
-	}
-	return t, x, nil
+	return nil
 }
 
 // cheaperToList reports whether reading n objects one call each costs more

@@ -5,6 +5,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -112,6 +113,16 @@ func TestBadDirectoryData(t *testing.T) {
 	}
 
 	path := w.config(cfg{})
+	// The orphan is the only group the pool has under management: deleting
+	// it is all of them, over the deletion percentage this test is not
+	// about.
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(raw), "max_deletion_percent: 50", "max_deletion_percent: 100", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res := w.run(path, "sync")
 	t.Logf("%s", res)
 	d := w.emu.Dump()

@@ -20,12 +20,21 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	full := fs.Bool("full", false, "read the whole directory and compare it with the whole pool")
 	dryRun := fs.Bool("dry-run", false, "plan and record the job without opening a session or changing anything")
 	passwords := fs.Bool("password-hashes", false, "run one password hash session (AD_PASSWORD_HASH) instead of a directory cycle")
+	acceptScope := fs.Bool("accept-scope-change", false, "with --full: confirm that this agent takes over a pool last synchronized under another scope or mapping")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full] [--dry-run] [--password-hashes] --config FILE\n\nRun one synchronization cycle now, then exit.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes] --config FILE\n\n"+
+			"Run one synchronization cycle now, then exit.\n\n"+
+			"A pool whose synchronization settings or replication token were written under another scope\n"+
+			"or mapping than this agent's (another agent, or a changed sync_settings filter or mapping) stops\n"+
+			"the cycle before any change, with exit code 4. Review with 'idsync plan --full', then confirm\n"+
+			"once with --full --accept-scope-change.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *acceptScope && (!*full || *dryRun || *passwords) {
+		return usagef("--accept-scope-change goes with --full, and not with --dry-run or --password-hashes")
 	}
 	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
 	if err != nil {
@@ -38,6 +47,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer e.close()
+	e.acceptScopeChange = *acceptScope
 	if *passwords {
 		if !cfg.PasswordHashSync.Enabled {
 			return usagef("--password-hashes needs password_hash_sync.enabled: true and a drsr section in the config")
@@ -58,7 +68,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry})
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope})
 	bar.finish()
 	if job != nil {
 		printJobSummary(stdout, job)

@@ -159,6 +159,9 @@ type engine struct {
 	release func()
 	jobs    *state.Jobs
 	agent   *agent.Agent
+	// acceptScopeChange lets pushSettings change the scope or mapping of
+	// the pool's settings ('idsync sync --full --accept-scope-change').
+	acceptScopeChange bool
 }
 
 // stateOpener hands out the state database. bbolt locks a database per
@@ -235,14 +238,15 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 // pushSettings makes the pool's synchronization settings match the config
 // file's sync_settings section, when it has one. Only a directory cycle
 // that may change the pool does it: never plan, dry runs or password
-// sessions.
+// sessions. Settings of another scope or mapping in the pool stop it with
+// a safety stop unless e.acceptScopeChange is set.
 func (e *engine) pushSettings(ctx context.Context) error {
 	local := localSettings(e.cfg)
 	if local == nil {
 		return nil
 	}
 	want := agent.ToCloud(*local, e.cfg.SyncSettings.Interval)
-	return agent.EnsureCloudSettings(ctx, e.client, want, e.log)
+	return agent.EnsureCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
 }
 
 func (e *engine) close() {
