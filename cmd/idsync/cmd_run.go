@@ -93,7 +93,7 @@ type daemon struct {
 }
 
 func (d *daemon) run(ctx context.Context) error {
-	sched, err := config.ScheduleParser().Parse(d.cfg.Schedule)
+	sched, err := config.ParseSchedule(d.cfg.Schedule)
 	if err != nil {
 		return usagef("schedule: %v", err)
 	}
