@@ -7,12 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/kardianos/service"
-	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/agent"
@@ -41,7 +41,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return d.run(ctx)
 	}
 	// Under a service manager: it calls Start and Stop.
-	prg := &program{ctx: ctx, d: d}
+	prg := &program{ctx: ctx, d: d, exit: func(err error) {
+		// The daemon ended on its own, a fault: the service manager
+		// sees it only when the process ends, with the daemon's status.
+		fmt.Fprintf(stderr, "idsync run: %v\n", err)
+		closeLog()
+		os.Exit(exitCode(err))
+	}}
 	svc, err := service.New(prg, serviceConfig(cfg.File()))
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
@@ -52,10 +58,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return prg.err
 }
 
+// stopWait bounds how long a service stop waits for the daemon: the
+// scheduler's own wait for the running cycle, then closing its session.
+const stopWait = agent.DefaultStopTimeout + 40*time.Second
+
 // program adapts the daemon to kardianos/service.
 type program struct {
 	ctx    context.Context
 	d      *daemon
+	exit   func(error) // called when the daemon fails without being stopped
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -67,6 +78,9 @@ func (p *program) Start(service.Service) error {
 	go func() {
 		defer close(p.done)
 		p.err = p.d.run(ctx)
+		if p.err != nil && ctx.Err() == nil && p.exit != nil {
+			p.exit(p.err)
+		}
 	}()
 	return nil
 }
@@ -75,8 +89,8 @@ func (p *program) Stop(service.Service) error {
 	p.cancel()
 	select {
 	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.d.log.Warn("the running cycle did not stop within 20s; exiting anyway (its session expires on its own)")
+	case <-time.After(stopWait):
+		p.d.log.Warn("the daemon did not stop in time; exiting anyway (an open session expires on its own)", zap.Duration("waited", stopWait))
 	}
 	return nil
 }
@@ -87,6 +101,9 @@ type daemon struct {
 	log     *zap.Logger
 	metrics *metrics.Metrics
 	states  *stateOpener
+
+	// runCycle, when set, replaces the cycle the schedule runs (tests).
+	runCycle func(ctx context.Context)
 
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
@@ -108,18 +125,36 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLogger{d.log})), cron.WithLogger(cronLogger{d.log}))
-	c.Schedule(sched, cron.FuncJob(func() { d.cycle(ctx, agent.TriggerAuto) }))
-	go d.cycle(ctx, agent.TriggerAuto) // one at start
-	c.Start()
+	cycle := d.runCycle
+	if cycle == nil {
+		cycle = func(ctx context.Context) { d.cycle(ctx, agent.TriggerAuto) }
+	}
+	s, err := agent.NewScheduler(agent.ScheduleOptions{Schedule: sched, Logger: d.log}, cycle)
+	if err != nil {
+		return err
+	}
+	// A panic in a loop stops the daemon with it (exit status 1); the
+	// service manager restarts it.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var pw sync.WaitGroup
 	if d.cfg.PasswordHashSync.Enabled {
-		pw.Go(func() { d.passwordLoop(ctx) })
+		pw.Go(func() {
+			if err := agent.CatchPanic(func() { d.passwordLoop(ctx) }); err != nil {
+				d.log.Error("the password hash loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
+				cancel(err)
+			}
+		})
 	}
-	<-ctx.Done()
-	d.log.Info("stopping: waiting for the running cycle to end")
-	<-c.Stop().Done()
+	if err := s.Run(ctx); err != nil {
+		cancel(err)
+	}
+	cancel(nil)
 	pw.Wait()
+	var pe *agent.PanicError
+	if err := context.Cause(ctx); errors.As(err, &pe) {
+		return fmt.Errorf("daemon stopped: %w", err)
+	}
 	d.log.Info("idsync stopped")
 	return nil
 }
@@ -255,14 +290,6 @@ func (d *daemon) serveMetrics(ctx context.Context, addr string) (stop func(), er
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
-}
-
-// cronLogger sends robfig/cron's messages to zap.
-type cronLogger struct{ log *zap.Logger }
-
-func (l cronLogger) Info(msg string, kv ...any) { l.log.Sugar().Debugw("cron: "+msg, kv...) }
-func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Sugar().Errorw("cron: "+msg, append(kv, "error", err)...)
 }
 
 // serviceConfig describes the idsync service: it runs `idsync run` with the
