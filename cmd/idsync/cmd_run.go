@@ -275,16 +275,17 @@ func (d *daemon) serveMetrics(ctx context.Context, addr string) (stop func(), er
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           d.metrics.Handler(state.OpenJobs(d.cfg.StatePath), d.cfg.Metrics.HealthyAfter, time.Now),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := metrics.NewServer(d.metrics.Handler(state.OpenJobs(d.cfg.StatePath), d.cfg.Metrics.HealthyAfter, time.Now))
 	go func() {
 		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("metrics server stopped", zap.Error(err))
 		}
 	}()
 	d.log.Info("serving metrics, health and job history", zap.String("address", lis.Addr().String()))
+	if !metrics.Loopback(lis.Addr()) {
+		d.log.Warn("the metrics listener is reachable from other machines: /metrics and /jobs show the pool, scope and job history without authentication; "+
+			"listen on a loopback address or restrict access with a firewall", zap.String("address", lis.Addr().String()))
+	}
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
