@@ -112,7 +112,7 @@ type daemon struct {
 func (d *daemon) run(ctx context.Context) error {
 	sched, err := config.ParseSchedule(d.cfg.Schedule)
 	if err != nil {
-		return usagef("schedule: %v", err)
+		return usagef("schedule: %w", err)
 	}
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
@@ -131,7 +131,7 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	s, err := agent.NewScheduler(agent.ScheduleOptions{Schedule: sched, Logger: d.log}, cycle)
 	if err != nil {
-		return err
+		return fmt.Errorf("daemon: %w", err)
 	}
 	// A panic in a loop stops the daemon with it (exit status 1); the
 	// service manager restarts it.
