@@ -102,8 +102,10 @@ type daemon struct {
 	metrics *metrics.Metrics
 	states  *stateOpener
 
-	// runCycle, when set, replaces the cycle the schedule runs (tests).
-	runCycle func(ctx context.Context)
+	// runCycle and passwordLoop, when set, replace the cycle the schedule
+	// runs and the password hash loop (tests).
+	runCycle     func(ctx context.Context)
+	passwordLoop func(ctx context.Context)
 
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
@@ -137,10 +139,14 @@ func (d *daemon) run(ctx context.Context) error {
 	// service manager restarts it.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	passwords := d.passwordLoop
+	if passwords == nil {
+		passwords = d.runPasswordLoop
+	}
 	var pw sync.WaitGroup
 	if d.cfg.PasswordHashSync.Enabled {
 		pw.Go(func() {
-			if err := agent.CatchPanic(func() { d.passwordLoop(ctx) }); err != nil {
+			if err := agent.CatchPanic(func() { passwords(ctx) }); err != nil {
 				d.log.Error("the password hash loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
 				cancel(err)
 			}
@@ -204,10 +210,10 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 	}
 }
 
-// passwordLoop runs an AD_PASSWORD_HASH session every
+// runPasswordLoop runs an AD_PASSWORD_HASH session every
 // password_hash_sync.interval, independent of the AD_SYNC schedule; when
 // the pool says it is too early, the next one waits until then.
-func (d *daemon) passwordLoop(ctx context.Context) {
+func (d *daemon) runPasswordLoop(ctx context.Context) {
 	every := d.cfg.PasswordHashSync.Interval
 	d.log.Info("password hash sync on", zap.Duration("interval", every))
 	t := time.NewTimer(0)

@@ -58,3 +58,20 @@ func TestDaemonCyclePanicExitsOne(t *testing.T) {
 		t.Errorf("exit status %d (%v), want %d", got, err, exitFailed)
 	}
 }
+
+// A panic in the password hash loop stops the daemon with exit status 1.
+func TestDaemonPasswordLoopPanicExitsOne(t *testing.T) {
+	t.Setenv("IDSYNC_LDAP_PASSWORD", "x")
+	cfg, err := loadConfig(writeOfflineConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PasswordHashSync.Enabled = true
+	d := &daemon{cfg: cfg, log: zaptest.NewLogger(t),
+		runCycle:     func(context.Context) {},
+		passwordLoop: func(context.Context) { panic("password loop fault") }}
+	err = d.run(t.Context())
+	if got := exitCode(err); err == nil || got != exitFailed {
+		t.Errorf("exit status %d (%v), want %d", got, err, exitFailed)
+	}
+}
