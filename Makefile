@@ -43,10 +43,14 @@ chaos-ci: ## the short chaos variant .ci/run runs (CHAOS_LEVEL=ci, about a minut
 	$(CHAOS_DC) $(DC) up
 	@mkdir -p bin; rm -f bin/chaos-table.txt; rc=0; CHAOS_LEVEL=ci $(CHAOS_TEST) -timeout 10m || rc=$$?; cat bin/chaos-table.txt 2>/dev/null; exit $$rc
 
-lint: ## gofmt, go vet, staticcheck
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet and staticcheck, the chaos-tagged suite included
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) vet -tags chaos ./chaos
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags chaos ./chaos
 
 dist: ## release binaries (linux, windows; amd64, arm64), .deb packages and SHA256SUMS into dist/
 	scripts/dist.sh

@@ -46,6 +46,7 @@ rows=()
 failed=0
 created_user=0
 installed=0
+svc_tmp=
 
 cleanup() {
 	if ((installed)); then dpkg --purge idsync >/dev/null 2>&1; fi
@@ -55,7 +56,7 @@ cleanup() {
 	if ((created_user)) && getent group idsync >/dev/null; then
 		delgroup --system idsync >/dev/null 2>&1 || groupdel idsync >/dev/null 2>&1
 	fi
-	rm -rf "$work"
+	rm -rf "$work" ${svc_tmp:+"$svc_tmp"}
 }
 trap cleanup EXIT
 
@@ -151,6 +152,13 @@ if command -v systemd-analyze >/dev/null; then
 	exposure=$(systemd-analyze security --offline=true "$unit" 2>/dev/null | sed -n 's/.*exposure level for idsync.service: \([0-9.]*\).*/\1/p')
 	check package "unit sandbox" "systemd-analyze security: exposure ${exposure:-?} (want <= 2.0)" \
 		awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
+	# What systemd restarts: Restart=on-failure restarts on a non-zero exit and
+	# on death by a signal such as SIGABRT (a crash); RestartPreventExitStatus
+	# must name exit status 2 (a configuration error) and nothing else, so no
+	# crash is kept down. LimitCORE=0: no core dump with credentials in it.
+	check package "unit restart policy" "on-failure, not on exit 2 only, no core dumps" bash -c '
+		got=$(grep -E "^(Restart|RestartPreventExitStatus|LimitCORE)=" "$1" | sort | tr "\n" ";")
+		[[ $got == "LimitCORE=0;Restart=on-failure;RestartPreventExitStatus=2;" ]] || { echo "got $got"; exit 1; }' _ "$unit"
 else
 	row SKIP package "unit syntax" "systemd-analyze not installed"
 fi
@@ -187,6 +195,21 @@ install_stage() {
 		expect_status 2 runuser -u idsync -- env IDSYNC_LDAP_PASSWORD=x /usr/bin/idsync jobs list --config /etc/idsync/config.yaml
 	check install "state writable by idsync" "/var/lib/idsync" \
 		runuser -u idsync -- sh -c 'touch /var/lib/idsync/.probe && rm /var/lib/idsync/.probe'
+	# A fault nothing recovers (SIGQUIT takes the runtime's crash path, as an
+	# unrecovered panic does) must not exit 2, which the unit does not
+	# restart: the daemon dies by SIGABRT (status 134 here).
+	chmod 0600 /etc/idsync/authorized_key.json
+	check install "crash is not a config error" "idsync run + SIGQUIT: SIGABRT (134), not exit 2" \
+		expect_status 134 runuser -u idsync -- env IDSYNC_LDAP_PASSWORD=x \
+		timeout --preserve-status -s QUIT 3 /usr/bin/idsync run --config /etc/idsync/config.yaml
+	check install "service install refused" "the packaged unit is installed" bash -c '
+		! IDSYNC_LDAP_PASSWORD=x /usr/bin/idsync service install --config /etc/idsync/config.yaml >"$1/out" 2>&1 &&
+			grep -q "systemctl enable" "$1/out" && [[ ! -e /etc/systemd/system/idsync.service ]]' _ "$work"
+	rm -f /etc/systemd/system/idsync.service
+	check install "upgrade without config.yaml" "admin removed it: dpkg -i succeeds, it stays removed" bash -c '
+		rm /etc/idsync/config.yaml && dpkg -i "$1" && [[ ! -e /etc/idsync/config.yaml ]]' _ "$deb"
+	check install "config restored" "dpkg -i --force-confmiss: 600 idsync:idsync" bash -c '
+		dpkg -i --force-confmiss "$1" >/dev/null && expect_eq "$(mode_owner /etc/idsync/config.yaml 2>&1)" "600 idsync:idsync"' _ "$deb"
 	check install "dpkg -r" "binary gone; config, state, user kept" bash -c '
 		dpkg -r idsync && [[ ! -e /usr/bin/idsync && -f /etc/idsync/config.yaml && -d /var/lib/idsync ]] &&
 			getent passwd idsync >/dev/null'
@@ -197,7 +220,7 @@ install_stage() {
 	installed=0
 }
 export -f expect_status expect_eq mode_owner
-export work
+export work deb
 
 if [[ $(id -u) != 0 ]]; then
 	row SKIP install "dpkg -i / -r / --purge" "needs root"
@@ -215,7 +238,17 @@ fi
 # --- service ---------------------------------------------------------------
 # The config the service commands are given: the packaged one, filled in,
 # with a relative path to check that the unit gets an absolute one.
-svc="$work/svc"
+# The service has a private /tmp, so its files live elsewhere; it runs as
+# the system user idsync, created here when missing (and deleted at the end).
+if [[ $(id -u) == 0 ]]; then
+	svc=$(mktemp -d /var/lib/idsync-check.XXXXXX)
+	svc_tmp=$svc
+	if ! getent passwd idsync >/dev/null && ! getent group idsync >/dev/null; then
+		useradd --system --user-group --no-create-home --shell /usr/sbin/nologin idsync && created_user=1
+	fi
+else
+	svc="$work/svc"
+fi
 mkdir -p "$svc/bin"
 cp "$root/usr/bin/idsync" "$svc/bin/idsync"
 sed "s|^state_path: .*|state_path: \"$svc/state\"|" "$root/etc/idsync/config.yaml" >"$svc/config.yaml"
@@ -229,6 +262,11 @@ service_checks() { # MODE UNIT_DIR
 	check service "unit written" "$unitdir/idsync.service, ExecStart absolute" bash -c '
 		grep -qxF "ExecStart=$2/bin/idsync \"run\" \"--config\" \"$2/config.yaml\"" "$1/idsync.service" &&
 			grep -qx "Restart=on-failure" "$1/idsync.service" && grep -qx "After=network-online.target" "$1/idsync.service"' _ "$unitdir" "$svc"
+	check service "unit user and sandbox" "User=idsync, RestartPreventExitStatus=2, ProtectSystem=strict, state writable" bash -c '
+		for l in User=idsync RestartPreventExitStatus=2 LimitCORE=0 ProtectSystem=strict NoNewPrivileges=yes "ReadWritePaths=$2/state"; do
+			grep -qxF "$l" "$1/idsync.service" || { echo "no $l"; exit 1; }
+		done
+		[[ $(stat -c %U "$2/state") == idsync ]] || { echo "state not owned by idsync"; exit 1; }' _ "$unitdir" "$svc"
 	if [[ $mode == stub ]]; then
 		check service "systemctl calls" "enable idsync.service; daemon-reload" \
 			expect_eq "$(tr '\n' ';' <"$svc/calls")" "enable idsync.service;daemon-reload;"

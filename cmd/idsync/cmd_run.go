@@ -7,12 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/kardianos/service"
-	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/agent"
@@ -25,7 +25,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped.\nThis is what the installed service runs.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped;\ncycles never overlap (one that comes due while another runs is skipped). On SIGINT\nor SIGTERM it waits up to 20s for the running cycle, then cancels it (its session\nis closed as failed). This is what the installed service runs.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -41,7 +41,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return d.run(ctx)
 	}
 	// Under a service manager: it calls Start and Stop.
-	prg := &program{ctx: ctx, d: d}
+	prg := &program{ctx: ctx, d: d, exit: func(err error) {
+		// The daemon ended on its own, a fault: the service manager
+		// sees it only when the process ends, with the daemon's status.
+		fmt.Fprintf(stderr, "idsync run: %v\n", err)
+		closeLog()
+		os.Exit(exitCode(err))
+	}}
 	svc, err := service.New(prg, serviceConfig(cfg.File()))
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
@@ -52,10 +58,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return prg.err
 }
 
+// stopWait bounds how long a service stop waits for the daemon: the
+// scheduler's own wait for the running cycle, then closing its session.
+const stopWait = agent.DefaultStopTimeout + 40*time.Second
+
 // program adapts the daemon to kardianos/service.
 type program struct {
 	ctx    context.Context
 	d      *daemon
+	exit   func(error) // called when the daemon fails without being stopped
 	cancel context.CancelFunc
 	done   chan struct{}
 	err    error
@@ -67,6 +78,9 @@ func (p *program) Start(service.Service) error {
 	go func() {
 		defer close(p.done)
 		p.err = p.d.run(ctx)
+		if p.err != nil && ctx.Err() == nil && p.exit != nil {
+			p.exit(p.err)
+		}
 	}()
 	return nil
 }
@@ -75,8 +89,8 @@ func (p *program) Stop(service.Service) error {
 	p.cancel()
 	select {
 	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.d.log.Warn("the running cycle did not stop within 20s; exiting anyway (its session expires on its own)")
+	case <-time.After(stopWait):
+		p.d.log.Warn("the daemon did not stop in time; exiting anyway (an open session expires on its own)", zap.Duration("waited", stopWait))
 	}
 	return nil
 }
@@ -88,14 +102,19 @@ type daemon struct {
 	metrics *metrics.Metrics
 	states  *stateOpener
 
+	// runCycle and passwordLoop, when set, replace the cycle the schedule
+	// runs and the password hash loop (tests).
+	runCycle     func(ctx context.Context)
+	passwordLoop func(ctx context.Context)
+
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
 }
 
 func (d *daemon) run(ctx context.Context) error {
-	sched, err := config.ScheduleParser().Parse(d.cfg.Schedule)
+	sched, err := config.ParseSchedule(d.cfg.Schedule)
 	if err != nil {
-		return usagef("schedule: %v", err)
+		return usagef("schedule: %w", err)
 	}
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
@@ -108,18 +127,40 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	c := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLogger{d.log})), cron.WithLogger(cronLogger{d.log}))
-	c.Schedule(sched, cron.FuncJob(func() { d.cycle(ctx, agent.TriggerAuto) }))
-	go d.cycle(ctx, agent.TriggerAuto) // one at start
-	c.Start()
+	cycle := d.runCycle
+	if cycle == nil {
+		cycle = func(ctx context.Context) { d.cycle(ctx, agent.TriggerAuto) }
+	}
+	s, err := agent.NewScheduler(agent.ScheduleOptions{Schedule: sched, Logger: d.log}, cycle)
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	// A panic in a loop stops the daemon with it (exit status 1); the
+	// service manager restarts it.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	passwords := d.passwordLoop
+	if passwords == nil {
+		passwords = d.runPasswordLoop
+	}
 	var pw sync.WaitGroup
 	if d.cfg.PasswordHashSync.Enabled {
-		pw.Go(func() { d.passwordLoop(ctx) })
+		pw.Go(func() {
+			if err := agent.CatchPanic(func() { passwords(ctx) }); err != nil {
+				d.log.Error("the password hash loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
+				cancel(err)
+			}
+		})
 	}
-	<-ctx.Done()
-	d.log.Info("stopping: waiting for the running cycle to end")
-	<-c.Stop().Done()
+	if err := s.Run(ctx); err != nil {
+		cancel(err)
+	}
+	cancel(nil)
 	pw.Wait()
+	var pe *agent.PanicError
+	if err := context.Cause(ctx); errors.As(err, &pe) {
+		return fmt.Errorf("daemon stopped: %w", err)
+	}
 	d.log.Info("idsync stopped")
 	return nil
 }
@@ -169,10 +210,10 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 	}
 }
 
-// passwordLoop runs an AD_PASSWORD_HASH session every
+// runPasswordLoop runs an AD_PASSWORD_HASH session every
 // password_hash_sync.interval, independent of the AD_SYNC schedule; when
 // the pool says it is too early, the next one waits until then.
-func (d *daemon) passwordLoop(ctx context.Context) {
+func (d *daemon) runPasswordLoop(ctx context.Context) {
 	every := d.cfg.PasswordHashSync.Interval
 	d.log.Info("password hash sync on", zap.Duration("interval", every))
 	t := time.NewTimer(0)
@@ -240,29 +281,22 @@ func (d *daemon) serveMetrics(ctx context.Context, addr string) (stop func(), er
 	if err != nil {
 		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
 	}
-	srv := &http.Server{
-		Handler:           d.metrics.Handler(state.OpenJobs(d.cfg.StatePath), d.cfg.Metrics.HealthyAfter, time.Now),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := metrics.NewServer(d.metrics.Handler(state.OpenJobs(d.cfg.StatePath), d.cfg.Metrics.HealthyAfter, time.Now))
 	go func() {
 		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("metrics server stopped", zap.Error(err))
 		}
 	}()
 	d.log.Info("serving metrics, health and job history", zap.String("address", lis.Addr().String()))
+	if !metrics.Loopback(lis.Addr()) {
+		d.log.Warn("the metrics listener is reachable from other machines: /metrics and /jobs show the pool, scope and job history without authentication; "+
+			"listen on a loopback address or restrict access with a firewall", zap.String("address", lis.Addr().String()))
+	}
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
-}
-
-// cronLogger sends robfig/cron's messages to zap.
-type cronLogger struct{ log *zap.Logger }
-
-func (l cronLogger) Info(msg string, kv ...any) { l.log.Sugar().Debugw("cron: "+msg, kv...) }
-func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Sugar().Errorw("cron: "+msg, append(kv, "error", err)...)
 }
 
 // serviceConfig describes the idsync service: it runs `idsync run` with the

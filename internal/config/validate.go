@@ -2,6 +2,8 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"net"
 	"regexp"
@@ -13,13 +15,28 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// ScheduleParser returns the parser for Config.Schedule: five or six
-// fields (seconds optional) or a descriptor such as "@every 10m". The
-// scheduler must use the same one.
-func ScheduleParser() cron.Parser {
-	return cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
-		cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// ParseSchedule parses Config.Schedule: five or six fields (seconds
+// optional) or a descriptor such as "@every 10m", optionally after a time
+// zone ("CRON_TZ=Europe/Moscow 0 3 * * *"). The scheduler must use it.
+//
+// robfig/cron's parser panics on a time zone with nothing after it
+// ("CRON_TZ=UTC"); that, and any other panic in it, is an error here.
+func ParseSchedule(spec string) (sched cron.Schedule, err error) {
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		if !strings.Contains(spec, " ") {
+			return nil, errors.New("a time zone must be followed by a space and a schedule")
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, fmt.Errorf("cannot parse: %v", r)
+		}
+	}()
+	return scheduleParser.Parse(spec)
 }
+
+var scheduleParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
+	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 var agentIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
@@ -94,7 +111,7 @@ func (c *Config) validate(ps *problems) {
 	c.validateLogger(ps)
 	c.validateSync(ps)
 
-	if _, err := ScheduleParser().Parse(c.Schedule); err != nil {
+	if _, err := ParseSchedule(c.Schedule); err != nil {
 		ps.add("schedule", "invalid cron expression %q: %s", c.Schedule, err.Error())
 	}
 	positive(ps, "full_sync_interval", c.FullSyncInterval)

@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,13 +14,18 @@ import (
 	"github.com/idsync/idsync/internal/state"
 )
 
+// MaxJobs is the most job records one /jobs answer holds.
+const MaxJobs = 200
+
 // Handler serves /metrics, /healthz and the job history (/jobs, newest
-// first, ?limit=N; /jobs/ID). Nothing it serves can change anything.
+// first, ?limit=N up to MaxJobs; /jobs/ID). Nothing it serves can change
+// anything. /healthz names the last failure by its code only; with
+// ?verbose=1 it adds the error message, which may name hosts and DNs.
 func (m *Metrics) Handler(jobs *state.Jobs, maxAge time.Duration, now func() time.Time) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ok, detail := m.health(now(), maxAge)
+		ok, detail := m.health(now(), maxAge, r.URL.Query().Get("verbose") == "1")
 		status, code := "ok", http.StatusOK
 		if !ok {
 			status, code = "unhealthy", http.StatusServiceUnavailable
@@ -35,6 +41,9 @@ func (m *Metrics) Handler(jobs *state.Jobs, maxAge time.Duration, now func() tim
 				return
 			}
 			limit = n
+		}
+		if limit == 0 || limit > MaxJobs {
+			limit = MaxJobs
 		}
 		list, err := jobs.List(limit)
 		if err != nil {
@@ -58,6 +67,27 @@ func (m *Metrics) Handler(jobs *state.Jobs, maxAge time.Duration, now func() tim
 		}
 	})
 	return mux
+}
+
+// NewServer returns the HTTP server for h, with read, write and idle
+// timeouts so that slow or idle clients cannot hold connections open.
+func NewServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// Loopback reports whether a listener's address is a loopback one, that
+// only this machine can reach. An unspecified address (all interfaces) is
+// not.
+func Loopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

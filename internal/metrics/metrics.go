@@ -29,10 +29,11 @@ type Metrics struct {
 	lastCycle   prometheus.Gauge
 	sessionOpen prometheus.Gauge
 
-	mu          sync.Mutex
-	started     time.Time
-	lastOK      time.Time
-	lastFailure string
+	mu              sync.Mutex
+	started         time.Time
+	lastOK          time.Time
+	lastFailure     string // an error code or result name
+	lastFailureText string // its message; may name hosts and DNs
 }
 
 // New registers the metrics in a registry of their own.
@@ -89,7 +90,7 @@ func (m *Metrics) Finished(job *state.Job, result string, end time.Time) {
 	defer m.mu.Unlock()
 	if job == nil {
 		if result != "not_now" {
-			m.lastFailure = result
+			m.lastFailure, m.lastFailureText = result, ""
 		}
 		return
 	}
@@ -104,9 +105,9 @@ func (m *Metrics) Finished(job *state.Job, result string, end time.Time) {
 	if job.Status == state.StatusSuccess || job.Status == state.StatusPartialSuccess {
 		m.lastOK = end
 		m.lastSuccess.Set(float64(end.Unix()))
-		m.lastFailure = ""
+		m.lastFailure, m.lastFailureText = "", ""
 	} else {
-		m.lastFailure = job.ErrorCode + ": " + job.ErrorMessage
+		m.lastFailure, m.lastFailureText = job.ErrorCode, job.ErrorMessage
 	}
 }
 
@@ -138,19 +139,24 @@ func (m *Metrics) APICalls(calls map[string]int64, errors map[[2]string]int64) {
 
 // health reports whether the daemon is healthy at now: a successful cycle
 // ended less than maxAge ago, or the daemon started less than maxAge ago
-// and has not had one yet.
-func (m *Metrics) health(now time.Time, maxAge time.Duration) (ok bool, detail string) {
+// and has not had one yet. The detail names the last failure by its code,
+// and with verbose by its message too (which may name hosts and DNs).
+func (m *Metrics) health(now time.Time, maxAge time.Duration, verbose bool) (ok bool, detail string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	last := m.lastFailure
+	if verbose && m.lastFailureText != "" {
+		last += ": " + m.lastFailureText
+	}
 	switch {
 	case !m.lastOK.IsZero() && now.Sub(m.lastOK) <= maxAge:
 		return true, "last successful cycle " + now.Sub(m.lastOK).Round(time.Second).String() + " ago"
 	case m.lastOK.IsZero() && now.Sub(m.started) <= maxAge:
 		return true, "starting: no successful cycle yet"
 	case m.lastOK.IsZero():
-		return false, "no successful cycle since the start " + now.Sub(m.started).Round(time.Second).String() + " ago" + failure(m.lastFailure)
+		return false, "no successful cycle since the start " + now.Sub(m.started).Round(time.Second).String() + " ago" + failure(last)
 	default:
-		return false, "last successful cycle " + now.Sub(m.lastOK).Round(time.Second).String() + " ago, over " + maxAge.String() + failure(m.lastFailure)
+		return false, "last successful cycle " + now.Sub(m.lastOK).Round(time.Second).String() + " ago, over " + maxAge.String() + failure(last)
 	}
 }
 

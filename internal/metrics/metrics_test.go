@@ -3,6 +3,7 @@ package metrics
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -95,5 +96,87 @@ func TestMetricsHealthAndJobs(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/jobs", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /jobs: %d, want 405", rec.Code)
+	}
+}
+
+// /healthz names the last failure by its code; the message, which can name
+// hosts and DNs, only with ?verbose=1.
+func TestHealthzHidesErrorText(t *testing.T) {
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	m := New(start)
+	now := start.Add(2 * time.Hour)
+	h := m.Handler(state.OpenJobs(t.TempDir()), time.Hour, func() time.Time { return now })
+	const secret = "ldaps://dc1.corp.example.com:636: bind as CN=svc-idsync,OU=Service,DC=corp,DC=example,DC=com failed"
+	m.Finished(&state.Job{Status: state.StatusFailed, ErrorCode: "SourceReadFailed", ErrorMessage: secret}, "failed", now)
+
+	code, body := get(t, h, "/healthz")
+	if code != 503 || !strings.Contains(body, "SourceReadFailed") {
+		t.Errorf("healthz: %d %s, want 503 naming the error code", code, body)
+	}
+	for _, leak := range []string{"dc1.corp.example.com", "CN=svc-idsync", "DC=corp"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("healthz shows %q: %s", leak, body)
+		}
+	}
+	if _, body := get(t, h, "/healthz?verbose=1"); !strings.Contains(body, "CN=svc-idsync") || !strings.Contains(body, "SourceReadFailed") {
+		t.Errorf("healthz?verbose=1 lacks the error message: %s", body)
+	}
+}
+
+// /jobs answers at most MaxJobs records, whatever limit asks.
+func TestJobsLimitCapped(t *testing.T) {
+	jobs := state.OpenJobs(t.TempDir())
+	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for i := range MaxJobs + 5 {
+		at := start.Add(time.Duration(i) * time.Second)
+		if err := jobs.Save(&state.Job{ID: state.NewJobID(at), Status: state.StatusSuccess,
+			StartTime: state.UnixMilli{Time: at}, EndTime: state.UnixMilli{Time: at}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := New(start).Handler(jobs, time.Hour, time.Now)
+	for _, q := range []string{"?limit=100000", "?limit=0", "?limit=" + strings.Repeat("9", 18)} {
+		code, body := get(t, h, "/jobs"+q)
+		var list []state.Job
+		if err := json.Unmarshal([]byte(body), &list); err != nil || code != 200 {
+			t.Fatalf("/jobs%s: %d %v", q, code, err)
+		}
+		if len(list) != MaxJobs {
+			t.Errorf("/jobs%s: %d records, want %d", q, len(list), MaxJobs)
+		}
+	}
+	if code, _ := get(t, h, "/jobs?limit=-1"); code != 400 {
+		t.Errorf("/jobs?limit=-1: %d, want 400", code)
+	}
+}
+
+// The server has read, write and idle timeouts.
+func TestServerTimeouts(t *testing.T) {
+	srv := NewServer(http.NotFoundHandler())
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
+		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
+	} {
+		if d <= 0 {
+			t.Errorf("%s is %v: unbounded", name, d)
+		}
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		want bool
+	}{
+		{"127.0.0.1:9464", true}, {"127.77.0.13:1", true}, {"[::1]:9464", true},
+		{"0.0.0.0:9464", false}, {"[::]:9464", false}, {"10.0.0.5:9464", false},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", c.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Loopback(a); got != c.want {
+			t.Errorf("Loopback(%s) = %v, want %v", c.addr, got, c.want)
+		}
 	}
 }
