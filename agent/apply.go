@@ -39,12 +39,15 @@ type applier struct {
 	x            *ids
 	failedUsers  map[string]bool
 	failedGroups map[string]bool
+	// unresolved are members whose user id could not be looked up this
+	// cycle (the lookup failed), as opposed to users not in the pool.
+	unresolved map[string]bool
 }
 
 func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log *zap.Logger) *applier {
 	a := &applier{
 		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), log: log,
-		failedUsers: map[string]bool{}, failedGroups: map[string]bool{},
+		failedUsers: map[string]bool{}, failedGroups: map[string]bool{}, unresolved: map[string]bool{},
 	}
 	return a
 }
@@ -342,6 +345,9 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 // applyMembers resolves the user ids the membership changes need, then
 // updates each group's members in calls of at most 1000 deltas. Members
 // whose user or group is not in the pool (its change failed) are skipped.
+// A group with members skipped because their user's change or lookup
+// failed is remembered as failed, so the next cycle plans its members
+// again once the user is there.
 func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) error {
 	if err := a.resolveMissing(ctx, changes); err != nil {
 		return err
@@ -356,6 +362,9 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 				deltas = append(deltas, idhub.AddMember(uid))
 			} else {
 				skippedAdd++
+				if a.failedUsers[ext] || a.unresolved[ext] {
+					a.failedGroups[m.GroupExternalID] = true
+				}
 			}
 		}
 		adds := len(deltas)
@@ -364,6 +373,9 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 				deltas = append(deltas, idhub.RemoveMember(uid))
 			} else {
 				skippedRemove++
+				if a.unresolved[ext] {
+					a.failedGroups[m.GroupExternalID] = true
+				}
 			}
 		}
 		a.mu.Unlock()
@@ -418,8 +430,14 @@ func (a *applier) resolveMissing(ctx context.Context, changes []MemberChange) er
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// The members stay unresolved and are skipped, not failed silently.
+		// The members stay unresolved and are skipped, not failed
+		// silently: their groups are planned again next cycle.
 		a.log.Warn("resolving member user ids failed; their membership changes are skipped", zap.Int("users", len(missing)), zap.Error(err))
+		a.mu.Lock()
+		for _, ext := range missing {
+			a.unresolved[ext] = true
+		}
+		a.mu.Unlock()
 		return nil
 	}
 	a.mu.Lock()

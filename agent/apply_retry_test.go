@@ -2,13 +2,19 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -144,5 +150,45 @@ func TestAttemptsPerChangeFollowTheRetryLayer(t *testing.T) {
 				t.Errorf("no change was retried with max_retries %d", maxRetries)
 			}
 		})
+	}
+}
+
+// TestFailedCreateKeepsItsMemberships checks that a user whose create
+// failed gets its group memberships in the cycle that creates it, although
+// the groups themselves did not change in the directory.
+func TestFailedCreateKeepsItsMemberships(t *testing.T) {
+	victim := dirUser(1).ExternalID
+	var failed atomic.Bool
+	failOnce := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if cr, ok := req.(*idp.CreateUserRequest); ok && cr.GetExternalId() == victim && failed.CompareAndSwap(false, true) {
+			return status.Error(codes.Unavailable, "injected before sending")
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	r := newRigClient(t, emulator.Options{NoMinInterval: true}, func(o *idhub.Options) {
+		o.DialOptions = append(o.DialOptions, grpc.WithChainUnaryInterceptor(failOnce))
+	}, nil)
+	ctx := t.Context()
+	u := []directory.User{dirUser(1), dirUser(2), dirUser(3)}
+	r.dir.set(func(d *fakeDir) {
+		d.users = u
+		d.groups = []directory.Group{{ExternalID: "g-all", Name: "All Staff", Members: []string{u[0].ExternalID, u[1].ExternalID, u[2].ExternalID}}}
+	})
+	var pe *PartialError
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); !errors.As(err, &pe) {
+		t.Fatalf("first cycle: %v, want a partial success", err)
+	}
+	job, err := r.agent.RunCycle(ctx, CycleOptions{})
+	if err != nil {
+		t.Fatalf("second cycle: %v", err)
+	}
+	if job.Mode != "delta" {
+		t.Errorf("second cycle mode %s, want delta", job.Mode)
+	}
+	_, groups := r.poolState()
+	want := []string{u[0].ExternalID, u[1].ExternalID, u[2].ExternalID}
+	if diff := cmp.Diff(want, groups["All-Staff"]); diff != "" {
+		t.Errorf("members after the retried create (-want +got):\n%s", diff)
 	}
 }
