@@ -98,7 +98,8 @@ type Options struct {
 	// Now is the clock used by token sources. Nil means time.Now.
 	Now func() time.Time
 	// HTTPClient is used for the metadata service. Nil means a client
-	// with a 10s timeout.
+	// with a 10s timeout. Either way no proxy is used and no redirect is
+	// followed (see MetadataTokenOptions.HTTPClient).
 	HTTPClient *http.Client
 	// DialOptions are appended to the options of every connection (for
 	// example a custom dialer in tests).
