@@ -70,11 +70,9 @@ type Options struct {
 	Settings *SyncSettings
 	Limits   Limits
 	// Concurrency is the number of parallel API calls; zero means 8.
+	// Each change is applied once: retries of transient failures are
+	// Cloud's (the idhub client's retry layer), never the agent's.
 	Concurrency int
-	// MaxRetries is how often a change that failed with a retryable error
-	// (unavailable, rate limited, ...) is tried again; negative means none,
-	// zero means 4.
-	MaxRetries int
 	// ReportInterval is how often progress is reported; zero means 5 s.
 	ReportInterval time.Duration
 	// HeartbeatInterval is how often the session is kept alive; it is
@@ -117,12 +115,6 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
-	}
-	switch {
-	case opts.MaxRetries == 0:
-		opts.MaxRetries = 4
-	case opts.MaxRetries < 0:
-		opts.MaxRetries = 0
 	}
 	if opts.ReportInterval <= 0 {
 		opts.ReportInterval = 5 * time.Second

@@ -3,10 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
-	"time"
 
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
@@ -20,14 +18,16 @@ import (
 	"github.com/idsync/idsync/reporter"
 )
 
-// applier carries out a plan against the pool: bounded concurrency,
-// retries with backoff for retryable errors, and one counted outcome per
-// change. A failed object fails alone.
+// applier carries out a plan against the pool: bounded concurrency and one
+// counted outcome per change. A failed object fails alone. It makes each
+// call once: retrying transient failures is the Pool's job (the idhub
+// client's retry layer), so the applier handles only what retries cannot
+// fix: a create that finds its object already there (conflict) and a
+// delete that finds it gone (not found).
 type applier struct {
 	pool        Pool
 	counts      *reporter.Counts
 	concurrency int
-	attempts    int
 	log         *zap.Logger
 
 	// hashes, when set, gives new users their AD password hash; it is
@@ -39,12 +39,15 @@ type applier struct {
 	x            *ids
 	failedUsers  map[string]bool
 	failedGroups map[string]bool
+	// unresolved are members whose user id could not be looked up this
+	// cycle (the lookup failed), as opposed to users not in the pool.
+	unresolved map[string]bool
 }
 
-func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, retries int, log *zap.Logger) *applier {
+func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log *zap.Logger) *applier {
 	a := &applier{
-		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), attempts: retries + 1, log: log,
-		failedUsers: map[string]bool{}, failedGroups: map[string]bool{},
+		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), log: log,
+		failedUsers: map[string]bool{}, failedGroups: map[string]bool{}, unresolved: map[string]bool{},
 	}
 	return a
 }
@@ -121,26 +124,6 @@ func each[T any](ctx context.Context, n int, items []T, fn func(context.Context,
 	return ctx.Err()
 }
 
-// call runs one API call, retrying retryable errors with exponential
-// backoff and jitter. (The client itself keeps every call under the
-// configured calls/s.)
-func (a *applier) call(ctx context.Context, fn func(context.Context) error) error {
-	delay := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := fn(ctx)
-		if err == nil || attempt >= a.attempts || !idhub.IsRetryable(err) || ctx.Err() != nil {
-			return err
-		}
-		d := delay/2 + time.Duration(rand.Int64N(int64(delay)))
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(d):
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
-}
-
 func (a *applier) count(o reporter.Object, ch reporter.Change, err error) {
 	out := reporter.Success
 	if err != nil {
@@ -174,18 +157,15 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	case ActionCreate:
 		req := createUserRequest(c)
 		a.withHash(ctx, c, req)
-		err := a.call(ctx, func(ctx context.Context) error {
-			u, err := a.pool.CreateUser(ctx, req)
-			if err != nil && idhub.IsConflict(err) {
-				// A retried create whose first attempt went through, or a
-				// create from a run that crashed before recording it.
-				u, err = a.findUser(ctx, c.ExternalID, err)
-			}
-			if err == nil {
-				id = u.GetId()
-			}
-			return err
-		})
+		u, err := a.pool.CreateUser(ctx, req)
+		if err != nil && idhub.IsConflict(err) {
+			// The user is there already: created by a call whose reply
+			// was lost, or by a run that stopped before recording it.
+			u, err = a.findUser(ctx, c.ExternalID, err)
+		}
+		if err == nil {
+			id = u.GetId()
+		}
 		a.count(reporter.User, reporter.Create, err)
 		if err != nil {
 			a.failUser(ctx, c, "create", err)
@@ -196,15 +176,9 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		a.mu.Unlock()
 		return // created with the right status
 	case ActionBind:
-		err := a.call(ctx, func(ctx context.Context) error {
-			_, err := a.pool.ConvertUserToExternal(ctx, id, c.ExternalID)
-			return err
-		})
+		_, err := a.pool.ConvertUserToExternal(ctx, id, c.ExternalID)
 		if err == nil && len(c.Mask) > 0 {
-			err = a.call(ctx, func(ctx context.Context) error {
-				_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
-				return err
-			})
+			_, err = a.pool.UpdateUser(ctx, updateUserRequest(c))
 		}
 		a.count(reporter.User, reporter.Bind, err)
 		if err != nil {
@@ -215,22 +189,16 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		a.x.addUser(c.ExternalID, id)
 		a.mu.Unlock()
 	case ActionUpdate:
-		err := a.call(ctx, func(ctx context.Context) error {
-			_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
-			return err
-		})
+		_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
 		a.count(reporter.User, reporter.Update, err)
 		if err != nil {
 			a.failUser(ctx, c, "update", err)
 		}
 	case ActionDelete:
-		err := a.call(ctx, func(ctx context.Context) error {
-			err := a.pool.DeleteUser(ctx, id)
-			if idhub.IsNotFound(err) {
-				return nil // already gone
-			}
-			return err
-		})
+		err := a.pool.DeleteUser(ctx, id)
+		if idhub.IsNotFound(err) {
+			err = nil // already gone
+		}
 		a.count(reporter.User, reporter.Delete, err)
 		if err != nil {
 			a.failUser(ctx, c, "delete", err)
@@ -243,13 +211,13 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	}
 	switch c.Status {
 	case StatusActivate:
-		err := a.call(ctx, func(ctx context.Context) error { return a.pool.ReactivateUser(ctx, id) })
+		err := a.pool.ReactivateUser(ctx, id)
 		a.count(reporter.User, reporter.Activate, err)
 		if err != nil {
 			a.failUser(ctx, c, "activate", err)
 		}
 	case StatusDeactivate:
-		err := a.call(ctx, func(ctx context.Context) error { return a.pool.SuspendUser(ctx, id) })
+		err := a.pool.SuspendUser(ctx, id)
 		a.count(reporter.User, reporter.Deactivate, err)
 		if err != nil {
 			a.failUser(ctx, c, "deactivate", err)
@@ -331,45 +299,32 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 	switch c.Action {
 	case ActionCreate:
 		ch = reporter.Create
-		err = a.call(ctx, func(ctx context.Context) error {
-			g, err := a.pool.CreateExternalGroup(ctx, c.Name, c.Description, c.ExternalID)
-			if err != nil && idhub.IsConflict(err) {
-				if g2, err2 := a.pool.ResolveExternalGroup(ctx, c.ExternalID); err2 == nil {
-					g, err = g2, nil
-				}
+		var g *om.Group
+		g, err = a.pool.CreateExternalGroup(ctx, c.Name, c.Description, c.ExternalID)
+		if err != nil && idhub.IsConflict(err) {
+			// The group may be there already (see applyUser).
+			if g2, err2 := a.pool.ResolveExternalGroup(ctx, c.ExternalID); err2 == nil {
+				g, err = g2, nil
 			}
-			if err == nil {
-				id = g.GetId()
-			}
-			return err
-		})
+		}
+		if err == nil {
+			id = g.GetId()
+		}
 	case ActionBind:
 		ch = reporter.Bind
-		err = a.call(ctx, func(ctx context.Context) error {
-			_, err := a.pool.ConvertGroupToExternal(ctx, id, c.ExternalID)
-			return err
-		})
+		_, err = a.pool.ConvertGroupToExternal(ctx, id, c.ExternalID)
 		if err == nil && len(c.Mask) > 0 {
-			err = a.call(ctx, func(ctx context.Context) error {
-				_, err := a.pool.UpdateGroup(ctx, id, c.Name, c.Description)
-				return err
-			})
+			_, err = a.pool.UpdateGroup(ctx, id, c.Name, c.Description)
 		}
 	case ActionUpdate:
 		ch = reporter.Update
-		err = a.call(ctx, func(ctx context.Context) error {
-			_, err := a.pool.UpdateGroup(ctx, id, c.Name, c.Description)
-			return err
-		})
+		_, err = a.pool.UpdateGroup(ctx, id, c.Name, c.Description)
 	case ActionDelete:
 		ch = reporter.Delete
-		err = a.call(ctx, func(ctx context.Context) error {
-			err := a.pool.DeleteGroup(ctx, id)
-			if idhub.IsNotFound(err) {
-				return nil
-			}
-			return err
-		})
+		err = a.pool.DeleteGroup(ctx, id)
+		if idhub.IsNotFound(err) {
+			err = nil // already gone
+		}
 	default:
 		return
 	}
@@ -390,6 +345,9 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 // applyMembers resolves the user ids the membership changes need, then
 // updates each group's members in calls of at most 1000 deltas. Members
 // whose user or group is not in the pool (its change failed) are skipped.
+// A group with members skipped because their user's change or lookup
+// failed is remembered as failed, so the next cycle plans its members
+// again once the user is there.
 func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) error {
 	if err := a.resolveMissing(ctx, changes); err != nil {
 		return err
@@ -404,6 +362,9 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 				deltas = append(deltas, idhub.AddMember(uid))
 			} else {
 				skippedAdd++
+				if a.failedUsers[ext] || a.unresolved[ext] {
+					a.failedGroups[m.GroupExternalID] = true
+				}
 			}
 		}
 		adds := len(deltas)
@@ -412,6 +373,9 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 				deltas = append(deltas, idhub.RemoveMember(uid))
 			} else {
 				skippedRemove++
+				if a.unresolved[ext] {
+					a.failedGroups[m.GroupExternalID] = true
+				}
 			}
 		}
 		a.mu.Unlock()
@@ -425,15 +389,11 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 		if len(deltas) == 0 {
 			return
 		}
-		// UpdateGroupMembers chunks by 1000; retry the remainder on
-		// retryable errors. ADD of a member already present and REMOVE of
-		// one already gone are harmless on a rerun.
-		done := 0
-		err := a.call(ctx, func(ctx context.Context) error {
-			n, err := a.pool.UpdateGroupMembers(ctx, gid, deltas[done:])
-			done += n
-			return err
-		})
+		// UpdateGroupMembers chunks by 1000 and reports how many deltas
+		// went through before a failure. ADD of a member already present
+		// and REMOVE of one already gone are harmless when the next cycle
+		// makes the failed rest again.
+		done, err := a.pool.UpdateGroupMembers(ctx, gid, deltas)
 		okAdds := min(done, adds)
 		a.counts.Add(reporter.Membership, reporter.Create, reporter.Success, int64(okAdds))
 		a.counts.Add(reporter.Membership, reporter.Delete, reporter.Success, int64(done-okAdds))
@@ -465,18 +425,19 @@ func (a *applier) resolveMissing(ctx context.Context, changes []MemberChange) er
 	if len(missing) == 0 {
 		return nil
 	}
-	var res []*idp.ResolvedUser
-	err := a.call(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = a.pool.ResolveExternalIDs(ctx, missing)
-		return err
-	})
+	res, err := a.pool.ResolveExternalIDs(ctx, missing)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// The members stay unresolved and are skipped, not failed silently.
+		// The members stay unresolved and are skipped, not failed
+		// silently: their groups are planned again next cycle.
 		a.log.Warn("resolving member user ids failed; their membership changes are skipped", zap.Int("users", len(missing)), zap.Error(err))
+		a.mu.Lock()
+		for _, ext := range missing {
+			a.unresolved[ext] = true
+		}
+		a.mu.Unlock()
 		return nil
 	}
 	a.mu.Lock()

@@ -32,7 +32,9 @@ type Sessions interface {
 }
 
 // Pool is the user and group API the planner's target is read from and the
-// applier writes to. *idhub.Client implements it.
+// applier writes to. *idhub.Client implements it. Implementations retry
+// transient failures themselves, as far as that is safe; the agent calls
+// each method once per change.
 type Pool interface {
 	ListAllUsers(ctx context.Context, fn func(*idp.User) error) error
 	GetUser(ctx context.Context, userID string) (*idp.User, error)

@@ -427,7 +427,7 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 	c.logRejected(plan)
 	c.counts.Add(reporter.User, reporter.Same, reporter.Success, int64(plan.SameUsers))
 	c.counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(plan.SameGroups))
-	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, a.opts.MaxRetries, c.log)
+	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, c.log)
 	if a.opts.NewHashSource != nil && hasCreates(plan) {
 		src, err := a.opts.NewHashSource(ctx)
 		if err != nil {

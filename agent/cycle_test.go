@@ -88,9 +88,15 @@ type rig struct {
 
 func newRig(t *testing.T, eo emulator.Options, tweak func(*Options)) *rig {
 	t.Helper()
+	return newRigClient(t, eo, nil, tweak)
+}
+
+// newRigClient is newRig with client options adjusted by mod.
+func newRigClient(t *testing.T, eo emulator.Options, mod func(*idhub.Options), tweak func(*Options)) *rig {
+	t.Helper()
 	eo.UserpoolID, eo.OrganizationID, eo.Domain, eo.StaticToken = testPool, testOrg, testDomain, testToken
 	emu, addr := emulatortest.Start(t, eo)
-	client := emulatortest.Client(t, addr, testPool, testToken, nil)
+	client := emulatortest.Client(t, addr, testPool, testToken, mod)
 	dir := t.TempDir()
 	store, err := state.Open(dir, 0)
 	if err != nil {

@@ -20,9 +20,11 @@ import (
 // session left open); the first cycle that succeeds after a failed one
 // leaves the pool equal to the directory. The faults stay on for the
 // cycles that follow: with a 10% error rate on every call, a call that is
-// not safe to retry (OpenSession on INTERNAL or DEADLINE_EXCEEDED) can fail
-// a second cycle too, so a phase may take up to three cycles; every failure
-// is counted and must be clean.
+// not safe to retry (OpenSession on INTERNAL or DEADLINE_EXCEEDED, a create
+// or bind on any of them: the server may have acted) fails its object or
+// its cycle, and the next cycle makes it again and can fail the same way,
+// so a phase may take up to phaseCycles cycles; every failure is counted
+// and must be clean.
 //
 // "Session expires mid-run" moves the emulator's clock past the session TTL
 // once the cycle has created a few users: the next heartbeat finds the
@@ -64,11 +66,15 @@ func TestCloudFaults(t *testing.T) {
 // cloudRounds is how many times the full level repeats each fault.
 var cloudRounds = int(envInt("CHAOS_CLOUD_ROUNDS", 3))
 
+// phaseCycles is how many cycles a phase of cloudRound may take.
+const phaseCycles = 5
+
 // cloudRound syncs an empty pool, applies the directory changes and syncs
-// again; each phase may fail cleanly up to twice before it succeeds.
+// again; each phase may fail cleanly up to phaseCycles-1 times before it
+// succeeds.
 func cloudRound(t *testing.T, sc *scenario, w *world, path string, expire bool, cycles, failed *int) {
 	converge := func(phase string, want poolView) {
-		for attempt := range 3 {
+		for attempt := range phaseCycles {
 			before := w.emu.Dump()
 			if expire && phase == "full" && attempt == 0 {
 				cmd := w.start(path, "sync")
@@ -98,7 +104,7 @@ func cloudRound(t *testing.T, sc *scenario, w *world, path string, expire bool, 
 				*failed++
 				checkClean(sc, w, r)
 				t.Logf("%s cycle %d failed cleanly: %s", phase, attempt+1, firstLine(r.stderr))
-				if attempt < 2 {
+				if attempt < phaseCycles-1 {
 					continue
 				}
 			default:
@@ -115,7 +121,7 @@ func cloudRound(t *testing.T, sc *scenario, w *world, path string, expire bool, 
 				return
 			}
 		}
-		sc.fatal("%s: the pool did not converge within three cycles", phase)
+		sc.fatal("%s: the pool did not converge within %d cycles", phase, phaseCycles)
 	}
 	converge("full", expected(w.set.Before))
 	w.applyMutations()

@@ -58,6 +58,17 @@ func setupLogger(cfg *config.Config, stderr io.Writer) (*zap.Logger, func(), err
 
 // newClient builds the Identity Hub client from the config.
 func newClient(cfg *config.Config, log *zap.Logger) (*idhub.Client, error) {
+	c, err := idhub.New(clientOptions(cfg, log))
+	if err != nil {
+		return nil, fmt.Errorf("identity hub client: %w", err)
+	}
+	return c, nil
+}
+
+// clientOptions maps the config to the client's options. apply.max_retries
+// counts retries after the first attempt; the client's retry layer is the
+// only one, so a call is made at most max_retries + 1 times.
+func clientOptions(cfg *config.Config, log *zap.Logger) idhub.Options {
 	opts := idhub.Options{
 		UserpoolID:                  cfg.UserpoolID,
 		OrganizationManagerEndpoint: cfg.Endpoints.OrganizationManager,
@@ -65,6 +76,7 @@ func newClient(cfg *config.Config, log *zap.Logger) (*idhub.Client, error) {
 		IAMEndpoint:                 cfg.Endpoints.IAM,
 		Plaintext:                   cfg.Endpoints.Plaintext,
 		CallsPerSecond:              cfg.Apply.RateLimit,
+		Retry:                       idhub.RetryOptions{MaxAttempts: cfg.Apply.MaxRetries + 1},
 		Version:                     version,
 		Logger:                      log.Named("idhub"),
 	}
@@ -76,11 +88,7 @@ func newClient(cfg *config.Config, log *zap.Logger) (*idhub.Client, error) {
 	case config.CredentialsKeyFile:
 		opts.AuthorizedKeyFile = cfg.CloudCredentialsFilePath
 	}
-	c, err := idhub.New(opts)
-	if err != nil {
-		return nil, fmt.Errorf("identity hub client: %w", err)
-	}
-	return c, nil
+	return opts
 }
 
 // localSettings converts the config's sync_settings, or returns nil when
@@ -223,7 +231,7 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
 			MinSourceUsers: cfg.Safety.MinSourceUsers},
-		Concurrency: cfg.Apply.Concurrency, MaxRetries: retries(cfg.Apply.MaxRetries),
+		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
 		NewHashSource: e.hashSourceFactory(),
@@ -252,13 +260,4 @@ func (e *engine) pushSettings(ctx context.Context) error {
 func (e *engine) close() {
 	e.release()
 	e.client.Close()
-}
-
-// retries maps apply.max_retries (0 means none) to agent.Options.MaxRetries
-// (0 means the default, negative none).
-func retries(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
 }

@@ -242,8 +242,9 @@ type Apply struct {
 	// RateLimit caps Identity Hub API calls per second, every call counted
 	// (retries and operation polls too); 0 means unlimited. Default 50.
 	RateLimit float64 `yaml:"rate_limit"`
-	// MaxRetries is how often a retryable call is retried, 0..100.
-	// Default 5.
+	// MaxRetries is how often an Identity Hub call that failed with a
+	// transient error is retried after its first attempt, 0..100: at most
+	// MaxRetries+1 attempts per call, 0 meaning one. Default 5.
 	MaxRetries int `yaml:"max_retries"`
 }
 

@@ -24,10 +24,11 @@ import (
 // Client talks to the Identity Hub API for one user pool. It is safe for
 // concurrent use. Close releases its connections.
 type Client struct {
-	opts  Options
-	log   *zap.Logger
-	stats *stats
-	creds credentials.PerRPCCredentials
+	opts    Options
+	log     *zap.Logger
+	stats   *stats
+	creds   credentials.PerRPCCredentials
+	retrier *retrier
 
 	conns []*grpc.ClientConn
 
@@ -51,6 +52,7 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("idhub: new client: %w", err)
 	}
 	c := &Client{opts: opts, log: opts.Logger.Named("idhub"), stats: newStats(), orgID: opts.OrganizationID}
+	c.retrier = &retrier{opts: opts.Retry, log: c.log}
 
 	transport, err := transportCredentials(opts)
 	if err != nil {

@@ -11,7 +11,10 @@
 //     cache tokens and refresh them early;
 //   - waiting for long-running operations;
 //   - error classification (Classify) the agent branches on;
-//   - retries of idempotent calls with exponential backoff and jitter;
+//   - the one retry layer: every call is wrapped by a retry policy
+//     (exponential backoff and jitter, at most RetryOptions.MaxAttempts
+//     attempts, creates only when the server turned them away), so
+//     callers never loop;
 //   - typed helpers for sessions, settings, users and groups with paging
 //     and chunking built in;
 //   - per-method call and error counters (CallStats).

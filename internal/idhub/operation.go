@@ -34,7 +34,7 @@ func (c *Client) wait(ctx context.Context, method string, op *operation.Operatio
 		}
 		delay = min(delay*2, c.opts.PollMax)
 		id := op.GetId()
-		err := c.retry(ctx, "OperationService/Get", true, func(ctx context.Context) error {
+		err := c.retrier.run(ctx, "OperationService/Get", true, func(ctx context.Context) error {
 			next, err := c.ops.Get(ctx, &operation.GetOperationRequest{OperationId: id})
 			if err == nil {
 				op = next

@@ -85,7 +85,8 @@ type Options struct {
 	// limit instead of being throttled; zero means no limit.
 	CallsPerSecond float64
 
-	// Retry configures retries of idempotent calls.
+	// Retry configures the one retry layer (see retry.go): how often a
+	// call that failed with a transient error is made again.
 	Retry RetryOptions
 	// PollInitial and PollMax bound the delay between operation polls.
 	// Zero means 50ms and 2s.
@@ -97,18 +98,19 @@ type Options struct {
 	// Now is the clock used by token sources. Nil means time.Now.
 	Now func() time.Time
 	// HTTPClient is used for the metadata service. Nil means a client
-	// with a 10s timeout.
+	// with a 10s timeout. Either way no proxy is used and no redirect is
+	// followed (see MetadataTokenOptions.HTTPClient).
 	HTTPClient *http.Client
 	// DialOptions are appended to the options of every connection (for
 	// example a custom dialer in tests).
 	DialOptions []grpc.DialOption
 }
 
-// RetryOptions configures retries of idempotent calls. Zero values select
-// the defaults.
+// RetryOptions configures the retry layer. Zero values select the
+// defaults.
 type RetryOptions struct {
-	// MaxAttempts is the total number of attempts, including the first.
-	// Zero means 4; 1 disables retries.
+	// MaxAttempts is the most times one call is made, the first attempt
+	// included: 1 disables retries. Zero means 4.
 	MaxAttempts int
 	// InitialBackoff is the first delay before a retry. Zero means 100ms.
 	InitialBackoff time.Duration

@@ -11,14 +11,19 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// Retry policy.
+// Retry policy: the one retry layer of idsync.
 //
-// Calls marked idempotent are retried on ClassRetryable errors, up to
-// RetryOptions.MaxAttempts attempts in total, waiting a random duration in
-// [d/2, d] between attempts where d starts at InitialBackoff and doubles up
-// to MaxBackoff (or the server's RetryInfo delay when longer). Nothing is
-// retried once the caller's context is done. For calls that start an
-// operation, one attempt is "start the operation and wait for it"; a
+// Every call of the Client goes through its retrier, which wraps the call
+// (as a backend retry wrapper does in restic) so nothing above it loops:
+// the agent makes each change once and handles only the outcome.
+//
+// A call is made at most RetryOptions.MaxAttempts times in total. Calls
+// marked idempotent are retried on ClassRetryable errors, waiting a random
+// duration in [d/2, d] between attempts where d starts at InitialBackoff
+// and doubles up to MaxBackoff (or the server's RetryInfo delay when
+// longer). Nothing is retried, and no retry is logged, once the caller's
+// context is done; a wait in progress ends at once. For calls that start
+// an operation, one attempt is "start the operation and wait for it"; a
 // retryable operation failure is retried like an RPC failure.
 //
 // Idempotent (retried): every read and list, Heartbeat,
@@ -32,32 +37,41 @@ import (
 // a session left open blocks every agent until it expires.
 //
 // Not retried on most errors: OpenSession, Create of settings, users and
-// groups, ConvertToExternal (a retry could duplicate work or fail
-// confusingly); the agent applies its own per-object policy to them. Every
-// call, idempotent or not, is retried when the server rejected it before
-// doing anything: RESOURCE_EXHAUSTED from rate limiting (not a quota), and
-// UNAVAILABLE for OpenSession, whose worst case on a retry is
-// OPENED_SESSION_EXISTS.
+// groups, ConvertToExternal (the server may have acted, and a retry could
+// duplicate work or fail confusingly); a create that failed is made again
+// by the next cycle, which finds the object by its external id on
+// conflict. Every call, idempotent or not, is retried when the server
+// rejected it before doing anything: RESOURCE_EXHAUSTED from rate limiting
+// (not a quota), and UNAVAILABLE for OpenSession, whose worst case on a
+// retry is OPENED_SESSION_EXISTS.
 
-// do runs fn, retrying it when idempotent, and wraps the final error as
+// retrier runs calls under the retry policy.
+type retrier struct {
+	opts RetryOptions
+	log  *zap.Logger
+}
+
+// do runs fn under the retry policy and wraps the final error as
 // "idhub: <method>: <err>".
 func (c *Client) do(ctx context.Context, method string, idempotent bool, fn func(ctx context.Context) error) error {
-	if err := c.retry(ctx, method, idempotent, fn); err != nil {
+	if err := c.retrier.run(ctx, method, idempotent, fn); err != nil {
 		return fmt.Errorf("idhub: %s: %w", method, err)
 	}
 	return nil
 }
 
-// retry runs fn, retrying it when idempotent, and returns the last error
-// unwrapped.
-func (c *Client) retry(ctx context.Context, method string, idempotent bool, fn func(ctx context.Context) error) error {
-	delay := c.opts.Retry.InitialBackoff
+// run calls fn until it succeeds, fails in a way the policy does not
+// retry, has been called opts.MaxAttempts times, or ctx is done. It returns
+// the last error unwrapped; when ctx ended a wait, the error is ctx's, with
+// the last failure attached.
+func (r *retrier) run(ctx context.Context, method string, idempotent bool, fn func(ctx context.Context) error) error {
+	delay := r.opts.InitialBackoff
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
 		if err == nil {
 			return nil
 		}
-		if attempt >= c.opts.Retry.MaxAttempts || ctx.Err() != nil || !IsRetryable(err) {
+		if attempt >= r.opts.MaxAttempts || ctx.Err() != nil || !IsRetryable(err) {
 			return err
 		}
 		if !idempotent && !rejected(method, err) {
@@ -67,12 +81,12 @@ func (c *Client) retry(ctx context.Context, method string, idempotent bool, fn f
 		if rd := retryDelay(err); rd > wait {
 			wait = rd
 		}
-		c.log.Debug("retrying call", zap.String("method", method), zap.Int("attempt", attempt),
+		r.log.Debug("retrying call", zap.String("method", method), zap.Int("attempt", attempt),
 			zap.Duration("wait", wait), zap.Error(err))
-		if sleep(ctx, wait) != nil {
-			return err
+		if cerr := sleep(ctx, wait); cerr != nil {
+			return fmt.Errorf("%w (last attempt: %w)", cerr, err)
 		}
-		delay = min(delay*2, c.opts.Retry.MaxBackoff)
+		delay = min(delay*2, r.opts.MaxBackoff)
 	}
 }
 

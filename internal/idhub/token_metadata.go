@@ -3,6 +3,7 @@ package idhub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,12 @@ const DefaultMetadataURL = "http://169.254.169.254/computeMetadata/v1/instance/s
 type MetadataTokenOptions struct {
 	// URL of the token endpoint; empty means DefaultMetadataURL.
 	URL string
-	// HTTPClient; nil means a client with a 10s timeout.
+	// HTTPClient; nil means a client with a 10s timeout. Whichever client
+	// is used, it never goes through a proxy (HTTP_PROXY and HTTPS_PROXY
+	// are ignored: the metadata service is link-local, and a proxy would
+	// see the token) and never follows a redirect. A given client is
+	// copied, not changed; its transport loses its proxy when it is an
+	// *http.Transport (or nil).
 	HTTPClient *http.Client
 	// AllowPlaintext lets the token be sent without TLS (emulator only).
 	AllowPlaintext bool
@@ -47,14 +53,36 @@ func NewMetadataTokenSource(opts MetadataTokenOptions) *MetadataTokenSource {
 	if s.url == "" {
 		s.url = DefaultMetadataURL
 	}
-	if s.hc == nil {
-		s.hc = &http.Client{Timeout: 10 * time.Second}
-	}
+	s.hc = metadataHTTPClient(opts.HTTPClient)
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.r = newRefresher("metadata service", s.fetch, s.now, opts.Logger)
 	return s
+}
+
+// errMetadataRedirect refuses a redirect from the metadata service.
+var errMetadataRedirect = errors.New("redirects are not followed")
+
+// metadataHTTPClient returns a copy of hc (nil: a client with a 10s
+// timeout) that uses no proxy and follows no redirect.
+func metadataHTTPClient(hc *http.Client) *http.Client {
+	c := http.Client{Timeout: 10 * time.Second}
+	if hc != nil {
+		c = *hc
+	}
+	switch tr := c.Transport.(type) {
+	case nil:
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = nil
+		c.Transport = t
+	case *http.Transport:
+		t := tr.Clone()
+		t.Proxy = nil
+		c.Transport = t
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return errMetadataRedirect }
+	return &c
 }
 
 type metadataToken struct {
@@ -74,6 +102,11 @@ func (s *MetadataTokenSource) fetch(ctx context.Context) (Token, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return Token{}, fmt.Errorf("metadata request: %w", ctx.Err())
+		}
+		if errors.Is(err, errMetadataRedirect) {
+			// Not transient: the service, or whatever answers in its
+			// place, sends the request elsewhere.
+			return Token{}, status.Errorf(codes.Unauthenticated, "metadata service: %v", err)
 		}
 		return Token{}, status.Errorf(codes.Unavailable, "metadata request: %v", err)
 	}
