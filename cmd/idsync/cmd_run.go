@@ -187,7 +187,9 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 	defer e.close()
 	if !d.cfg.DryRun.Enabled {
 		if err := e.pushSettings(ctx); err != nil {
-			d.metrics.Finished(nil, "failed", time.Now())
+			// A scope change refused here is a safety stop, not a failure:
+			// the metric and the log say so.
+			d.metrics.Finished(nil, cycleResult(nil, err), time.Now())
 			if ctx.Err() == nil {
 				d.log.Error("cycle not started", zap.Error(err))
 			}
