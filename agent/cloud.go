@@ -23,11 +23,7 @@ type Source interface {
 
 // Sessions is the synchronization-session API a cycle drives.
 type Sessions interface {
-	OpenSession(ctx context.Context, agentID string, t idp.SessionType) (*idhub.OpenResult, error)
-	Heartbeat(ctx context.Context, sessionID string) error
-	ReportProgress(ctx context.Context, sessionID string, entries []*idp.ProgressEntry) error
-	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error)
-	SetReplicationToken(ctx context.Context, t idp.SessionType, token string) error
+	SessionAPI
 	GetSyncSettings(ctx context.Context) (*idp.SynchronizationSettings, error)
 }
 

@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
-	"google.golang.org/grpc/codes"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/ldapsource"
 	"github.com/idsync/idsync/reporter"
@@ -82,30 +79,6 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 	return job, err
 }
 
-// finishJob records a run's end, statistics and outcome in job. A run that
-// succeeded but counted failed objects is a partial success; the returned
-// error says so (a *PartialError), or is err unchanged. code names other
-// failures.
-func finishJob(job *state.Job, counts *reporter.Counts, err error, end time.Time, code func(error) string) error {
-	job.EndTime = state.UnixMilli{Time: end.UTC()}
-	job.Result = counts.Result()
-	if err == nil && job.Result.Failures() > 0 {
-		err = &PartialError{Failed: job.Result.Failures()}
-	}
-	var pe *PartialError
-	switch {
-	case err == nil:
-		job.Status = state.StatusSuccess
-	case errors.As(err, &pe):
-		job.Status = state.StatusPartialSuccess
-		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
-	default:
-		job.Status = state.StatusFailed
-		job.ErrorCode, job.ErrorMessage = code(err), err.Error()
-	}
-	return err
-}
-
 // cycle is the state of one run.
 type cycle struct {
 	a      *Agent
@@ -114,128 +87,51 @@ type cycle struct {
 	counts *reporter.Counts
 	opts   CycleOptions
 
-	session  *idp.SynchronizationSession
+	// session is the open AD_SYNC session; nil in a dry run.
+	session  *session
 	token    string
 	settings SyncSettings
 }
 
 func (c *cycle) run(ctx context.Context) error {
-	if !c.opts.DryRun {
-		if err := c.open(ctx); err != nil {
+	if c.opts.DryRun {
+		if err := c.localOrPoolSettings(ctx); err != nil {
 			return err
 		}
-	} else if err := c.localOrPoolSettings(ctx); err != nil {
-		return err
+		c.logStart()
+		return c.sync(ctx)
 	}
-	c.log.Info("cycle started", zap.String("trigger", string(c.opts.Trigger)), zap.String("session", c.job.SessionID), zap.Bool("dry_run", c.opts.DryRun))
-
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var hb sync.WaitGroup
-	if c.session != nil {
-		hb.Go(func() { c.heartbeat(sctx, cancel) })
-	}
-	err := c.sync(sctx)
-	if cause := context.Cause(sctx); err != nil && cause != nil && errors.Is(cause, errSessionLost) {
-		err = cause
-	}
-	cancel(nil)
-	hb.Wait()
-	if c.session != nil {
-		c.close(ctx, err)
-	}
-	return err
+	a := c.a
+	spec := sessionSpec{API: a.opts.Cloud, AgentID: a.opts.AgentID, Type: idp.SessionType_AD_SYNC, Op: "open session",
+		HeartbeatInterval: a.opts.HeartbeatInterval, ReportInterval: a.opts.ReportInterval, Log: c.log}
+	return withSession(ctx, spec, c.counts, func(ctx context.Context, s *session) error {
+		c.session, c.token = s, s.Token()
+		c.job.SessionID = s.ID()
+		if err := c.settle(s.Opened.Settings); err != nil {
+			return err
+		}
+		c.logStart()
+		return c.sync(ctx)
+	})
 }
 
-// open opens the session and settles the settings.
-func (c *cycle) open(ctx context.Context) error {
-	a := c.a
-	res, err := a.opts.Cloud.OpenSession(ctx, a.opts.AgentID, idp.SessionType_AD_SYNC)
-	if err != nil {
-		return fmt.Errorf("open session: %w", err)
-	}
-	switch res.Result {
-	case idp.OpenSessionResult_TOO_EARLY:
-		return &NotNowError{Next: res.NextSessionAt}
-	case idp.OpenSessionResult_OPENED_SESSION_EXISTS:
-		return &NotNowError{Held: true}
-	}
-	c.session = res.Session
-	c.token = res.ReplicationToken
-	c.job.SessionID = res.Session.GetSessionId()
+func (c *cycle) logStart() {
+	c.log.Info("cycle started", zap.String("trigger", string(c.opts.Trigger)), zap.String("session", c.job.SessionID), zap.Bool("dry_run", c.opts.DryRun))
+}
+
+// settle settles the settings of a session: the local ones, else the
+// pool's, and checks the pool's token was written under the same scope.
+func (c *cycle) settle(pool *idp.SynchronizationSettings) error {
 	switch {
-	case a.opts.Settings != nil:
-		c.settings = *a.opts.Settings
-	case res.Settings != nil:
-		c.settings = FromCloud(res.Settings)
+	case c.a.opts.Settings != nil:
+		c.settings = *c.a.opts.Settings
+	case pool != nil:
+		c.settings = FromCloud(pool)
 	default:
 		// A session with no settings at all cannot be scoped safely.
-		err := errors.New("the user pool has no synchronization settings and the config file has no sync_settings section")
-		c.close(ctx, err)
-		return err
+		return errors.New("the user pool has no synchronization settings and the config file has no sync_settings section")
 	}
-	if err := c.checkScope(res.Settings); err != nil {
-		c.close(ctx, err)
-		return err
-	}
-	return nil
-}
-
-// heartbeat keeps the session alive; it cancels the cycle when the session
-// is gone, so nothing is applied outside a session.
-func (c *cycle) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
-	keepAlive(ctx, c.a.opts.Cloud.Heartbeat, c.session, c.a.opts.HeartbeatInterval, c.log, cancel)
-}
-
-// keepAlive sends heartbeats for session until ctx ends: every configured
-// interval, but at most a third of the session's lifetime so that two
-// missed beats still leave it alive. When the session is gone (expired,
-// closed, unknown) it cancels the run with errSessionLost.
-func keepAlive(ctx context.Context, beat func(context.Context, string) error, session *idp.SynchronizationSession,
-	configured time.Duration, log *zap.Logger, cancel context.CancelCauseFunc) {
-	every := max(session.GetExpiresAt().AsTime().Sub(session.GetCreatedAt().AsTime())/3, 100*time.Millisecond)
-	if configured > 0 && configured < every {
-		every = configured
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := beat(ctx, session.GetSessionId())
-		switch {
-		case err == nil || ctx.Err() != nil:
-		case idhub.IsNotFound(err) || idhub.Code(err) == codes.FailedPrecondition:
-			log.Error("session lost; stopping", zap.Error(err))
-			cancel(fmt.Errorf("%w: %w", errSessionLost, err))
-			return
-		default:
-			log.Warn("heartbeat failed; retrying", zap.Error(err))
-		}
-	}
-}
-
-// close closes the session: failed with the reason when err is a failure,
-// completed otherwise (a partial success completes: the progress report
-// carries the failed counts).
-func (c *cycle) close(ctx context.Context, err error) {
-	failed := err != nil
-	var pe *PartialError
-	if errors.As(err, &pe) {
-		failed = false
-	}
-	reason := ""
-	if failed {
-		reason = idhub.TruncateReason(err.Error())
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if _, cerr := c.a.opts.Cloud.CloseSession(cctx, c.session.GetSessionId(), failed, reason); cerr != nil {
-		c.log.Warn("closing the session failed; it expires on its own", zap.Error(cerr))
-	}
+	return c.checkScope(pool)
 }
 
 // sync reads, plans, checks and applies.
@@ -402,140 +298,6 @@ func (c *cycle) chooseFull(prev *directory.Snapshot) (bool, string) {
 		}
 	}
 	return false, ""
-}
-
-// apply applies the plan, reports progress, and records what the next
-// cycle builds on.
-func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot, x *ids) error {
-	a := c.a
-	sid := c.session.GetSessionId()
-	rep := reporter.New(c.counts, func(ctx context.Context, e []*idp.ProgressEntry) error {
-		return a.opts.Cloud.ReportProgress(ctx, sid, e)
-	}, a.opts.ReportInterval, c.log)
-	rctx, stopReports := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { rep.Run(rctx) })
-	if a.opts.Progress != nil {
-		total := int64(len(plan.Users) + len(plan.Groups))
-		for _, m := range plan.Members {
-			total += int64(len(m.Add) + len(m.Remove))
-		}
-		wg.Go(func() { c.showProgress(rctx, total) })
-	}
-
-	countRejected(c.counts, plan)
-	c.logRejected(plan)
-	c.counts.Add(reporter.User, reporter.Same, reporter.Success, int64(plan.SameUsers))
-	c.counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(plan.SameGroups))
-	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, c.log)
-	if a.opts.NewHashSource != nil && hasCreates(plan) {
-		src, err := a.opts.NewHashSource(ctx)
-		if err != nil {
-			// New users still get created, with generated passwords; the
-			// password sessions set their hashes when their passwords change.
-			c.log.Warn("password hashes unavailable; new users get generated passwords", zap.Error(err))
-		} else {
-			defer src.Close()
-			ap.hashes = src
-		}
-	}
-	applyErr := ap.apply(ctx, plan)
-	stopReports()
-	wg.Wait()
-	if applyErr != nil {
-		return fmt.Errorf("applying changes: %w", applyErr)
-	}
-	if err := rep.Flush(ctx); err != nil {
-		return err
-	}
-
-	// Record the new directory state and what must be retried, then let the
-	// pool's token cover it. A crash in between leaves the token behind the
-	// local state, which the next cycle sees as a mismatch and answers with
-	// a full cycle: the token is never ahead of what was applied.
-	var pendingUsers, pendingGroups []string
-	for ext := range ap.failedUsers {
-		pendingUsers = append(pendingUsers, ext)
-	}
-	for ext := range ap.failedGroups {
-		pendingGroups = append(pendingGroups, ext)
-	}
-	for _, r := range plan.Rejected {
-		if r.Object == ObjectUser {
-			pendingUsers = append(pendingUsers, r.ExternalID)
-		} else {
-			pendingGroups = append(pendingGroups, r.ExternalID)
-		}
-	}
-	st := a.opts.Store
-	if err := st.SetPending(state.User, pendingUsers); err != nil {
-		return err
-	}
-	if err := st.SetPending(state.Group, pendingGroups); err != nil {
-		return err
-	}
-	if plan.Mode == ModeFull {
-		if err := st.ReplaceIDs(state.User, x.users); err != nil {
-			return err
-		}
-		if err := st.ReplaceIDs(state.Group, x.groups); err != nil {
-			return err
-		}
-	} else {
-		var gone []string
-		for _, ch := range plan.Users {
-			if ch.Action == ActionDelete && !ap.failedUsers[ch.ExternalID] {
-				gone = append(gone, ch.ExternalID)
-			}
-		}
-		if err := st.UpdateIDs(state.User, x.users, gone); err != nil {
-			return err
-		}
-		var goneGroups []string
-		for _, ch := range plan.Groups {
-			if ch.Action == ActionDelete && !ap.failedGroups[ch.ExternalID] {
-				goneGroups = append(goneGroups, ch.ExternalID)
-			}
-		}
-		if err := st.UpdateIDs(state.Group, x.groups, goneGroups); err != nil {
-			return err
-		}
-	}
-	if err := st.SaveSnapshot(sessionKind, snap); err != nil {
-		return err
-	}
-	if plan.Mode == ModeFull {
-		if err := st.SetMeta(metaLastFull, a.now().UTC().Format(time.RFC3339)); err != nil {
-			return err
-		}
-	}
-	token, err := encodeToken(snap.Watermark, ScopeFingerprint(c.settings))
-	if err != nil {
-		return fmt.Errorf("encode the replication token: %w", err)
-	}
-	if err := a.opts.Cloud.SetReplicationToken(ctx, idp.SessionType_AD_SYNC, token); err != nil {
-		return fmt.Errorf("store the replication token: %w", err)
-	}
-	return nil
-}
-
-func (c *cycle) showProgress(ctx context.Context, total int64) {
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		r := c.counts.Result()
-		done := r.Successes() + r.Failures()
-		for _, s := range []reporter.Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
-			done -= s.Same.Success
-			done += s.Created.Skipped + s.Deleted.Skipped
-		}
-		c.a.opts.Progress(min(done, total), total)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // logRejected logs every object the planner refused, with the reason, at

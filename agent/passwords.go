@@ -47,11 +47,7 @@ type HashSource interface {
 // PasswordCloud is what a password hash session needs from Identity Hub.
 // *idhub.Client implements it.
 type PasswordCloud interface {
-	OpenSession(ctx context.Context, agentID string, t idp.SessionType) (*idhub.OpenResult, error)
-	Heartbeat(ctx context.Context, sessionID string) error
-	ReportProgress(ctx context.Context, sessionID string, entries []*idp.ProgressEntry) error
-	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error)
-	SetReplicationToken(ctx context.Context, t idp.SessionType, token string) error
+	SessionAPI
 	ResolveExternalIDs(ctx context.Context, externalIDs []string) ([]*idp.ResolvedUser, error)
 	SetPasswordHash(ctx context.Context, userID, ntHash string, needChange bool) error
 }
@@ -194,54 +190,19 @@ type pwSession struct {
 	job    *state.Job
 	counts *reporter.Counts
 
-	session *idp.SynchronizationSession
+	session *session
 	token   string
 }
 
 func (s *pwSession) run(ctx context.Context) error {
-	cloud := s.p.opts.Cloud
-	res, err := cloud.OpenSession(ctx, s.p.opts.AgentID, idp.SessionType_AD_PASSWORD_HASH)
-	if err != nil {
-		return fmt.Errorf("open password hash session: %w", err)
-	}
-	switch res.Result {
-	case idp.OpenSessionResult_TOO_EARLY:
-		return &NotNowError{Next: res.NextSessionAt}
-	case idp.OpenSessionResult_OPENED_SESSION_EXISTS:
-		return &NotNowError{Held: true}
-	}
-	s.session, s.token = res.Session, res.ReplicationToken
-	s.job.SessionID = res.Session.GetSessionId()
-
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var hb sync.WaitGroup
-	hb.Go(func() { s.heartbeat(sctx, cancel) })
-	err = s.sync(sctx)
-	if cause := context.Cause(sctx); err != nil && cause != nil && errors.Is(cause, errSessionLost) {
-		err = cause
-	}
-	cancel(nil)
-	hb.Wait()
-
-	failed, reason := err != nil, ""
-	var pe *PartialError
-	if errors.As(err, &pe) {
-		failed = false
-	}
-	if failed {
-		reason = idhub.TruncateReason(err.Error())
-	}
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer ccancel()
-	if _, cerr := cloud.CloseSession(cctx, s.session.GetSessionId(), failed, reason); cerr != nil {
-		s.log.Warn("closing the session failed; it expires on its own", zap.Error(cerr))
-	}
-	return err
-}
-
-func (s *pwSession) heartbeat(ctx context.Context, cancel context.CancelCauseFunc) {
-	keepAlive(ctx, s.p.opts.Cloud.Heartbeat, s.session, s.p.opts.HeartbeatInterval, s.log, cancel)
+	o := &s.p.opts
+	spec := sessionSpec{API: o.Cloud, AgentID: o.AgentID, Type: idp.SessionType_AD_PASSWORD_HASH, Op: "open password hash session",
+		HeartbeatInterval: o.HeartbeatInterval, ReportInterval: o.ReportInterval, Log: s.log}
+	return withSession(ctx, spec, s.counts, func(ctx context.Context, ss *session) error {
+		s.session, s.token = ss, ss.Token()
+		s.job.SessionID = ss.ID()
+		return s.sync(ctx)
+	})
 }
 
 // sync replicates the changes, sets the hashes, and moves the cursor.
@@ -291,7 +252,7 @@ func (s *pwSession) sync(ctx context.Context) error {
 	if err := o.Store.SetMeta(metaPasswordCursor, base64.StdEncoding.EncodeToString(raw)); err != nil {
 		return fmt.Errorf("save the password cursor: %w", err)
 	}
-	if err := o.Cloud.SetReplicationToken(ctx, idp.SessionType_AD_PASSWORD_HASH, cursorToken(raw)); err != nil {
+	if err := s.session.setToken(ctx, cursorToken(raw)); err != nil {
 		return fmt.Errorf("store the password replication token: %w", err)
 	}
 	return nil
@@ -371,13 +332,7 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsou
 		return nil, nil
 	}
 
-	sid := s.session.GetSessionId()
-	rep := reporter.New(s.counts, func(ctx context.Context, e []*idp.ProgressEntry) error {
-		return o.Cloud.ReportProgress(ctx, sid, e)
-	}, o.ReportInterval, s.log)
-	rctx, stopReports := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { rep.Run(rctx) })
+	reps := s.session.startReports(ctx)
 
 	var mu sync.Mutex
 	var failed []string
@@ -403,12 +358,11 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsou
 		return nil
 	})
 	gerr := g.Wait()
-	stopReports()
-	wg.Wait()
+	reps.Stop()
 	if err = errors.Join(err, gerr); err != nil {
 		return nil, fmt.Errorf("setting password hashes: %w", err)
 	}
-	if err := rep.Flush(ctx); err != nil {
+	if err := reps.Flush(ctx); err != nil {
 		return nil, err
 	}
 	return failed, nil

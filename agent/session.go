@@ -1,0 +1,211 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/state"
+	"github.com/idsync/idsync/reporter"
+)
+
+// SessionAPI is the synchronization-session API every session loop drives
+// (open, heartbeat, report progress, close, store the replication token).
+// Sessions and PasswordCloud include it; *idhub.Client implements it.
+type SessionAPI interface {
+	OpenSession(ctx context.Context, agentID string, t idp.SessionType) (*idhub.OpenResult, error)
+	Heartbeat(ctx context.Context, sessionID string) error
+	ReportProgress(ctx context.Context, sessionID string, entries []*idp.ProgressEntry) error
+	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error)
+	SetReplicationToken(ctx context.Context, t idp.SessionType, token string) error
+}
+
+var _ SessionAPI = (*idhub.Client)(nil)
+
+// sessionSpec says which session a loop opens and how it keeps it.
+type sessionSpec struct {
+	API     SessionAPI
+	AgentID string
+	Type    idp.SessionType
+	// Op names the opening in its error ("open session").
+	Op string
+	// HeartbeatInterval is at most the time between heartbeats; zero
+	// means a third of the session's lifetime.
+	HeartbeatInterval time.Duration
+	// ReportInterval is how often progress is reported (see reporter.New).
+	ReportInterval time.Duration
+	Log            *zap.Logger
+}
+
+// session is one open synchronization session: what OpenSession returned,
+// and the counts its progress reports carry.
+type session struct {
+	spec   sessionSpec
+	counts *reporter.Counts
+	// Opened is the API's answer: the session, its replication token and
+	// the pool's settings.
+	Opened *idhub.OpenResult
+}
+
+// ID is the session's id.
+func (s *session) ID() string { return s.Opened.Session.GetSessionId() }
+
+// Token is the pool's replication token of this session type, as it was
+// when the session opened.
+func (s *session) Token() string { return s.Opened.ReplicationToken }
+
+// withSession runs fn inside a session of spec.Type:
+//   - it opens the session; a refusal (too early, another agent's session
+//     is open) is a *NotNowError and fn does not run;
+//   - it keeps the session alive while fn runs, and cancels fn's context
+//     when the session is lost (fn's error then wraps errSessionLost);
+//   - it closes the session: failed with the reason when fn failed,
+//     completed when fn succeeded or partly succeeded (a *PartialError).
+//
+// It returns fn's error. counts are what the progress reports of
+// s.startReports carry; fn records the session's outcomes in them.
+func withSession(ctx context.Context, spec sessionSpec, counts *reporter.Counts, fn func(ctx context.Context, s *session) error) error {
+	res, err := spec.API.OpenSession(ctx, spec.AgentID, spec.Type)
+	if err != nil {
+		return fmt.Errorf("%s: %w", spec.Op, err)
+	}
+	switch res.Result {
+	case idp.OpenSessionResult_TOO_EARLY:
+		return &NotNowError{Next: res.NextSessionAt}
+	case idp.OpenSessionResult_OPENED_SESSION_EXISTS:
+		return &NotNowError{Held: true}
+	}
+	s := &session{spec: spec, counts: counts, Opened: res}
+
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var hb sync.WaitGroup
+	hb.Go(func() { keepAlive(sctx, spec.API.Heartbeat, res.Session, spec.HeartbeatInterval, spec.Log, cancel) })
+	err = fn(sctx, s)
+	if cause := context.Cause(sctx); err != nil && cause != nil && errors.Is(cause, errSessionLost) {
+		err = cause
+	}
+	cancel(nil)
+	hb.Wait()
+	s.close(ctx, err)
+	return err
+}
+
+// keepAlive sends heartbeats for session until ctx ends: every configured
+// interval, but at most a third of the session's lifetime so that two
+// missed beats still leave it alive. When the session is gone (expired,
+// closed, unknown) it cancels the run with errSessionLost.
+func keepAlive(ctx context.Context, beat func(context.Context, string) error, session *idp.SynchronizationSession,
+	configured time.Duration, log *zap.Logger, cancel context.CancelCauseFunc) {
+	every := max(session.GetExpiresAt().AsTime().Sub(session.GetCreatedAt().AsTime())/3, 100*time.Millisecond)
+	if configured > 0 && configured < every {
+		every = configured
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := beat(ctx, session.GetSessionId())
+		switch {
+		case err == nil || ctx.Err() != nil:
+		case idhub.IsNotFound(err) || idhub.Code(err) == codes.FailedPrecondition:
+			log.Error("session lost; stopping", zap.Error(err))
+			cancel(fmt.Errorf("%w: %w", errSessionLost, err))
+			return
+		default:
+			log.Warn("heartbeat failed; retrying", zap.Error(err))
+		}
+	}
+}
+
+// close closes the session: failed with the reason when err is a failure,
+// completed otherwise (a partial success completes: the progress report
+// carries the failed counts). It tries even when ctx is cancelled.
+func (s *session) close(ctx context.Context, err error) {
+	failed := err != nil
+	var pe *PartialError
+	if errors.As(err, &pe) {
+		failed = false
+	}
+	reason := ""
+	if failed {
+		reason = idhub.TruncateReason(err.Error())
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if _, cerr := s.spec.API.CloseSession(cctx, s.ID(), failed, reason); cerr != nil {
+		s.spec.Log.Warn("closing the session failed; it expires on its own", zap.Error(cerr))
+	}
+}
+
+// reports sends the session's cumulative progress while changes are
+// applied.
+type reports struct {
+	rep  *reporter.Reporter
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// startReports reports the session's counts every ReportInterval until
+// Stop. Callers Stop, then Flush when the changes were applied.
+func (s *session) startReports(ctx context.Context) *reports {
+	sid := s.ID()
+	r := &reports{rep: reporter.New(s.counts, func(ctx context.Context, e []*idp.ProgressEntry) error {
+		return s.spec.API.ReportProgress(ctx, sid, e)
+	}, s.spec.ReportInterval, s.spec.Log)}
+	rctx, stop := context.WithCancel(ctx)
+	r.stop = stop
+	r.wg.Go(func() { r.rep.Run(rctx) })
+	return r
+}
+
+// Stop ends the periodic reports and waits for the one in flight.
+func (r *reports) Stop() {
+	r.stop()
+	r.wg.Wait()
+}
+
+// Flush sends the final counts.
+func (r *reports) Flush(ctx context.Context) error { return r.rep.Flush(ctx) }
+
+// setToken stores the pool's replication token of this session's type. A
+// loop calls it last, after its local state is saved, so that the token is
+// never ahead of what was applied and recorded.
+func (s *session) setToken(ctx context.Context, token string) error {
+	return s.spec.API.SetReplicationToken(ctx, s.spec.Type, token)
+}
+
+// finishJob records a run's end, statistics and outcome in job. A run that
+// succeeded but counted failed objects is a partial success; the returned
+// error says so (a *PartialError), or is err unchanged. code names other
+// failures.
+func finishJob(job *state.Job, counts *reporter.Counts, err error, end time.Time, code func(error) string) error {
+	job.EndTime = state.UnixMilli{Time: end.UTC()}
+	job.Result = counts.Result()
+	if err == nil && job.Result.Failures() > 0 {
+		err = &PartialError{Failed: job.Result.Failures()}
+	}
+	var pe *PartialError
+	switch {
+	case err == nil:
+		job.Status = state.StatusSuccess
+	case errors.As(err, &pe):
+		job.Status = state.StatusPartialSuccess
+		job.ErrorCode, job.ErrorMessage = errorCode(err), err.Error()
+	default:
+		job.Status = state.StatusFailed
+		job.ErrorCode, job.ErrorMessage = code(err), err.Error()
+	}
+	return err
+}

@@ -1,0 +1,170 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/reporter"
+)
+
+// sessionRecorder is a session API that answers OpenSession with open and
+// records the calls after it.
+type sessionRecorder struct {
+	open      *idhub.OpenResult
+	heartbeat error
+
+	mu       sync.Mutex
+	closed   []string // "failed:reason" or "completed"
+	tokens   map[idp.SessionType]string
+	progress int
+}
+
+func (r *sessionRecorder) OpenSession(context.Context, string, idp.SessionType) (*idhub.OpenResult, error) {
+	return r.open, nil
+}
+
+func (r *sessionRecorder) Heartbeat(context.Context, string) error { return r.heartbeat }
+
+func (r *sessionRecorder) ReportProgress(context.Context, string, []*idp.ProgressEntry) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.progress++
+	return nil
+}
+
+func (r *sessionRecorder) CloseSession(_ context.Context, _ string, failed bool, reason string) (*idp.SynchronizationSession, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if failed {
+		r.closed = append(r.closed, "failed:"+reason)
+	} else {
+		r.closed = append(r.closed, "completed")
+	}
+	return nil, nil
+}
+
+func (r *sessionRecorder) SetReplicationToken(_ context.Context, t idp.SessionType, token string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tokens == nil {
+		r.tokens = map[idp.SessionType]string{}
+	}
+	r.tokens[t] = token
+	return nil
+}
+
+func openedSession(token string) *idhub.OpenResult {
+	now := time.Now()
+	return &idhub.OpenResult{Result: idp.OpenSessionResult_SUCCESS, ReplicationToken: token,
+		Session: &idp.SynchronizationSession{SessionId: "s1", CreatedAt: timestamppb.New(now), ExpiresAt: timestamppb.New(now.Add(time.Hour))}}
+}
+
+func testSpec(api SessionAPI) sessionSpec {
+	return sessionSpec{API: api, AgentID: "agent", Type: idp.SessionType_AD_USER_CONTROL, Op: "open session", Log: zap.NewNop()}
+}
+
+func TestWithSessionRefusalsAreNotNow(t *testing.T) {
+	next := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	for name, tc := range map[string]struct {
+		open *idhub.OpenResult
+		held bool
+	}{
+		"too early": {open: &idhub.OpenResult{Result: idp.OpenSessionResult_TOO_EARLY, NextSessionAt: next}},
+		"held":      {open: &idhub.OpenResult{Result: idp.OpenSessionResult_OPENED_SESSION_EXISTS}, held: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := &sessionRecorder{open: tc.open}
+			ran := false
+			err := withSession(t.Context(), testSpec(api), &reporter.Counts{}, func(context.Context, *session) error {
+				ran = true
+				return nil
+			})
+			var nn *NotNowError
+			if !errors.As(err, &nn) {
+				t.Fatalf("err = %v, want a *NotNowError", err)
+			}
+			if nn.Held != tc.held || (!tc.held && !nn.Next.Equal(next)) {
+				t.Errorf("NotNowError = %+v", nn)
+			}
+			if ran || len(api.closed) > 0 {
+				t.Errorf("ran = %v, closed = %v; want neither", ran, api.closed)
+			}
+		})
+	}
+}
+
+func TestWithSessionClosesWithTheOutcome(t *testing.T) {
+	for name, tc := range map[string]struct {
+		err  error
+		want string
+	}{
+		"success": {want: "completed"},
+		"partial": {err: &PartialError{Failed: 2}, want: "completed"},
+		"failure": {err: errors.New("boom"), want: "failed:boom"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := &sessionRecorder{open: openedSession("tok")}
+			err := withSession(t.Context(), testSpec(api), &reporter.Counts{}, func(ctx context.Context, s *session) error {
+				if s.ID() != "s1" || s.Token() != "tok" {
+					t.Errorf("session %q token %q", s.ID(), s.Token())
+				}
+				if err := s.setToken(ctx, "next"); err != nil {
+					t.Fatal(err)
+				}
+				return tc.err
+			})
+			if !errors.Is(err, tc.err) {
+				t.Errorf("err = %v, want %v", err, tc.err)
+			}
+			if len(api.closed) != 1 || api.closed[0] != tc.want {
+				t.Errorf("closed = %v, want [%s]", api.closed, tc.want)
+			}
+			if got := api.tokens[idp.SessionType_AD_USER_CONTROL]; got != "next" {
+				t.Errorf("token of the session's type = %q, want next (all: %v)", got, api.tokens)
+			}
+		})
+	}
+}
+
+func TestWithSessionLostCancelsTheWork(t *testing.T) {
+	api := &sessionRecorder{open: openedSession(""), heartbeat: status.Error(codes.NotFound, "no such session")}
+	spec := testSpec(api)
+	spec.HeartbeatInterval = time.Millisecond
+	err := withSession(t.Context(), spec, &reporter.Counts{}, func(ctx context.Context, _ *session) error {
+		<-ctx.Done() // only the lost session ends this
+		return ctx.Err()
+	})
+	if !errors.Is(err, errSessionLost) {
+		t.Fatalf("err = %v, want errSessionLost", err)
+	}
+	if len(api.closed) != 1 || api.closed[0][:len("failed:")] != "failed:" {
+		t.Errorf("closed = %v, want one failed close", api.closed)
+	}
+}
+
+func TestSessionReportsAreFlushed(t *testing.T) {
+	api := &sessionRecorder{open: openedSession("")}
+	counts := &reporter.Counts{}
+	err := withSession(t.Context(), testSpec(api), counts, func(ctx context.Context, s *session) error {
+		reps := s.startReports(ctx)
+		counts.Add(reporter.User, reporter.Create, reporter.Success, 1)
+		reps.Stop()
+		return reps.Flush(ctx)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api.progress == 0 {
+		t.Error("no progress was reported")
+	}
+}
