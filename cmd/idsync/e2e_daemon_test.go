@@ -83,26 +83,31 @@ func TestE2EDaemonMetrics(t *testing.T) {
 	}
 	users := int64(len(e.set.Before.ScopedUsers()))
 	// The cycle's log line comes just before the daemon records its
-	// metrics: wait (bounded) until they show the cycle.
-	var metrics string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, metrics = fetch("/metrics"); strings.Contains(metrics, "idsync_cycles_total{") {
-			break
-		}
-	}
-	for _, want := range []string{
+	// metrics, one family after another: wait (bounded) until all of them
+	// show the cycle, then report what is still missing.
+	wants := []string{
 		`idsync_cycles_total{result="success"} 1`,
 		`idsync_changes_total{change="create",object="user",result="success"} ` + itoa(users),
 		`idsync_directory_objects_read_total{object="user"} ` + itoa(users),
 		`idsync_api_calls_total{method="UserService/Create"} ` + itoa(users),
 		`idsync_session_open 0`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
+		"idsync_last_success_timestamp_seconds 1.",
+	}
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, metrics := fetch("/metrics")
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(metrics, want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
 		}
 	}
-	if !strings.Contains(metrics, "idsync_last_success_timestamp_seconds 1.") {
-		t.Error("/metrics has no last success time")
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %q", want)
 	}
 	if code, body := fetch("/healthz"); code != http.StatusOK || !strings.Contains(body, "last successful cycle") {
 		t.Errorf("/healthz: %d %s", code, body)
