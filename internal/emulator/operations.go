@@ -25,14 +25,7 @@ type opRec struct {
 // The caller holds e.mu.
 func (e *Emulator) newOp(ctx context.Context, desc string, meta, resp proto.Message) (*operation.Operation, error) {
 	now := e.now()
-	op := &operation.Operation{
-		Id:          newID("emo"),
-		Description: desc,
-		CreatedAt:   timestamppb.New(now),
-		CreatedBy:   subjectFrom(ctx),
-		ModifiedAt:  timestamppb.New(now.Add(e.opts.OpDelay)),
-		Done:        true,
-	}
+	op := e.doneOp(ctx, desc, now)
 	if meta != nil {
 		m, err := anypb.New(meta)
 		if err != nil {
@@ -49,6 +42,19 @@ func (e *Emulator) newOp(ctx context.Context, desc string, meta, resp proto.Mess
 	}
 	op.Result = &operation.Operation_Response{Response: r}
 	return e.recordOp(op, now), nil
+}
+
+// doneOp returns a done operation created now by the caller, finished after
+// Options.OpDelay, without a result.
+func (e *Emulator) doneOp(ctx context.Context, desc string, now time.Time) *operation.Operation {
+	return &operation.Operation{
+		Id:          newID("emo"),
+		Description: desc,
+		CreatedAt:   timestamppb.New(now),
+		CreatedBy:   subjectFrom(ctx),
+		ModifiedAt:  timestamppb.New(now.Add(e.opts.OpDelay)),
+		Done:        true,
+	}
 }
 
 // recordOp keeps op for OperationService.Get, done at now + Options.OpDelay,

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // operationName is the full name of the message every mutating method
@@ -66,14 +65,7 @@ func (e *Emulator) opErrorInterceptor(ctx context.Context, req any, info *grpc.U
 // returns the view the caller sees. The caller holds e.mu.
 func (e *Emulator) newFailedOp(ctx context.Context, desc string, st *status.Status) *operation.Operation {
 	now := e.now()
-	op := &operation.Operation{
-		Id:          newID("emo"),
-		Description: desc,
-		CreatedAt:   timestamppb.New(now),
-		CreatedBy:   subjectFrom(ctx),
-		ModifiedAt:  timestamppb.New(now.Add(e.opts.OpDelay)),
-		Done:        true,
-		Result:      &operation.Operation_Error{Error: st},
-	}
+	op := e.doneOp(ctx, desc, now)
+	op.Result = &operation.Operation_Error{Error: st}
 	return e.recordOp(op, now)
 }
