@@ -63,7 +63,7 @@ func (e *Emulator) addGroup(g *orgv1.Group) error {
 		return err
 	}
 	if q := e.opts.Quotas.GroupsPerOrganization; q > 0 && len(e.st.groups) >= q {
-		return status.Errorf(codes.ResourceExhausted, "quota exceeded: groups per organization (limit %d)", q)
+		return quotaError(quotaGroups, "groups per organization", q)
 	}
 	g.Id = newID("ajg")
 	g.OrganizationId = e.st.OrganizationID

@@ -75,12 +75,12 @@ func (s groupServer) UpdateMembers(ctx context.Context, req *orgv1.UpdateGroupMe
 		}
 	}
 	if q := e.opts.Quotas.MembersPerGroup; q > 0 && size > q {
-		return nil, status.Errorf(codes.ResourceExhausted, "quota exceeded: members per group (limit %d)", q)
+		return nil, quotaError(quotaGroupMembers, "members per group", q)
 	}
 	if q := e.opts.Quotas.GroupsPerUser; q > 0 {
 		for _, id := range added {
 			if len(e.st.groupsOfUser[id]) >= q {
-				return nil, status.Errorf(codes.ResourceExhausted, "quota exceeded: groups per user (limit %d) for user %s", q, id)
+				return nil, quotaError(quotaGroupsPerUser, "groups per user "+id, q)
 			}
 		}
 	}

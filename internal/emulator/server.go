@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idsync/idsync/internal/emulator/validation"
+	endpointpb "github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
 	iamv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	orgv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
@@ -41,6 +42,7 @@ func (e *Emulator) services() []service {
 		{&orgv1.GroupService_ServiceDesc, groupServer{e: e}},
 		{&operation.OperationService_ServiceDesc, operationServer{e: e}},
 		{&iamv1.IamTokenService_ServiceDesc, iamServer{e: e}},
+		{&endpointpb.ApiEndpointService_ServiceDesc, endpointServer{}},
 	}
 }
 
@@ -54,9 +56,9 @@ func (e *Emulator) Register(s *grpc.Server) {
 // ServerOptions returns the interceptors that give the emulator its
 // behaviour around the handlers, outermost first: call statistics, faults
 // (latency, rate limit, random errors), authentication and request
-// validation.
+// validation. The keepalive policy admits the go-sdk's client keepalive.
 func (e *Emulator) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.transitionInterceptor, e.opErrorInterceptor)}
+	return []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalivePolicy), grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.transitionInterceptor, e.opErrorInterceptor)}
 }
 
 // Serve serves the emulator on lis until ctx is done, then stops gracefully
@@ -147,9 +149,11 @@ func subjectFrom(ctx context.Context) string {
 const staticSubject = "static-token"
 
 // authInterceptor requires a bearer token on every call except
-// IamTokenService.Create.
+// IamTokenService.Create and the endpoint discovery service, which the real
+// API serves without one.
 func (e *Emulator) authInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if info.FullMethod == iamv1.IamTokenService_Create_FullMethodName {
+	if info.FullMethod == iamv1.IamTokenService_Create_FullMethodName ||
+		strings.HasPrefix(info.FullMethod, "/"+endpointpb.ApiEndpointService_ServiceDesc.ServiceName+"/") {
 		return h(ctx, req)
 	}
 	md, _ := metadata.FromIncomingContext(ctx)

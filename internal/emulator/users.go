@@ -108,7 +108,7 @@ func (s userServer) Create(ctx context.Context, req *idp.CreateUserRequest) (*op
 		return nil, err
 	}
 	if q := e.opts.Quotas.SubjectsPerOrganization; q > 0 && len(e.st.users) >= q {
-		return nil, status.Errorf(codes.ResourceExhausted, "quota exceeded: subjects per organization (limit %d)", q)
+		return nil, quotaError(quotaSubjects, "subjects per organization", q)
 	}
 	u := &idp.User{
 		Id: newID("idu"), UserpoolId: e.st.UserpoolID, Status: idp.User_ACTIVE,

@@ -2,22 +2,18 @@ package idhub
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
-	"os"
 	"sync"
 
-	iampb "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	ycsdk "github.com/yandex-cloud/go-sdk/v2"
+	iamsdk "github.com/yandex-cloud/go-sdk/v2/services/iam/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -30,7 +26,7 @@ type Client struct {
 	creds   credentials.PerRPCCredentials
 	retrier *retrier
 
-	conns []*grpc.ClientConn
+	sdk *ycsdk.SDK
 
 	sessions idp.SynchronizationSessionServiceClient
 	sync     idp.SynchronizationServiceClient
@@ -43,9 +39,9 @@ type Client struct {
 	orgID string
 }
 
-// New validates opts, applies defaults and creates the connections. No
-// network traffic happens until the first call (an authorized key file is
-// read here).
+// New validates opts, applies defaults and builds the connection with
+// Yandex's go-sdk (connect.go). No network traffic happens until the first
+// call (an authorized key file is read here).
 func New(opts Options) (*Client, error) {
 	opts.setDefaults()
 	if err := opts.validate(); err != nil {
@@ -54,35 +50,30 @@ func New(opts Options) (*Client, error) {
 	c := &Client{opts: opts, log: opts.Logger.Named("idhub"), stats: newStats(), orgID: opts.OrganizationID}
 	c.retrier = &retrier{opts: opts.Retry, log: c.log}
 
-	transport, err := transportCredentials(opts)
-	if err != nil {
-		return nil, err
+	var key *AuthorizedKey
+	if opts.AuthorizedKeyFile != "" {
+		var err error
+		if key, err = ReadAuthorizedKey(opts.AuthorizedKeyFile); err != nil {
+			return nil, err
+		}
 	}
-	base := []grpc.DialOption{
-		grpc.WithTransportCredentials(transport),
+	dial := []grpc.DialOption{
 		grpc.WithUserAgent("idsync/" + opts.Version),
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: opts.DialTimeout}),
 		grpc.WithChainUnaryInterceptor(c.stats.interceptor, rateInterceptor(opts.CallsPerSecond), timeoutInterceptor(opts.CallTimeout)),
+		// c.creds is set below, before any call is made.
+		grpc.WithPerRPCCredentials(clientCreds{c}),
 	}
-	base = append(base, opts.DialOptions...)
-
-	// The IAM connection carries no per-RPC credentials: it is where
-	// tokens come from.
-	var iamConn *grpc.ClientConn
-	if opts.AuthorizedKeyFile != "" {
-		key, err := ReadAuthorizedKey(opts.AuthorizedKeyFile)
-		if err != nil {
-			return nil, err
-		}
-		iamConn, err = grpc.NewClient(opts.IAMEndpoint, base...)
-		if err != nil {
-			return nil, fmt.Errorf("idhub: connect to iam %s: %w", opts.IAMEndpoint, err)
-		}
-		c.conns = append(c.conns, iamConn)
-		c.creds = NewKeyTokenSource(key, iampb.NewIamTokenServiceClient(iamConn),
-			KeyTokenOptions{AllowPlaintext: opts.Plaintext, Now: opts.Now, Logger: c.log})
+	dial = append(dial, opts.DialOptions...)
+	sdk, err := buildSDK(opts, dial)
+	if err != nil {
+		return nil, err
 	}
+	c.sdk = sdk
 	switch {
+	case key != nil:
+		c.creds = NewKeyTokenSource(key, iamsdk.NewIamTokenClient(sdk),
+			KeyTokenOptions{AllowPlaintext: opts.Plaintext, Now: opts.Now, Logger: c.log})
 	case opts.UseMetadataService:
 		c.creds = NewMetadataTokenSource(MetadataTokenOptions{URL: opts.MetadataURL, HTTPClient: opts.HTTPClient,
 			AllowPlaintext: opts.Plaintext, Now: opts.Now, Logger: c.log})
@@ -92,65 +83,38 @@ func New(opts Options) (*Client, error) {
 		c.creds = PerRPCCredentials(opts.TokenSource, opts.Plaintext)
 	}
 
-	authed := append(append([]grpc.DialOption{}, base...), grpc.WithPerRPCCredentials(c.creds))
-	dial := func(target string) (*grpc.ClientConn, error) {
-		cc, err := grpc.NewClient(target, authed...)
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("idhub: connect to %s: %w", target, err)
-		}
-		c.conns = append(c.conns, cc)
-		return cc, nil
-	}
-	omConn, err := dial(opts.OrganizationManagerEndpoint)
-	if err != nil {
-		return nil, err
-	}
-	opConn := omConn
-	if opts.OperationEndpoint != opts.OrganizationManagerEndpoint {
-		if opConn, err = dial(opts.OperationEndpoint); err != nil {
-			return nil, err
-		}
-	}
-	c.sessions = idp.NewSynchronizationSessionServiceClient(omConn)
-	c.sync = idp.NewSynchronizationServiceClient(omConn)
-	c.users = idp.NewUserServiceClient(omConn)
-	c.pools = idp.NewUserpoolServiceClient(omConn)
-	c.groups = om.NewGroupServiceClient(omConn)
-	c.ops = operation.NewOperationServiceClient(opConn)
+	conn := sdkConn{sdk}
+	c.sessions = idp.NewSynchronizationSessionServiceClient(conn)
+	c.sync = idp.NewSynchronizationServiceClient(conn)
+	c.users = idp.NewUserServiceClient(conn)
+	c.pools = idp.NewUserpoolServiceClient(conn)
+	c.groups = om.NewGroupServiceClient(conn)
+	c.ops = operation.NewOperationServiceClient(conn)
 	return c, nil
 }
 
-func transportCredentials(opts Options) (credentials.TransportCredentials, error) {
-	if opts.Plaintext {
-		return insecure.NewCredentials(), nil
+// clientCreds sends the Client's token (c.creds) on every call that needs
+// one.
+type clientCreds struct{ c *Client }
+
+func (cc clientCreds) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	if ri, ok := credentials.RequestInfoFromContext(ctx); ok && !needsToken(ri.Method) {
+		return nil, nil
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("idhub: read ca file: %w", err)
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("idhub: ca file %s: no certificates found", opts.CAFile)
-		}
-	}
-	return credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), nil
+	return cc.c.creds.GetRequestMetadata(ctx, uri...)
 }
+
+func (cc clientCreds) RequireTransportSecurity() bool { return cc.c.creds.RequireTransportSecurity() }
 
 // Close closes all connections.
 func (c *Client) Close() error {
-	var errs []error
-	for _, cc := range c.conns {
-		if err := cc.Close(); err != nil {
-			errs = append(errs, err)
-		}
+	if c.sdk == nil {
+		return nil
 	}
-	c.conns = nil
-	if err := errors.Join(errs...); err != nil {
+	// The pool's Shutdown does not use its context.
+	err := c.sdk.Shutdown(context.Background())
+	c.sdk = nil
+	if err != nil {
 		return fmt.Errorf("idhub: close: %w", err)
 	}
 	return nil

@@ -315,6 +315,39 @@ func TestConformanceQuotas(t *testing.T) {
 	}
 	_, err = c.CreateUser(ctx, userReq("two", "x2"))
 	wantClass(t, "second user", err, idhub.ClassQuota)
+
+	// UpdateMembers is retried on transient errors, never on a quota.
+	v2 := startConf(t, func(o *emulator.Options) { o.Quotas = emulator.Quotas{MembersPerGroup: 1} }, nil)
+	g, err := v2.c.CreateExternalGroup(ctx, "g", "", "gg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, login := range []string{"a", "b"} {
+		u, err := v2.c.CreateUser(ctx, userReq(login, "x"+login))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.GetId())
+	}
+	deltas := []*om.MemberDelta{
+		{Action: om.MemberDelta_ADD, SubjectId: ids[0]}, {Action: om.MemberDelta_ADD, SubjectId: ids[1]},
+	}
+	_, err = v2.c.UpdateGroupMembers(ctx, g.GetId(), deltas)
+	wantClass(t, "two members over a quota of one", err, idhub.ClassQuota)
+	calls := v.emu.Stats().Calls
+	for k, n := range v2.emu.Stats().Calls {
+		calls[k] += n
+	}
+	want := map[string]int64{
+		om.GroupService_CreateExternal_FullMethodName: 4, idp.UserService_Create_FullMethodName: 4,
+		om.GroupService_UpdateMembers_FullMethodName: 1,
+	}
+	for m, n := range want {
+		if calls[m] != n {
+			t.Errorf("%s calls = %d, want %d (a quota error is not retried)", m, calls[m], n)
+		}
+	}
 }
 
 func TestConformanceRateLimitIsRetryable(t *testing.T) {

@@ -29,8 +29,9 @@ const (
 	// decide.
 	ClassConflict
 	// ClassQuota is RESOURCE_EXHAUSTED naming a quota (a QuotaFailure
-	// detail or "quota" in the message). Retrying will not help until the
-	// quota is raised or objects are removed.
+	// detail; without details on the matter, "quota" in the message). It
+	// is never retried: retrying will not help until the quota is raised
+	// or objects are removed.
 	ClassQuota
 	// ClassInvalid is INVALID_ARGUMENT or OUT_OF_RANGE: the request breaks
 	// an API constraint.
@@ -106,13 +107,22 @@ func Classify(err error) Class {
 }
 
 // isQuota tells a quota (permanent until raised) from rate limiting
-// (transient): a QuotaFailure detail or the word "quota" in the message
-// means quota.
+// (transient) by the error's details where they say which it is: a
+// google.rpc.QuotaFailure means quota, a google.rpc.RetryInfo without one
+// means the server asks for a retry later. Only when neither is present is
+// the message read: the word "quota" means quota.
 func isQuota(st *status.Status) bool {
+	retry := false
 	for _, d := range st.Details() {
-		if _, ok := d.(*errdetails.QuotaFailure); ok {
+		switch d.(type) {
+		case *errdetails.QuotaFailure:
 			return true
+		case *errdetails.RetryInfo:
+			retry = true
 		}
+	}
+	if retry {
+		return false
 	}
 	return strings.Contains(strings.ToLower(st.Message()), "quota")
 }

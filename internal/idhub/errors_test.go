@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func TestClassify(t *testing.T) {
@@ -17,11 +20,26 @@ func TestClassify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withDetails := func(msg string, details ...protoadapt.MessageV1) error {
+		st, err := status.New(codes.ResourceExhausted, msg).WithDetails(details...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Err()
+	}
+	quotaFailure := &errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{Subject: "organization-manager.groups.count"}}}
+	retryInfo := &errdetails.RetryInfo{RetryDelay: durationpb.New(time.Second)}
 	tests := []struct {
 		name string
 		err  error
 		want Class
 	}{
+		{"quota by detail, message silent", withDetails("resource exhausted", quotaFailure), ClassQuota},
+		{"quota by detail beside retry info", withDetails("slow down", retryInfo, quotaFailure), ClassQuota},
+		{"retry info overrides a message naming a quota", withDetails("request quota per second exceeded", retryInfo), ClassRetryable},
+		{"quota by message, unrelated detail", withDetails("Quota limit exceeded", &errdetails.ErrorInfo{Reason: "X"}), ClassQuota},
+		{"quota inside a failed operation", fmt.Errorf("idhub: CreateUser: %w",
+			status.ErrorProto(status.Convert(withDetails("exhausted", quotaFailure)).Proto())), ClassQuota},
 		{"nil", nil, ClassNone},
 		{"unavailable", status.Error(codes.Unavailable, "x"), ClassRetryable},
 		{"deadline of the call", status.Error(codes.DeadlineExceeded, "x"), ClassRetryable},

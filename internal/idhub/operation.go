@@ -46,6 +46,11 @@ func (c *Client) wait(ctx context.Context, method string, op *operation.Operatio
 		}
 	}
 	if e := op.GetError(); e != nil {
+		// A failed operation is an error even if its status lacks a
+		// code (status.ErrorProto would make that nil: success).
+		if e.GetCode() == int32(codes.OK) {
+			e = status.Newf(codes.Unknown, "operation %s failed without an error code: %s", op.GetId(), e.GetMessage()).Proto()
+		}
 		c.stats.fail(method, codes.Code(e.GetCode()))
 		return status.ErrorProto(e)
 	}

@@ -146,11 +146,17 @@ func TestBearerTokenSentAndTLSRequired(t *testing.T) {
 	if !tlsClient.Credentials().RequireTransportSecurity() {
 		t.Error("tls client allows plaintext credentials")
 	}
-	// gRPC refuses credentials requiring TLS on a plaintext connection.
-	_, err = New(Options{UserpoolID: "p", StaticToken: "x", Plaintext: true,
+	// gRPC refuses credentials requiring TLS on a plaintext connection
+	// (the connection is made at the first call).
+	pc, err := New(Options{UserpoolID: "p", StaticToken: "x", Plaintext: true,
+		OrganizationManagerEndpoint: "passthrough:///x", OperationEndpoint: "passthrough:///x",
 		DialOptions: []grpc.DialOption{grpc.WithPerRPCCredentials(NewStaticTokenSource("x", false))}})
-	if err == nil {
-		t.Error("credentials requiring TLS accepted over plaintext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.GetUser(context.Background(), "u1"); err == nil || IsRetryable(err) {
+		t.Errorf("credentials requiring TLS over plaintext: err %v, want a permanent error", err)
 	}
 }
 

@@ -3,9 +3,12 @@ package idhub
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
+	endpointpb "github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
+	iampb "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/credentials"
 )
@@ -73,6 +76,9 @@ func PerRPCCredentials(src TokenSource, allowPlaintext bool) credentials.PerRPCC
 }
 
 func (b bearer) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	if ri, ok := credentials.RequestInfoFromContext(ctx); ok && !needsToken(ri.Method) {
+		return nil, nil
+	}
 	tok, err := b.src.Token(ctx)
 	if err != nil {
 		return nil, err
@@ -81,6 +87,16 @@ func (b bearer) GetRequestMetadata(ctx context.Context, _ ...string) (map[string
 }
 
 func (b bearer) RequireTransportSecurity() bool { return b.requireTLS }
+
+// needsToken reports whether a call to method ("/package.Service/Method")
+// carries a token: every call does except the token exchange and endpoint
+// discovery (as in the go-sdk's IAM token middleware). All connections of
+// a Client share one set of dial options, so the connection to the IAM
+// service has these credentials too.
+func needsToken(method string) bool {
+	return method != iampb.IamTokenService_Create_FullMethodName &&
+		!strings.HasPrefix(method, "/"+endpointpb.ApiEndpointService_ServiceDesc.ServiceName+"/")
+}
 
 // StaticTokenSource always returns the same token. It also implements
 // credentials.PerRPCCredentials.

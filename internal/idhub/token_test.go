@@ -64,36 +64,56 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// iamAudience is the audience the IAM token service requires of JWTs.
+const iamAudience = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
+
+// mustKey parses an authorized key file made from k.
+func mustKey(t *testing.T, id, sa string, k *rsa.PrivateKey) *AuthorizedKey {
+	t.Helper()
+	key, err := ParseAuthorizedKey(keyJSON(t, id, sa, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// TestParseAuthorizedKeyAndJWT checks the JWT the SDK signs with a parsed
+// key, as the IAM token service receives it.
 func TestParseAuthorizedKeyAndJWT(t *testing.T) {
 	k := testKey()
-	key, err := ParseAuthorizedKey(keyJSON(t, "key-1", "sa-1", k))
+	key := mustKey(t, "key-1", "sa-1", k)
+	var signed string
+	iam := &fakeIAM{create: func(jwt string) (*iampb.CreateIamTokenResponse, error) {
+		signed = jwt
+		return &iampb.CreateIamTokenResponse{IamToken: "t1.x", ExpiresAt: timestamppb.New(time.Now().Add(time.Hour))}, nil
+	}}
+	dial := startFake(t, &fakeAPI{ops: newFakeOps()}, iam)
+	cc, err := grpc.NewClient("passthrough:///bufnet", dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	signed, err := key.SignJWT(now)
-	if err != nil {
+	t.Cleanup(func() { _ = cc.Close() })
+	before := time.Now().Add(-time.Second).Truncate(time.Second)
+	if _, err := NewKeyTokenSource(key, iampb.NewIamTokenServiceClient(cc), KeyTokenOptions{}).Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	after := time.Now().Add(time.Second)
 	var claims jwt.RegisteredClaims
 	tok, err := jwt.ParseWithClaims(signed, &claims, func(*jwt.Token) (any, error) { return &k.PublicKey, nil },
-		jwt.WithValidMethods([]string{"PS256"}), jwt.WithTimeFunc(func() time.Time { return now }))
+		jwt.WithValidMethods([]string{"PS256"}))
 	if err != nil {
 		t.Fatalf("parse jwt: %v", err)
 	}
 	if got := tok.Header["kid"]; got != "key-1" {
 		t.Errorf("kid = %v, want key-1", got)
 	}
-	got := map[string]any{
-		"iss": claims.Issuer, "aud": []string(claims.Audience),
-		"iat": claims.IssuedAt.Time, "exp": claims.ExpiresAt.Time,
-	}
-	want := map[string]any{
-		"iss": "sa-1", "aud": []string{IAMTokenAudience},
-		"iat": now, "exp": now.Add(time.Hour),
-	}
+	got := map[string]any{"iss": claims.Issuer, "aud": []string(claims.Audience), "lifetime": claims.ExpiresAt.Sub(claims.IssuedAt.Time)}
+	want := map[string]any{"iss": "sa-1", "aud": []string{iamAudience}, "lifetime": time.Hour}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("claims (-want +got):\n%s", diff)
+	}
+	if iat := claims.IssuedAt.Time; iat.Before(before) || iat.After(after) {
+		t.Errorf("iat %v not within [%v, %v]", iat, before, after)
 	}
 	// A different key must not verify it.
 	other, _ := rsa.GenerateKey(rand.Reader, 1024)
@@ -133,8 +153,7 @@ func iamServer(t *testing.T, pub *rsa.PublicKey, clock *fakeClock, fail *atomic.
 		}
 		var claims jwt.RegisteredClaims
 		if _, err := jwt.ParseWithClaims(signed, &claims, func(*jwt.Token) (any, error) { return pub, nil },
-			jwt.WithValidMethods([]string{"PS256"}), jwt.WithAudience(IAMTokenAudience),
-			jwt.WithTimeFunc(clock.Now)); err != nil {
+			jwt.WithValidMethods([]string{"PS256"}), jwt.WithAudience(iamAudience)); err != nil {
 			return nil, status.Errorf(codes.Unauthenticated, "bad jwt: %v", err)
 		}
 		return &iampb.CreateIamTokenResponse{
@@ -157,7 +176,7 @@ func TestKeyTokenSourceRefresh(t *testing.T) {
 	var fail atomic.Bool
 	var calls atomic.Int32
 	iam := iamServer(t, &k.PublicKey, clock, &fail, &calls)
-	src := NewKeyTokenSource(NewAuthorizedKey("key-1", "sa-1", k), iam,
+	src := NewKeyTokenSource(mustKey(t, "key-1", "sa-1", k), iam,
 		KeyTokenOptions{Now: clock.Now, Logger: zaptest.NewLogger(t)})
 	ctx := context.Background()
 
@@ -213,7 +232,7 @@ func TestKeyTokenSourceForeignKeyRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := NewKeyTokenSource(NewAuthorizedKey("key-2", "sa-1", foreign), iam, KeyTokenOptions{Now: clock.Now})
+	src := NewKeyTokenSource(mustKey(t, "key-2", "sa-1", foreign), iam, KeyTokenOptions{Now: clock.Now})
 	_, err = src.Token(context.Background())
 	if !IsPermission(err) {
 		t.Fatalf("err = %v (class %v), want permission", err, Classify(err))
