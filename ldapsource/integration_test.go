@@ -14,13 +14,13 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/idsync/idsync/internal/adseed"
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/adseed"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // These tests run against the Samba DC of scripts/samba-dc.sh (see
-// internal/testdc); they fail when CI=true and the DC is missing.
+// internal/testing/testdc); they fail when CI=true and the DC is missing.
 
 func dcSource(t testing.TB, dc testdc.DC, mod func(*Options)) *Source {
 	t.Helper()
