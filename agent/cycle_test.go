@@ -18,9 +18,9 @@ import (
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
+	"github.com/idsync/idsync/internal/testing/emulatortest"
 )
 
 const (

@@ -97,7 +97,7 @@ func (p *Plan) planMembers(g *directory.Group, name string, have []string) {
 		want = slices.Clone(want)
 		slices.Sort(want)
 	}
-	add, remove := diffSorted(have, want)
+	add, remove := directory.DiffSorted(have, want)
 	if len(add)+len(remove) > 0 {
 		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, GroupName: name, Add: add, Remove: remove})
 	}
@@ -136,32 +136,4 @@ func removedGroups(in *Input, desired map[string]bool) []PoolGroup {
 	}
 	slices.SortFunc(out, func(a, b PoolGroup) int { return strings.Compare(a.ExternalID, b.ExternalID) })
 	return out
-}
-
-// diffSorted returns the values only in want (add) and only in have
-// (remove); both inputs are sorted and free of duplicates.
-func diffSorted(have, want []string) (add, remove []string) {
-	// A new or emptied group: the whole list, shared rather than copied
-	// (clipped, so an append never writes into the caller's array).
-	switch {
-	case len(have) == 0:
-		return slices.Clip(want), nil
-	case len(want) == 0:
-		return nil, slices.Clip(have)
-	}
-	i, j := 0, 0
-	for i < len(have) || j < len(want) {
-		switch {
-		case j == len(want) || (i < len(have) && have[i] < want[j]):
-			remove = append(remove, have[i])
-			i++
-		case i == len(have) || want[j] < have[i]:
-			add = append(add, want[j])
-			j++
-		default:
-			i++
-			j++
-		}
-	}
-	return add, remove
 }

@@ -16,8 +16,8 @@ import (
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 
-	"github.com/idsync/idsync/internal/adseed"
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 const agentsTTL = 2 * time.Second

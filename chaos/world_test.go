@@ -9,16 +9,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/idsync/idsync/agent"
-	"github.com/idsync/idsync/internal/adseed"
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/adseed"
+	"github.com/idsync/idsync/internal/testing/poolcheck"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 const (
@@ -231,91 +230,10 @@ func (w *world) start(path string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// poolView is what a pool holds, keyed the way the directory names it.
-type poolView struct {
-	Users  map[string]string   // username -> "full name|status"
-	Groups map[string][]string // group name -> sorted member usernames
-}
+// poolView is what a pool holds (see poolcheck).
+type poolView = poolcheck.View
 
-// view turns a dump into a poolView and reports duplicate external ids and
-// group names.
-func view(d emulator.Dump) (poolView, []string) {
-	v := poolView{Users: map[string]string{}, Groups: map[string][]string{}}
-	var dups []string
-	names := map[string]string{}
-	seen := map[string]bool{}
-	for _, u := range d.Users {
-		if u.ExternalID != "" && seen[u.ExternalID] {
-			dups = append(dups, "user external id "+u.ExternalID)
-		}
-		seen[u.ExternalID] = true
-		v.Users[u.Username] = u.FullName + "|" + u.Status
-		names[u.ID] = u.Username
-	}
-	for _, g := range d.Groups {
-		if g.ExternalID != "" && seen[g.ExternalID] {
-			dups = append(dups, "group external id "+g.ExternalID)
-		}
-		seen[g.ExternalID] = true
-		if _, ok := v.Groups[g.Name]; ok {
-			dups = append(dups, "group name "+g.Name)
-		}
-		ms := []string{}
-		for _, m := range g.Members {
-			ms = append(ms, names[m])
-		}
-		slices.Sort(ms)
-		v.Groups[g.Name] = ms
-	}
-	return v, dups
-}
-
-// expected is what the pool must hold for a dataset.
-func expected(ds *adseed.Dataset) poolView {
-	v := poolView{Users: map[string]string{}, Groups: map[string][]string{}}
-	byDN := map[string]string{}
-	for _, u := range ds.ScopedUsers() {
-		status := "SUSPENDED"
-		if u.Enabled {
-			status = "ACTIVE"
-		}
-		name := u.DisplayName
-		if name == "" {
-			name = strings.TrimSpace(u.GivenName + " " + u.Surname)
-		}
-		v.Users[username(u.UPN)] = name + "|" + status
-		byDN[strings.ToLower(u.DN)] = username(u.UPN)
-	}
-	for _, g := range ds.ScopedGroups() {
-		ms := []string{}
-		for _, dn := range ds.EffectiveMembers(g.DN) {
-			if n, ok := byDN[strings.ToLower(dn)]; ok {
-				ms = append(ms, n)
-			}
-		}
-		slices.Sort(ms)
-		v.Groups[agent.SanitizeGroupName(g.CN)] = ms
-	}
-	return v
-}
-
-func username(upn string) string {
-	local, _, _ := strings.Cut(upn, "@")
-	return local + "@" + poolDomain
-}
-
-// mutating counts the successful and failed mutating calls the emulator saw.
-func mutating(emu *emulator.Emulator) int64 {
-	var n int64
-	for m, c := range emu.Stats().Calls {
-		if strings.Contains(m, "Synchronization") {
-			continue
-		}
-		for _, verb := range []string{"/Create", "/Update", "/Delete", "/Suspend", "/Reactivate", "/ConvertToExternal", "/CreateExternal", "/UpdateMembers"} {
-			if strings.HasSuffix(m, verb) {
-				n += c
-			}
-		}
-	}
-	return n
-}
+func view(d emulator.Dump) (poolView, []string) { return poolcheck.Of(d) }
+func expected(ds *adseed.Dataset) poolView      { return poolcheck.Expected(ds, poolDomain) }
+func username(upn string) string                { return poolcheck.Username(upn, poolDomain) }
+func mutating(emu *emulator.Emulator) int64     { return poolcheck.Mutating(emu) }

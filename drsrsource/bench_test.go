@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/idsync/idsync/drsrsource"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // BenchmarkFullPass measures a full password pass (Changes over the domain,

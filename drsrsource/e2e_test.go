@@ -23,11 +23,11 @@ import (
 
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/drsrsource"
-	"github.com/idsync/idsync/drsrsource/internal/pwfixture"
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
+	"github.com/idsync/idsync/internal/testing/emulatortest"
+	"github.com/idsync/idsync/internal/testing/pwfixture"
 )
 
 const (

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/idsync/idsync/drsrsource"
-	"github.com/idsync/idsync/drsrsource/internal/pwfixture"
+	"github.com/idsync/idsync/internal/testing/pwfixture"
 )
 
 func dial(t *testing.T, o drsrsource.Options) *drsrsource.Client {

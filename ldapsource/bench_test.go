@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/idsync/idsync/internal/testdc"
-	"github.com/idsync/idsync/ldapsource/internal/fakead"
+	"github.com/idsync/idsync/internal/testing/fakead"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // BenchmarkSnapshotSambaW10k reads the w10k profile (10,000 users, 1,000

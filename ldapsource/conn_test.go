@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idsync/idsync/ldapsource/internal/fakead"
+	"github.com/idsync/idsync/internal/testing/fakead"
 )
 
 // testPKI makes a CA and a server certificate for 127.0.0.1, and writes the

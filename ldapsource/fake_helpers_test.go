@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/ldapsource/internal/fakead"
+	"github.com/idsync/idsync/internal/testing/fakead"
 )
 
 const (

@@ -1,10 +1,10 @@
 package ldapsource
 
 import (
-	"context"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +14,13 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/idsync/idsync/internal/adseed"
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/adseed"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // These tests run against the Samba DC of scripts/samba-dc.sh (see
-// internal/testdc); they fail when CI=true and the DC is missing.
+// internal/testing/testdc); they fail when CI=true and the DC is missing.
 
 func dcSource(t testing.TB, dc testdc.DC, mod func(*Options)) *Source {
 	t.Helper()
@@ -162,212 +162,124 @@ func compareDataset(t *testing.T, ds *adseed.Dataset, snap *directory.Snapshot) 
 	t.Logf("dataset matched: %d users, %d groups, largest group %d", len(got), len(gotG), biggest)
 }
 
-// deltaFixture creates a private OU with a few objects on the DC.
-type deltaFixture struct {
-	t    *testing.T
+// sambaDir runs the shared delta suite against the Samba DC, in an OU of
+// its own that is removed when the test ends.
+type sambaDir struct {
+	dc   testdc.DC
 	conn *ldap.Conn
 	ou   string
+	tag  string // makes sAMAccountNames unique in the domain
 }
 
-func (f *deltaFixture) add(dn string, attrs map[string][]string) {
+// openSambaDir makes a private OU on the DC for one test.
+func openSambaDir(t *testing.T, dc testdc.DC, conn *ldap.Conn) deltaDir {
+	n := time.Now().UnixNano()
+	d := &sambaDir{dc: dc, conn: conn, ou: fmt.Sprintf("OU=ldapsource-it-%d,%s", n, dc.BaseDN), tag: strconv.FormatInt(n%1_000_000, 36)}
+	d.addOU(t, d.ou)
+	t.Cleanup(d.cleanup)
+	return d
+}
+
+func (d *sambaDir) root() string { return d.ou }
+
+func (d *sambaDir) add(t *testing.T, dn string, attrs map[string][]string) {
+	t.Helper()
 	req := ldap.NewAddRequest(dn, nil)
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range attrs {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		req.Attribute(k, attrs[k])
 	}
-	if err := f.conn.Add(req); err != nil {
-		f.t.Fatalf("add %s: %v", dn, err)
+	if err := d.conn.Add(req); err != nil {
+		t.Fatalf("add %s: %v", dn, err)
 	}
 }
 
-func (f *deltaFixture) user(cn, parent string) string {
+func (d *sambaDir) addOU(t *testing.T, dn string) {
+	d.add(t, dn, map[string][]string{"objectClass": {"organizationalUnit"}})
+}
+
+func (d *sambaDir) sam(cn string) string { return "it" + cn + d.tag }
+
+func (d *sambaDir) addUser(t *testing.T, cn, parent string) string {
 	dn := "CN=" + cn + "," + parent
-	f.add(dn, map[string][]string{"objectClass": {"user"}, "sAMAccountName": {f.sam(cn)},
-		"userPrincipalName": {f.sam(cn) + "@it.example"}, "displayName": {"IT " + cn}, "userAccountControl": {"514"}})
+	d.add(t, dn, map[string][]string{"objectClass": {"user"}, "sAMAccountName": {d.sam(cn)},
+		"userPrincipalName": {d.sam(cn) + "@it.example"}, "displayName": {"IT " + cn}, "userAccountControl": {"514"}})
 	return dn
 }
 
-func (f *deltaFixture) sam(cn string) string {
-	return fmt.Sprintf("it%s%d", cn, len(f.ou)%97)
+func (d *sambaDir) addGroup(t *testing.T, cn, parent, description string, members ...string) string {
+	dn := "CN=" + cn + "," + parent
+	attrs := map[string][]string{"objectClass": {"group"}, "sAMAccountName": {d.sam(cn)}}
+	if description != "" {
+		attrs["description"] = []string{description}
+	}
+	if len(members) > 0 {
+		attrs["member"] = members
+	}
+	d.add(t, dn, attrs)
+	return dn
 }
 
-func (f *deltaFixture) modify(dn string, fn func(*ldap.ModifyRequest)) {
+func (d *sambaDir) modify(t *testing.T, dn string, fn func(*ldap.ModifyRequest)) {
+	t.Helper()
 	req := ldap.NewModifyRequest(dn, nil)
 	fn(req)
-	if err := f.conn.Modify(req); err != nil {
-		f.t.Fatalf("modify %s: %v", dn, err)
+	if err := d.conn.Modify(req); err != nil {
+		t.Fatalf("modify %s: %v", dn, err)
 	}
 }
 
-func (f *deltaFixture) move(dn, newRDN, newParent string) string {
-	if err := f.conn.ModifyDN(ldap.NewModifyDNRequest(dn, newRDN, true, newParent)); err != nil {
-		f.t.Fatalf("move %s: %v", dn, err)
+func (d *sambaDir) replace(t *testing.T, dn string, attrs map[string][]string) {
+	d.modify(t, dn, func(r *ldap.ModifyRequest) {
+		for _, k := range slices.Sorted(maps.Keys(attrs)) {
+			r.Replace(k, attrs[k])
+		}
+	})
+}
+
+func (d *sambaDir) members(t *testing.T, group string, add, remove []string) {
+	d.modify(t, group, func(r *ldap.ModifyRequest) {
+		if len(add) > 0 {
+			r.Add("member", add)
+		}
+		if len(remove) > 0 {
+			r.Delete("member", remove)
+		}
+	})
+}
+
+func (d *sambaDir) move(t *testing.T, dn, newRDN, newParent string) string {
+	if err := d.conn.ModifyDN(ldap.NewModifyDNRequest(dn, newRDN, true, newParent)); err != nil {
+		t.Fatalf("move %s: %v", dn, err)
 	}
 	return newRDN + "," + newParent
 }
 
-func (f *deltaFixture) cleanup() {
-	// Delete the subtree children first, deepest last-created first.
+func (d *sambaDir) remove(t *testing.T, dn string) {
+	if err := d.conn.Del(ldap.NewDelRequest(dn, nil)); err != nil {
+		t.Fatalf("delete %s: %v", dn, err)
+	}
+}
+
+func (d *sambaDir) source(t *testing.T, mod func(*Options)) *Source { return dcSource(t, d.dc, mod) }
+
+func (d *sambaDir) cleanup() {
+	// Delete the subtree, deepest DNs first.
 	for range 3 {
-		res, err := f.conn.Search(ldap.NewSearchRequest(f.ou, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		res, err := d.conn.Search(ldap.NewSearchRequest(d.ou, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 			"(objectClass=*)", []string{"1.1"}, nil))
 		if err != nil {
 			return
 		}
 		slices.SortFunc(res.Entries, func(a, b *ldap.Entry) int { return len(b.DN) - len(a.DN) })
 		for _, e := range res.Entries {
-			_ = f.conn.Del(ldap.NewDelRequest(e.DN, nil))
+			_ = d.conn.Del(ldap.NewDelRequest(e.DN, nil))
 		}
 	}
 }
 
-func TestIntegrationDelta(t *testing.T) {
+// TestIntegrationDeltaSuite runs the shared delta suite against the Samba DC.
+func TestIntegrationDeltaSuite(t *testing.T) {
 	dc := testdc.Env(t)
 	conn := testdc.Dial(t, dc)
-	for _, mode := range []DeltaMode{DeltaUSN, DeltaDirSync} {
-		t.Run(string(mode), func(t *testing.T) {
-			ctx := t.Context()
-			name := fmt.Sprintf("ldapsource-it-%s-%d", mode, time.Now().UnixNano())
-			fx := &deltaFixture{t: t, conn: conn, ou: "OU=" + name + "," + dc.BaseDN}
-			fx.add(fx.ou, map[string][]string{"objectClass": {"organizationalUnit"}})
-			t.Cleanup(fx.cleanup)
-			in := "OU=In," + fx.ou
-			out := "OU=Out," + fx.ou
-			fx.add(in, map[string][]string{"objectClass": {"organizationalUnit"}})
-			fx.add(out, map[string][]string{"objectClass": {"organizationalUnit"}})
-			alice := fx.user("alice", in)
-			bob := fx.user("bob", in)
-			carol := fx.user("carol", out)
-			dave := fx.user("dave", in)
-			ghost := fx.user("ghost", in)
-			grp := "CN=itgroup," + in
-			fx.add(grp, map[string][]string{"objectClass": {"group"}, "sAMAccountName": {fx.sam("grp")},
-				"description": {"before"}, "member": {alice, bob, carol}})
-			src := dcSource(t, dc, func(o *Options) {
-				o.Scope.OrganizationalUnits = []string{in}
-				o.DeltaMode = mode
-			})
-			prev, err := src.Snapshot(ctx)
-			if err != nil {
-				t.Fatalf("Snapshot: %v", err)
-			}
-			ids := map[string]string{}
-			for _, u := range prev.Users {
-				ids[normDN(t, u.DN)] = u.ExternalID
-			}
-			if len(prev.Users) != 4 || len(prev.Groups) != 1 || len(prev.Groups[0].Members) != 2 {
-				t.Fatalf("initial snapshot: %d users, groups %+v", len(prev.Users), prev.Groups)
-			}
-			groupID := prev.Groups[0].ExternalID
-
-			// Changes: rename alice, enable bob, carol moves in, dave moves
-			// out, ghost is deleted, a new user joins the group, bob leaves
-			// it, the group description changes.
-			alice2 := fx.move(alice, "CN=alice2", in)
-			fx.modify(bob, func(r *ldap.ModifyRequest) { r.Replace("userAccountControl", []string{"512"}) })
-			carol2 := fx.move(carol, "CN=carol", in)
-			fx.move(dave, "CN=dave", out)
-			if err := conn.Del(ldap.NewDelRequest(ghost, nil)); err != nil {
-				t.Fatalf("delete ghost: %v", err)
-			}
-			erin := fx.user("erin", in)
-			fx.modify(grp, func(r *ldap.ModifyRequest) {
-				r.Add("member", []string{erin})
-				r.Delete("member", []string{bob})
-				r.Replace("description", []string{"after"})
-			})
-
-			d, err := src.Delta(ctx, prev)
-			if err != nil {
-				t.Fatalf("Delta: %v", err)
-			}
-			fresh, err := src.Snapshot(ctx)
-			if err != nil {
-				t.Fatalf("Snapshot after changes: %v", err)
-			}
-			if diff := cmp.Diff(fresh, d.Snapshot, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark")); diff != "" {
-				t.Errorf("state after delta differs from a full read (-full +delta):\n%s", diff)
-			}
-			var changed []string
-			for _, u := range d.Users {
-				changed = append(changed, normDN(t, u.DN))
-			}
-			slices.Sort(changed)
-			wantChanged := []string{normDN(t, alice2), normDN(t, bob), normDN(t, carol2), normDN(t, erin)}
-			slices.Sort(wantChanged)
-			if diff := cmp.Diff(wantChanged, changed); diff != "" {
-				t.Errorf("changed users (-want +got):\n%s", diff)
-			}
-			wantRemoved := []directory.Removal{
-				{ExternalID: ids[normDN(t, dave)], Reason: directory.ReasonOutOfScope},
-				{ExternalID: ids[normDN(t, ghost)], Reason: directory.ReasonDeleted},
-			}
-			slices.SortFunc(wantRemoved, func(a, b directory.Removal) int { return strings.Compare(a.ExternalID, b.ExternalID) })
-			if diff := cmp.Diff(wantRemoved, d.RemovedUsers); diff != "" {
-				t.Errorf("removed users (-want +got):\n%s", diff)
-			}
-			if len(d.Groups) != 1 || d.Groups[0].Description != "after" {
-				t.Errorf("changed groups = %+v, want the group with the new description", d.Groups)
-			}
-			var erinID, carolID string
-			for _, u := range fresh.Users {
-				switch normDN(t, u.DN) {
-				case normDN(t, erin):
-					erinID = u.ExternalID
-				case normDN(t, carol2):
-					carolID = u.ExternalID
-				}
-			}
-			added := []string{erinID, carolID}
-			slices.Sort(added)
-			wantM := []directory.MembershipChange{{GroupID: groupID, Added: added, Removed: []string{ids[normDN(t, bob)]}}}
-			if diff := cmp.Diff(wantM, d.Memberships); diff != "" {
-				t.Errorf("membership changes (-want +got):\n%s", diff)
-			}
-			again, err := src.Delta(ctx, d.Snapshot)
-			if err != nil {
-				t.Fatalf("second Delta: %v", err)
-			}
-			if !again.IsEmpty() {
-				t.Errorf("second delta not empty: users %d, removed %d, groups %d, memberships %d",
-					len(again.Users), len(again.RemovedUsers), len(again.Groups), len(again.Memberships))
-			}
-		})
-	}
-}
-
-func TestIntegrationFullSyncRequired(t *testing.T) {
-	dc, ds := testdc.Seeded(t, "test")
-	src := dcSource(t, dc, func(o *Options) {
-		o.Scope.OrganizationalUnits = []string{"OU=Groups," + ds.Scope}
-		o.DeltaMode = DeltaUSN
-	})
-	prev, err := src.Snapshot(t.Context())
-	if err != nil {
-		t.Fatalf("Snapshot: %v", err)
-	}
-	tests := []struct {
-		name   string
-		mutate func(w *directory.Watermark)
-		now    time.Time
-	}{
-		{name: "different invocationId", mutate: func(w *directory.Watermark) { w.InvocationID = "00000000-0000-4000-8000-000000000001" }},
-		{name: "different host", mutate: func(w *directory.Watermark) { w.DCHost = "otherdc." + dc.Domain }},
-		{name: "older than tombstone lifetime", mutate: func(w *directory.Watermark) { w.TakenAt = w.TakenAt.AddDate(0, 0, -181) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := *prev
-			tt.mutate(&p.Watermark)
-			_, err := src.Delta(context.WithoutCancel(t.Context()), &p)
-			if !errors.Is(err, ErrFullSyncRequired) {
-				t.Fatalf("Delta err = %v, want ErrFullSyncRequired", err)
-			}
-		})
-	}
+	runDeltaSuite(t, func(t *testing.T) deltaDir { return openSambaDir(t, dc, conn) })
 }

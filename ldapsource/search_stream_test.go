@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/idsync/idsync/ldapsource/internal/fakead"
+	"github.com/idsync/idsync/internal/testing/fakead"
 )
 
 // pagedSearch hands entries over as they arrive; after the callback fails

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/ldapsource/internal/fakead"
+	"github.com/idsync/idsync/internal/testing/fakead"
 )
 
 const (

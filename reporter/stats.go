@@ -7,6 +7,8 @@ package reporter
 import (
 	"fmt"
 	"sync"
+
+	"github.com/idsync/idsync/internal/state"
 )
 
 // Object is the kind of object a change is about.
@@ -96,63 +98,13 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
-// Counter counts the outcomes of one kind of change.
-type Counter struct {
-	Total   int64 `json:"Total"`
-	Success int64 `json:"Success"`
-	Failed  int64 `json:"Failed"`
-	Skipped int64 `json:"Skipped"`
-}
-
-// Statistics are the counts for one object type. The JSON names follow the
-// GetSynchronizationJob shape of cloud IDaaS products (hence "Binded"), with
-// Activated and Deactivated added.
-type Statistics struct {
-	Created     Counter `json:"Created"`
-	Updated     Counter `json:"Updated"`
-	Deleted     Counter `json:"Deleted"`
-	Binded      Counter `json:"Binded"`
-	Same        Counter `json:"Same"`
-	Activated   Counter `json:"Activated"`
-	Deactivated Counter `json:"Deactivated"`
-	// PasswordHashUpdated counts password hashes set (password sessions).
-	PasswordHashUpdated Counter `json:"PasswordHashUpdated"`
-}
-
-// Result is the statistics of one job.
-type Result struct {
-	UserStatistics        Statistics `json:"UserStatistics"`
-	GroupStatistics       Statistics `json:"GroupStatistics"`
-	GroupMemberStatistics Statistics `json:"GroupMemberStatistics"`
-}
-
-// Failures returns the number of failed changes of every kind.
-func (r Result) Failures() int64 {
-	var n int64
-	for _, s := range []Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
-		for _, c := range s.counters() {
-			n += c.Failed
-		}
-	}
-	return n
-}
-
-// Successes returns the number of successful changes, Same excluded.
-func (r Result) Successes() int64 {
-	var n int64
-	for _, s := range []Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
-		for ch, c := range s.counters() {
-			if Change(ch) != Same {
-				n += c.Success
-			}
-		}
-	}
-	return n
-}
-
-func (s Statistics) counters() [numChanges]Counter {
-	return [numChanges]Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Same, s.Activated, s.Deactivated, s.PasswordHashUpdated}
-}
+// The job statistics schema belongs to the job record (state.Job); these
+// names are the same types.
+type (
+	Counter    = state.Counter
+	Statistics = state.Statistics
+	Result     = state.Result
+)
 
 // Counts is a concurrency-safe tally of change outcomes. The zero value is
 // ready to use.

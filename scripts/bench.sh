@@ -7,7 +7,7 @@
 # AD DC (not the test DC: seeding a benchmark profile takes the DC's only
 # process for a minute), seeds the workload once (recorded in the DC's state
 # dir, so later runs skip it; seeding is never part of a measurement), builds
-# idsync and runs the harness (bench/cmd/idsync-bench). Extra flags go to the
+# idsync and runs the harness (cmd/idsync-bench). Extra flags go to the
 # harness, e.g. -o bench/results/w10k.md, -rps 500, -latency 50ms.
 #
 # Environment:
@@ -37,4 +37,4 @@ if [ "${IDSYNC_BENCH_DC_DOWN:-0}" = 1 ]; then
 	trap 'scripts/samba-dc.sh down' EXIT
 fi
 export IDSYNC_BENCH_COMMAND="${IDSYNC_BENCH_COMMAND:-scripts/bench.sh $WORKLOAD${*:+ $*}}"
-go run ./bench/cmd/idsync-bench -workload "$WORKLOAD" -dc-dir "$IDSYNC_DC_DIR" "$@"
+go run ./cmd/idsync-bench -workload "$WORKLOAD" -dc-dir "$IDSYNC_DC_DIR" "$@"

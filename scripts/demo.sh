@@ -64,7 +64,7 @@ up() {
 
 	step "Building idsync"
 	(cd "$REPO_DIR" && make -s build)
-	(cd "$REPO_DIR" && go build -o "$DEMO_DIR/adseed" ./internal/adseed/cmd/adseed)
+	(cd "$REPO_DIR" && go build -o "$DEMO_DIR/adseed" ./cmd/adseed)
 	"$BIN" version
 
 	step "Starting a throwaway Active Directory domain controller (Samba)"

@@ -18,7 +18,7 @@
 #   IDSYNC_DC_WAIT  seconds to wait for LDAPS after start (default 60)
 #
 # The env file ${IDSYNC_DC_DIR}/dc.env (mode 0600) holds KEY=VALUE lines that
-# both shells (source it) and Go (internal/testdc) read.
+# both shells (source it) and Go (internal/testing/testdc) read.
 set -euo pipefail
 
 DIR="${IDSYNC_DC_DIR:-/tmp/idsync-dc}"
@@ -236,7 +236,7 @@ cmd_up() {
 		  Bind:     CN=Administrator,CN=Users,$BASE_DN  or  administrator@$DNSDOMAIN
 		  Password: in $ENV_FILE
 		  Base DN:  $BASE_DN
-		  Env file: $ENV_FILE   (source it, or let internal/testdc read it)
+		  Env file: $ENV_FILE   (source it, or let internal/testing/testdc read it)
 	EOF
 }
 
@@ -296,7 +296,7 @@ cmd_seed() {
 	done
 	running && healthy || die "the DC is not running; run: $0 up"
 	command -v go >/dev/null 2>&1 || die "go is needed to run the seeder"
-	(cd "$REPO_DIR" && go run ./internal/adseed/cmd/adseed -env "$ENV_FILE" -profile "$profile" "${extra[@]}")
+	(cd "$REPO_DIR" && go run ./cmd/adseed -env "$ENV_FILE" -profile "$profile" "${extra[@]}")
 }
 
 case "${1:-}" in

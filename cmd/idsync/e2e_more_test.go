@@ -16,7 +16,8 @@ import (
 
 	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/idhub"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/poolcheck"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 func (e *e2e) client() *idhub.Client {
@@ -119,10 +120,7 @@ func TestE2EBlockInsteadOfDelete(t *testing.T) {
 	}
 }
 
-func usernameOf(upn string) string {
-	local, _, _ := strings.Cut(upn, "@")
-	return local + "@" + e2eDomain
-}
+func usernameOf(upn string) string { return poolcheck.Username(upn, e2eDomain) }
 
 func TestE2ECapture(t *testing.T) {
 	for _, capture := range []bool{false, true} {

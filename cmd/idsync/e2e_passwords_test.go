@@ -12,7 +12,7 @@ import (
 	"golang.org/x/crypto/md4" //lint:ignore SA1019 MD4 is what AD's NT hash is; needed to compute the expected value.
 
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // ntHash is MD4(UTF-16LE(password)) in hex: the AD_MD4 value.

@@ -11,7 +11,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // groupCalls counts the emulator's GroupService calls of one method.

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +19,11 @@ import (
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/idsync/idsync/agent"
-	"github.com/idsync/idsync/internal/adseed"
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/emulator/emulatortest"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/adseed"
+	"github.com/idsync/idsync/internal/testing/emulatortest"
+	"github.com/idsync/idsync/internal/testing/poolcheck"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 const (
@@ -157,83 +156,23 @@ func (e *e2e) mustRun(want int, args ...string) string {
 	return out
 }
 
-// poolView is what the pool holds, keyed the way the directory names it.
-type poolView struct {
-	Users  map[string]string   // external id -> "username|full name|status"
-	Groups map[string][]string // group name -> sorted member usernames
-}
+// poolView is what the pool holds (see poolcheck).
+type poolView = poolcheck.View
 
+// pool is what the pool holds now; duplicate external ids or group names
+// are errors.
 func (e *e2e) pool() poolView {
-	d := e.emu.Dump()
-	v := poolView{Users: map[string]string{}, Groups: map[string][]string{}}
-	names := map[string]string{}
-	seen := map[string]bool{}
-	for _, u := range d.Users {
-		if seen[u.ExternalID] {
-			e.t.Errorf("duplicate pool user for external id %s", u.ExternalID)
-		}
-		seen[u.ExternalID] = true
-		v.Users[u.Username] = u.FullName + "|" + u.Status
-		names[u.ID] = u.Username
-	}
-	for _, g := range d.Groups {
-		ms := []string{}
-		for _, m := range g.Members {
-			ms = append(ms, names[m])
-		}
-		slices.Sort(ms)
-		v.Groups[g.Name] = ms
+	v, dups := poolcheck.Of(e.emu.Dump())
+	for _, d := range dups {
+		e.t.Errorf("duplicate in the pool: %s", d)
 	}
 	return v
 }
 
 // expected is what the pool must hold for a dataset.
-func expected(ds *adseed.Dataset) poolView {
-	v := poolView{Users: map[string]string{}, Groups: map[string][]string{}}
-	username := func(u adseed.User) string {
-		local, _, _ := strings.Cut(u.UPN, "@")
-		return local + "@" + e2eDomain
-	}
-	byDN := map[string]string{}
-	for _, u := range ds.ScopedUsers() {
-		status := "SUSPENDED"
-		if u.Enabled {
-			status = "ACTIVE"
-		}
-		name := u.DisplayName
-		if name == "" {
-			name = strings.TrimSpace(u.GivenName + " " + u.Surname)
-		}
-		v.Users[username(u)] = name + "|" + status
-		byDN[strings.ToLower(u.DN)] = username(u)
-	}
-	for _, g := range ds.ScopedGroups() {
-		ms := []string{}
-		for _, dn := range ds.EffectiveMembers(g.DN) {
-			if n, ok := byDN[strings.ToLower(dn)]; ok {
-				ms = append(ms, n)
-			}
-		}
-		slices.Sort(ms)
-		v.Groups[agent.SanitizeGroupName(g.CN)] = ms
-	}
-	return v
-}
+func expected(ds *adseed.Dataset) poolView { return poolcheck.Expected(ds, e2eDomain) }
 
-func (e *e2e) mutating() int64 {
-	var n int64
-	for m, c := range e.emu.Stats().Calls {
-		if strings.Contains(m, "Synchronization") {
-			continue
-		}
-		for _, verb := range []string{"/Create", "/Update", "/Delete", "/Suspend", "/Reactivate", "/ConvertToExternal", "/CreateExternal", "/UpdateMembers"} {
-			if strings.HasSuffix(m, verb) {
-				n += c
-			}
-		}
-	}
-	return n
-}
+func (e *e2e) mutating() int64 { return poolcheck.Mutating(e.emu) }
 
 func TestE2EFullNoChangeAndDelta(t *testing.T) {
 	e := newE2E(t, "e2e-sync", emulator.Options{}, "")

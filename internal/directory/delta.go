@@ -94,7 +94,7 @@ func Diff(prev, next *Snapshot, deleted map[string]bool) *Delta {
 		if !ok || !groupAttrsEqual(*p, g) {
 			d.Groups = append(d.Groups, g)
 		}
-		if added, removed := diffSorted(before, g.Members); len(added)+len(removed) > 0 {
+		if added, removed := DiffSorted(before, g.Members); len(added)+len(removed) > 0 {
 			d.Memberships = append(d.Memberships, MembershipChange{GroupID: g.ExternalID, Added: added, Removed: removed})
 		}
 		delete(prevGroups, g.ExternalID)
@@ -123,17 +123,25 @@ func groupAttrsEqual(a, b Group) bool {
 		a.Name == b.Name && a.Description == b.Description && a.RID == b.RID
 }
 
-// diffSorted returns the values only in b (added) and only in a (removed);
-// both inputs are sorted.
-func diffSorted(a, b []string) (added, removed []string) {
+// DiffSorted returns the values only in want (added) and only in have
+// (removed); both inputs are sorted and free of duplicates. When one side is
+// empty the other is returned whole, shared rather than copied (clipped, so
+// an append never writes into the caller's array).
+func DiffSorted(have, want []string) (added, removed []string) {
+	switch {
+	case len(have) == 0:
+		return slices.Clip(want), nil
+	case len(want) == 0:
+		return nil, slices.Clip(have)
+	}
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	for i < len(have) || j < len(want) {
 		switch {
-		case j == len(b) || (i < len(a) && a[i] < b[j]):
-			removed = append(removed, a[i])
+		case j == len(want) || (i < len(have) && have[i] < want[j]):
+			removed = append(removed, have[i])
 			i++
-		case i == len(a) || b[j] < a[i]:
-			added = append(added, b[j])
+		case i == len(have) || want[j] < have[i]:
+			added = append(added, want[j])
 			j++
 		default:
 			i++

@@ -67,9 +67,9 @@ func TestDiffSorted(t *testing.T) {
 		{a: []string{"a"}, b: []string{"a"}},
 	}
 	for _, tt := range tests {
-		added, removed := diffSorted(tt.a, tt.b)
+		added, removed := DiffSorted(tt.a, tt.b)
 		if diff := cmp.Diff([][]string{tt.added, tt.removed}, [][]string{added, removed}, cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("diffSorted(%v, %v) (-want +got):\n%s", tt.a, tt.b, diff)
+			t.Errorf("DiffSorted(%v, %v) (-want +got):\n%s", tt.a, tt.b, diff)
 		}
 	}
 }

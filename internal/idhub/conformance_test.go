@@ -20,8 +20,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/emulator/emulatortest"
 	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/testing/emulatortest"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"

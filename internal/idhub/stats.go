@@ -59,9 +59,9 @@ func (s *stats) snapshot() CallStats {
 	return CallStats{Calls: maps.Clone(s.calls), Errors: maps.Clone(s.errors)}
 }
 
-// shortMethod turns "/yandex.cloud.organizationmanager.v1.idp.UserService/Create"
-// into "UserService/Create".
-func shortMethod(full string) string {
+// ShortMethod turns "/yandex.cloud.organizationmanager.v1.idp.UserService/Create"
+// into "UserService/Create", the name idsync's call statistics use.
+func ShortMethod(full string) string {
 	full = strings.TrimPrefix(full, "/")
 	svc, m, ok := strings.Cut(full, "/")
 	if !ok {
@@ -75,7 +75,7 @@ func shortMethod(full string) string {
 
 // interceptor counts calls and errors.
 func (s *stats) interceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	m := shortMethod(method)
+	m := ShortMethod(method)
 	s.call(m)
 	err := invoker(ctx, method, req, reply, cc, opts...)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/idsync/idsync/internal/state"
-	"github.com/idsync/idsync/reporter"
 )
 
 // Metrics holds the daemon's Prometheus metrics. Feed it with Started,
@@ -111,10 +110,10 @@ func (m *Metrics) Finished(job *state.Job, result string, end time.Time) {
 	}
 }
 
-func addStats(v *prometheus.CounterVec, object string, s reporter.Statistics) {
+func addStats(v *prometheus.CounterVec, object string, s state.Statistics) {
 	for _, c := range []struct {
 		name string
-		ctr  reporter.Counter
+		ctr  state.Counter
 	}{
 		{"create", s.Created}, {"update", s.Updated}, {"delete", s.Deleted}, {"bind", s.Binded},
 		{"activate", s.Activated}, {"deactivate", s.Deactivated}, {"password_hash", s.PasswordHashUpdated},

@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/idsync/idsync/reporter"
 )
 
 // Job statuses.
@@ -29,17 +27,17 @@ const (
 // GetSynchronizationJob shape of cloud IDaaS products, with times in Unix
 // milliseconds, plus idsync's own fields after ErrorMessage.
 type Job struct {
-	ID           string          `json:"SynchronizationJobId"`
-	TargetType   string          `json:"TargetType"`
-	TargetID     string          `json:"TargetId"`
-	Direction    string          `json:"Direction"`
-	StartTime    UnixMilli       `json:"StartTime"`
-	EndTime      UnixMilli       `json:"EndTime,omitzero"`
-	TriggerType  string          `json:"TriggerType"`
-	Status       string          `json:"Status"`
-	Result       reporter.Result `json:"Result"`
-	ErrorCode    string          `json:"ErrorCode,omitempty"`
-	ErrorMessage string          `json:"ErrorMessage,omitempty"`
+	ID           string    `json:"SynchronizationJobId"`
+	TargetType   string    `json:"TargetType"`
+	TargetID     string    `json:"TargetId"`
+	Direction    string    `json:"Direction"`
+	StartTime    UnixMilli `json:"StartTime"`
+	EndTime      UnixMilli `json:"EndTime,omitzero"`
+	TriggerType  string    `json:"TriggerType"`
+	Status       string    `json:"Status"`
+	Result       Result    `json:"Result"`
+	ErrorCode    string    `json:"ErrorCode,omitempty"`
+	ErrorMessage string    `json:"ErrorMessage,omitempty"`
 
 	// SessionType is the Identity Hub session type: AD_SYNC (users, groups
 	// and memberships) or AD_PASSWORD_HASH (password hashes).

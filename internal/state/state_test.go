@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/reporter"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -137,7 +136,7 @@ func TestJobsHistory(t *testing.T) {
 	for i := range 5 {
 		j := &Job{ID: NewJobID(start.Add(time.Duration(i) * time.Minute)), TargetType: "user_pool", TargetID: "pool1",
 			Direction: "ingress", StartTime: UnixMilli{start.Add(time.Duration(i) * time.Minute)}, TriggerType: "auto", Status: StatusSuccess}
-		j.Result.UserStatistics.Created = reporter.Counter{Total: int64(i), Success: int64(i)}
+		j.Result.UserStatistics.Created = Counter{Total: int64(i), Success: int64(i)}
 		if err := h.Save(j); err != nil {
 			t.Fatal(err)
 		}

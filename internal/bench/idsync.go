@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // Exit codes of idsync that a benchmark run may see.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 func TestShortMethod(t *testing.T) {

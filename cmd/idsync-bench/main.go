@@ -14,8 +14,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/idsync/idsync/bench"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/bench"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 func main() {
@@ -82,5 +82,5 @@ func commandLine(args []string) string {
 	if c := os.Getenv("IDSYNC_BENCH_COMMAND"); c != "" {
 		return c
 	}
-	return "go run ./bench/cmd/idsync-bench " + strings.Join(args, " ")
+	return "go run ./cmd/idsync-bench " + strings.Join(args, " ")
 }

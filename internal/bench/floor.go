@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // Filters and attributes of ldapsource's snapshot (ldapsource/entry.go),

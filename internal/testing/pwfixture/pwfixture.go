@@ -1,5 +1,5 @@
 // Package pwfixture gives integration tests a set of directory accounts with
-// known passwords on the project's Samba DC (internal/testdc): its own OU
+// known passwords on the project's Samba DC (internal/testing/testdc): its own OU
 // with an in-scope and an out-of-scope OU, and an account without
 // replication rights. Everything is removed when the test ends.
 package pwfixture
@@ -17,7 +17,7 @@ import (
 	"golang.org/x/crypto/md4"
 
 	"github.com/idsync/idsync/drsrsource"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 	"github.com/idsync/idsync/ldapsource"
 )
 

@@ -58,7 +58,7 @@ func (r *Report) Write(w io.Writer) {
 		runner = max(runner, s.RunnerRSS)
 	}
 	if runner > 0 {
-		p("Peak RSS is idsync's own ru_maxrss, taken through a small runner process so that the harness's memory is not counted (bench/measure.go); the runner's %s is a floor under it.", mib(runner))
+		p("Peak RSS is idsync's own ru_maxrss, taken through a small runner process so that the harness's memory is not counted (internal/bench/measure.go); the runner's %s is a floor under it.", mib(runner))
 	}
 	p("\n\n")
 	p("### API calls by method\n\n")

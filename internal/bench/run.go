@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idsync/idsync/internal/adseed"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/adseed"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // Scenario is one measured idsync run.

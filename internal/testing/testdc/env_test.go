@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 const goodEnv = `# written by scripts/samba-dc.sh

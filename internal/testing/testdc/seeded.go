@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 // markerFile records, one per line, the profiles fully seeded into the DC.

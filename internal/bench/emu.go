@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/idhub"
 )
 
 // Emulator identity used by every scenario.
@@ -99,18 +100,10 @@ func (e *emu) snapshot() (calls, calls) {
 	return out, errs
 }
 
-// shortMethod turns "/yandex.cloud.organizationmanager.v1.idp.UserService/Create"
-// into "UserService.Create".
+// shortMethod is idhub's short method name with a dot between service and
+// method, the form the reports use: "UserService.Create".
 func shortMethod(full string) string {
-	full = strings.TrimPrefix(full, "/")
-	svc, m, ok := strings.Cut(full, "/")
-	if !ok {
-		return full
-	}
-	if i := strings.LastIndexByte(svc, '.'); i >= 0 {
-		svc = svc[i+1:]
-	}
-	return svc + "." + m
+	return strings.Replace(idhub.ShortMethod(full), "/", ".", 1)
 }
 
 func diff(after, before calls) calls {

@@ -13,8 +13,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/idsync/idsync/internal/adseed"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/adseed"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 // changeSet is a reversible set of directory changes: a share of the users

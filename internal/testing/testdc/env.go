@@ -18,7 +18,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 // DC holds the connection details from the env file written by

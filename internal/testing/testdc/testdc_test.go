@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // TestEnvReachesDC checks the env file against the running DC: LDAPS with

@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
-	"github.com/idsync/idsync/internal/adseed"
+	"github.com/idsync/idsync/internal/testing/adseed"
 )
 
 // Env returns the running DC's details from ${IDSYNC_DC_DIR:-/tmp/idsync-dc}/dc.env
