@@ -23,7 +23,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/emulator/emulatortest"
+	"github.com/idsync/idsync/internal/testing/emulatortest"
 )
 
 // sdkResolver discovers the emulator's endpoints with the SDK's endpoint
