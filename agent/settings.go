@@ -78,6 +78,8 @@ func FromCloud(s *idp.SynchronizationSettings) SyncSettings {
 	return out
 }
 
+// cloudMapping converts one mapping of the pool's settings: EMPTY leaves the
+// field empty; DIRECT and DIRECT_ARBITRARY_ATTRIBUTE both copy source.
 func cloudMapping(source string, t idp.MappingType) directory.AttributeMapping {
 	if t == idp.MappingType_EMPTY {
 		return directory.AttributeMapping{Type: directory.Empty}
@@ -86,7 +88,9 @@ func cloudMapping(source string, t idp.MappingType) directory.AttributeMapping {
 }
 
 // ToCloud returns the pool settings that correspond to s, the mapping as
-// overrides of the default. The interval is included only when the API
+// overrides of the default, every copied attribute as a DIRECT mapping
+// (EnsureCloudSettings sends those the service does not list as
+// DIRECT_ARBITRARY_ATTRIBUTE). The interval is included only when the API
 // accepts it (15m..6h); a shorter local schedule leaves the pool's as is.
 func ToCloud(s SyncSettings, interval time.Duration) *idp.SynchronizationSettings {
 	out := &idp.SynchronizationSettings{
@@ -126,6 +130,7 @@ type SettingsAPI interface {
 	GetSyncSettings(ctx context.Context) (*idp.SynchronizationSettings, error)
 	CreateSyncSettings(ctx context.Context, req *idp.CreateSynchronizationSettingsRequest) (*idp.SynchronizationSettings, error)
 	UpdateSyncSettings(ctx context.Context, req *idp.UpdateSynchronizationSettingsRequest) (*idp.SynchronizationSettings, error)
+	ListSupportedAttributes(ctx context.Context, flavor idp.AttributesFlavor) (*idp.ListSupportedAttributesResponse, error)
 }
 
 // EnsureCloudSettings makes the pool's synchronization settings equal want:
@@ -133,7 +138,14 @@ type SettingsAPI interface {
 // differ otherwise. When the pool's settings have another scope or mapping
 // than want (see ScopeFingerprint), it changes nothing and returns a
 // *SafetyError, unless acceptScopeChange is set.
+//
+// Before anything is written, the mappings of want are checked against
+// ListSupportedAttributes(ACTIVE_DIRECTORY) (see resolveMappingTypes).
 func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, acceptScopeChange bool, log *zap.Logger) error {
+	want, err := resolveMappingTypes(ctx, api, want)
+	if err != nil {
+		return err
+	}
 	have, err := api.GetSyncSettings(ctx)
 	if idhub.IsNotFound(err) {
 		_, err = api.CreateSyncSettings(ctx, &idp.CreateSynchronizationSettingsRequest{

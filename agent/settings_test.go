@@ -127,3 +127,85 @@ func TestScopeFingerprint(t *testing.T) {
 		t.Error("a token without a scope reports one")
 	}
 }
+
+// TestSettingsArbitraryAttributes: a mapping from an attribute Identity Hub
+// does not list for its target (ListSupportedAttributes) is sent as
+// DIRECT_ARBITRARY_ATTRIBUTE, a listed one as DIRECT, and a target that
+// accepts neither refuses the settings before anything is written, naming
+// the config entry and the attribute.
+func TestSettingsArbitraryAttributes(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	ctx := t.Context()
+	log := zaptest.NewLogger(t)
+	calls := func(method string) int64 {
+		return r.emu.Stats().Calls["/yandex.cloud.organizationmanager.v1.idp.SynchronizationService/"+method]
+	}
+	// Only EMPTY overrides: nothing to check, no call.
+	plain := SyncSettings{Plan: Settings{ReplacementDomain: testDomain, RemoveBehavior: RemoveDelete}, Domain: "corp.test",
+		Mapping: directory.DefaultMapping().Override(map[directory.UserField]directory.AttributeMapping{
+			directory.FieldPhoneNumber: {Type: directory.Empty}}, nil)}
+	if err := EnsureCloudSettings(ctx, r.client, ToCloud(plain, time.Hour), false, log); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls("ListSupportedAttributes"); n != 0 {
+		t.Errorf("ListSupportedAttributes called %d times for settings without DIRECT overrides", n)
+	}
+
+	local := plain
+	local.Mapping = directory.DefaultMapping().Override(
+		map[directory.UserField]directory.AttributeMapping{
+			directory.FieldFullName:   {Source: "cn", Type: directory.Direct},
+			directory.FieldEmployeeID: {Source: "extensionAttribute1", Type: directory.Direct},
+			directory.FieldDepartment: {Source: "physicalDeliveryOfficeName", Type: directory.Direct},
+			directory.FieldJobTitle:   {Source: "TITLE", Type: directory.Direct}, // listed, in another case
+		},
+		map[directory.GroupField]directory.AttributeMapping{
+			directory.FieldGroupDescription: {Source: "info", Type: directory.Direct},
+		})
+	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, time.Hour), true, log); err != nil {
+		t.Fatalf("settings with arbitrary attributes: %v", err)
+	}
+	got, err := r.client.GetSyncSettings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, m := range got.GetUserAttributeMappings() {
+		types[m.GetSource()] = m.GetType().String()
+	}
+	for _, m := range got.GetGroupAttributeMappings() {
+		types[m.GetSource()] = m.GetType().String()
+	}
+	want := map[string]string{
+		"cn": "DIRECT_ARBITRARY_ATTRIBUTE", "extensionAttribute1": "DIRECT_ARBITRARY_ATTRIBUTE",
+		"physicalDeliveryOfficeName": "DIRECT_ARBITRARY_ATTRIBUTE", "TITLE": "DIRECT", "info": "DIRECT_ARBITRARY_ATTRIBUTE",
+	}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Errorf("mapping types in the pool (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(local, FromCloud(got)); diff != "" {
+		t.Errorf("settings after a round trip through the pool (-want +got):\n%s", diff)
+	}
+	// The same settings again: no scope stop, no update.
+	updates := calls("UpdateSynchronizationSettings")
+	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, time.Hour), false, log); err != nil {
+		t.Fatalf("unchanged settings with arbitrary attributes: %v", err)
+	}
+	if n := calls("UpdateSynchronizationSettings"); n != updates {
+		t.Errorf("unchanged settings were updated %d times", n-updates)
+	}
+
+	// The group name takes only the listed source: refused before any write.
+	bad := local
+	bad.Mapping = directory.DefaultMapping().Override(nil, map[directory.GroupField]directory.AttributeMapping{
+		directory.FieldGroupName: {Source: "cn", Type: directory.Direct}})
+	err = EnsureCloudSettings(ctx, r.client, ToCloud(bad, time.Hour), true, log)
+	var me *MappingError
+	if !errors.As(err, &me) || me.Key != "sync_settings.group_attribute_mapping" || me.Target != "Name" || me.Source != "cn" ||
+		!strings.Contains(err.Error(), `"cn"`) || !strings.Contains(err.Error(), "sync_settings.group_attribute_mapping") {
+		t.Fatalf("unsupported group name source: %v, want a MappingError naming the entry", err)
+	}
+	if n := calls("UpdateSynchronizationSettings"); n != updates {
+		t.Errorf("refused settings were written (%d updates)", n-updates)
+	}
+}

@@ -165,15 +165,29 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			x.unresolved[ext] = true
 		}
 	}
+	// New users may collide with pool users by username (capture, conflict
+	// or a user recreated in the directory). UserService.List documents no
+	// filter, so those are found in one listing of the pool, which then
+	// also reads the resolved users.
+	names := make(map[string]bool)
+	for _, u := range in.Users {
+		if found[u.ExternalID] {
+			continue
+		}
+		if f, err := desiredUser(&u, s.ReplacementDomain); err == nil { // else the planner rejects it
+			names[strings.ToLower(f.Username)] = true
+		}
+	}
 	var users []PoolUser
-	if cheaperToList(len(userIDs), len(known)) {
+	if len(names) > 0 || cheaperToList(len(userIDs), len(known)) {
 		wanted := make(map[string]bool, len(userIDs))
 		for _, id := range userIDs {
 			wanted[id] = true
 		}
+		listed := make(map[string]bool)
 		err := pool.ListAllUsers(ctx, func(u *idp.User) error {
-			if wanted[u.GetId()] {
-				wanted[u.GetId()] = false
+			if (wanted[u.GetId()] || names[strings.ToLower(u.GetUsername())]) && !listed[u.GetId()] {
+				listed[u.GetId()] = true // once, should the list repeat it
 				users = append(users, poolUserFrom(u))
 			}
 			return nil
@@ -200,30 +214,6 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 		}
 	}
 	t.Users = users
-	seen := make(map[string]bool, len(users))
-	for _, u := range users {
-		seen[u.ID] = true
-	}
-	// New users may collide with pool users by username (capture, conflict
-	// or a user recreated in the directory): look those up by username.
-	for _, u := range in.Users {
-		if found[u.ExternalID] {
-			continue
-		}
-		f, err := desiredUser(&u, s.ReplacementDomain)
-		if err != nil {
-			continue // the planner rejects it
-		}
-		for pu, err := range pool.Users(ctx, fmt.Sprintf("username=%q", f.Username)) {
-			if err != nil {
-				return t, nil, fmt.Errorf("look up username %s: %w", f.Username, err)
-			}
-			if !seen[pu.GetId()] {
-				seen[pu.GetId()] = true
-				t.Users = append(t.Users, poolUserFrom(pu))
-			}
-		}
-	}
 	// Groups.
 	groupExts := make([]string, 0, len(in.Groups)+len(in.RemovedGroups))
 	for _, g := range in.Groups {
@@ -273,6 +263,11 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 // members are not read: the plan does not change the first, and idsync
 // never reads the members of the second. Groups that keep their pool name
 // need no look-up.
+//
+// GroupService.List filters only on lower-case names of 3-63 characters,
+// which many directory names (short, upper-case, with '.' or '_') are not,
+// so the names are found in one listing of the organization's groups,
+// compared case-insensitively, and only when some name needs a look-up.
 func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) error {
 	current := make(map[string]string, len(t.Groups))
 	seen := make(map[string]bool, len(t.Groups))
@@ -280,28 +275,25 @@ func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) erro
 		current[g.ExternalID] = g.Name
 		seen[g.ID] = true
 	}
+	names := make(map[string]bool)
 	for _, g := range in.Groups {
 		if cur, ok := current[g.ExternalID]; ok && keptGroupName(groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name, Current: cur}) != "" {
 			continue
 		}
-		name := SanitizeGroupName(g.Name)
-		if name == "" {
-			continue
+		if name := SanitizeGroupName(g.Name); name != "" {
+			names[strings.ToLower(name)] = true
 		}
-		names := []string{name}
-		if lower := strings.ToLower(name); lower != name {
-			names = append(names, lower)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	for og, err := range pool.Groups(ctx, "") {
+		if err != nil {
+			return fmt.Errorf("list organization groups: %w", err)
 		}
-		for _, n := range names {
-			for og, err := range pool.Groups(ctx, fmt.Sprintf("name=%q", n)) {
-				if err != nil {
-					return fmt.Errorf("look up group name %s: %w", n, err)
-				}
-				if !seen[og.GetId()] {
-					seen[og.GetId()] = true
-					t.Groups = append(t.Groups, poolGroupFrom(og))
-				}
-			}
+		if names[strings.ToLower(og.GetName())] && !seen[og.GetId()] {
+			seen[og.GetId()] = true
+			t.Groups = append(t.Groups, poolGroupFrom(og))
 		}
 	}
 	return nil

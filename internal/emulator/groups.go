@@ -3,7 +3,10 @@ package emulator
 import (
 	"context"
 	"maps"
+	"regexp"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	orgv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
@@ -17,7 +20,8 @@ import (
 const memberSubjectType = "federatedUser"
 
 // groupServer implements GroupService for the emulated organization. Group
-// names are unique within the organization; external ids are unique within
+// names are unique within the organization, compared case-insensitively
+// (an assumption: the docs are silent); external ids are unique within
 // their subject container (the user pool). Members are users of the pool.
 type groupServer struct {
 	orgv1.UnimplementedGroupServiceServer
@@ -43,7 +47,7 @@ func (e *Emulator) group(id string) (*groupRec, error) {
 }
 
 func (e *Emulator) checkGroupName(name, selfID string) error {
-	if id, ok := e.st.groupByName[name]; ok && id != selfID {
+	if id, ok := e.st.groupByName[groupNameKey(name)]; ok && id != selfID {
 		return status.Errorf(codes.AlreadyExists, "group with name %q already exists in the organization", name)
 	}
 	return nil
@@ -140,24 +144,53 @@ func (s groupServer) ResolveExternal(ctx context.Context, req *orgv1.ResolveExte
 	return proto.Clone(e.st.groups[id].Group).(*orgv1.Group), nil
 }
 
-// listGroups returns one page of the groups keep accepts, by id.
-func (e *Emulator) listGroups(filter string, pageSize int64, pageToken string, keep func(*orgv1.Group) bool) ([]*orgv1.Group, string, error) {
-	f, err := parseFilter(filter, "id", "name", "external_id")
+// groupFilterPattern is the documented shape of a group list filter: one
+// field, `=`, and a value in double quotes.
+var groupFilterPattern = regexp.MustCompile(`^\s*([a-z_]+)\s*=\s*"([^"\\]*)"\s*$`)
+
+// groupFilterValue is the documented rule for the value of a group list
+// filter: 3-63 characters matching [a-z][-a-z0-9]{1,61}[a-z0-9].
+var groupFilterValue = regexp.MustCompile(`^[a-z][-a-z0-9]{1,61}[a-z0-9]$`)
+
+// parseGroupFilter parses a GroupService list filter as the API reference
+// documents it: empty, or one condition field="value" on one of fields,
+// with a value that matches groupFilterValue. Everything else (other
+// fields, AND, other operators, values the rule does not allow) is refused.
+func parseGroupFilter(filter string, fields ...string) (field, value string, err error) {
+	if strings.TrimSpace(filter) == "" {
+		return "", "", nil
+	}
+	m := groupFilterPattern.FindStringSubmatch(filter)
+	if m == nil {
+		return "", "", status.Errorf(codes.InvalidArgument, "invalid filter %q: expected one condition field=\"value\" on %s", filter, strings.Join(fields, " or "))
+	}
+	field, value = m[1], m[2]
+	if !slices.Contains(fields, field) {
+		return "", "", status.Errorf(codes.InvalidArgument, "invalid filter %q: filtering is supported only on %s", filter, strings.Join(fields, " or "))
+	}
+	if !groupFilterValue.MatchString(value) {
+		return "", "", status.Errorf(codes.InvalidArgument, "invalid filter %q: the value must be 3-63 characters matching [a-z][-a-z0-9]{1,61}[a-z0-9]", filter)
+	}
+	return field, value, nil
+}
+
+// listGroups returns one page of the groups keep accepts, by id. filter is
+// parsed by parseGroupFilter on fields; a name condition compares names
+// case-insensitively, as their uniqueness does.
+func (e *Emulator) listGroups(filter string, fields []string, pageSize int64, pageToken string, keep func(*orgv1.Group) bool) ([]*orgv1.Group, string, error) {
+	field, value, err := parseGroupFilter(filter, fields...)
 	if err != nil {
 		return nil, "", err
 	}
 	var all []*orgv1.Group
 	for _, g := range e.st.groups {
-		ok := keep(g.Group) && matches(f, func(field string) string {
-			switch field {
-			case "id":
-				return g.Group.Id
-			case "name":
-				return g.Group.Name
-			default:
-				return g.Group.ExternalId
-			}
-		})
+		ok := keep(g.Group)
+		switch field {
+		case "id":
+			ok = ok && g.Group.Id == value
+		case "name":
+			ok = ok && groupNameKey(g.Group.Name) == value
+		}
 		if ok {
 			all = append(all, g.Group)
 		}
@@ -170,8 +203,8 @@ func (e *Emulator) listGroups(filter string, pageSize int64, pageToken string, k
 	return cloneAll(page), next, nil
 }
 
-// List lists the organization's groups. The filter accepts id, name and
-// external_id joined with AND.
+// List lists the organization's groups. The filter is the documented one:
+// name="value" only.
 func (s groupServer) List(ctx context.Context, req *orgv1.ListGroupsRequest) (*orgv1.ListGroupsResponse, error) {
 	e := s.e
 	e.mu.Lock()
@@ -179,14 +212,15 @@ func (s groupServer) List(ctx context.Context, req *orgv1.ListGroupsRequest) (*o
 	if err := e.checkOrg(req.GetOrganizationId()); err != nil {
 		return nil, err
 	}
-	groups, next, err := e.listGroups(req.GetFilter(), req.GetPageSize(), req.GetPageToken(), func(*orgv1.Group) bool { return true })
+	groups, next, err := e.listGroups(req.GetFilter(), []string{"name"}, req.GetPageSize(), req.GetPageToken(), func(*orgv1.Group) bool { return true })
 	if err != nil {
 		return nil, err
 	}
 	return &orgv1.ListGroupsResponse{Groups: groups, NextPageToken: next}, nil
 }
 
-// ListExternal lists the external groups of a subject container.
+// ListExternal lists the external groups of a subject container. The filter
+// is the documented one: name="value" or id="value".
 func (s groupServer) ListExternal(ctx context.Context, req *orgv1.ListExternalGroupsRequest) (*orgv1.ListExternalGroupsResponse, error) {
 	e := s.e
 	e.mu.Lock()
@@ -195,7 +229,7 @@ func (s groupServer) ListExternal(ctx context.Context, req *orgv1.ListExternalGr
 		return nil, err
 	}
 	container := req.GetSubjectContainerId()
-	groups, next, err := e.listGroups(req.GetFilter(), req.GetPageSize(), req.GetPageToken(), func(g *orgv1.Group) bool {
+	groups, next, err := e.listGroups(req.GetFilter(), []string{"name", "id"}, req.GetPageSize(), req.GetPageToken(), func(g *orgv1.Group) bool {
 		return g.SubjectContainerId == container && g.ExternalId != ""
 	})
 	if err != nil {

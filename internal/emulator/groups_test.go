@@ -9,6 +9,7 @@ import (
 	orgv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
@@ -174,4 +175,116 @@ func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	slices.Sort(out)
 	return out
+}
+
+// TestGroupListFilters: GroupService.List filters on name only and
+// ListExternal on name or id, one condition each, with a value of 3-63
+// characters matching [a-z][-a-z0-9]{1,61}[a-z0-9]; everything else is
+// refused.
+func TestGroupListFilters(t *testing.T) {
+	v := newEnv(t, Options{})
+	sales, err := v.createGroup(t, "Sales", "gguid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.createGroup(t, "ops", "gguid-2"); err != nil {
+		t.Fatal(err)
+	}
+	list := func(filter string) ([]string, error) {
+		resp, err := v.groups.List(v.ctx, &orgv1.ListGroupsRequest{OrganizationId: testOrg, Filter: filter})
+		var names []string
+		for _, g := range resp.GetGroups() {
+			names = append(names, g.Name)
+		}
+		return names, err
+	}
+	listExt := func(filter string) ([]string, error) {
+		resp, err := v.groups.ListExternal(v.ctx, &orgv1.ListExternalGroupsRequest{SubjectContainerId: testPool, Filter: filter})
+		var names []string
+		for _, g := range resp.GetGroups() {
+			names = append(names, g.Name)
+		}
+		return names, err
+	}
+	ok := []struct {
+		list   func(string) ([]string, error)
+		filter string
+		want   []string
+	}{
+		{list, ``, []string{"Sales", "ops"}},
+		{list, `name="sales"`, []string{"Sales"}}, // names compare case-insensitively
+		{list, ` name = "ops" `, []string{"ops"}},
+		{list, `name="nope"`, nil},
+		{listExt, `name="ops"`, []string{"ops"}},
+		{listExt, fmt.Sprintf("id=%q", sales.Id), []string{"Sales"}},
+	}
+	for _, tc := range ok {
+		got, err := tc.list(tc.filter)
+		if err != nil {
+			t.Errorf("filter %s: %v", tc.filter, err)
+			continue
+		}
+		slices.Sort(got)
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("filter %s (-want +got):\n%s", tc.filter, diff)
+		}
+	}
+	refused := []struct {
+		list   func(string) ([]string, error)
+		filter string
+	}{
+		{list, `name="Sales"`},          // upper case
+		{list, `name="ab"`},             // too short
+		{list, `name="a.b"`},            // '.'
+		{list, `name="a_b"`},            // '_'
+		{list, `name="ops-"`},           // must end in a letter or digit
+		{list, `name='ops'`},            // single quotes
+		{list, `name!="ops"`},           // another operator
+		{list, `id="` + sales.Id + `"`}, // List filters on name only
+		{list, `external_id="gguid-1"`},
+		{list, `name="ops" AND name="ops"`},
+		{list, `name IN ("ops")`},
+		{listExt, `external_id="gguid-1"`},
+		{listExt, `name="ops" AND id="` + sales.Id + `"`},
+		{listExt, `name="OPS"`},
+	}
+	for _, tc := range refused {
+		_, err := tc.list(tc.filter)
+		if status.Code(err) != codes.InvalidArgument {
+			t.Errorf("filter %s: %v, want InvalidArgument", tc.filter, err)
+		}
+	}
+}
+
+// TestGroupNamesCaseInsensitive: group names are unique case-insensitively
+// in the organization; a group may change the case of its own name.
+func TestGroupNamesCaseInsensitive(t *testing.T) {
+	v := newEnv(t, Options{})
+	g, err := v.createGroup(t, "Sales", "gguid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.createGroup(t, "SALES", "gguid-2")
+	wantCode(t, err, codes.AlreadyExists)
+	_, err = v.groups.Create(v.ctx, &orgv1.CreateGroupRequest{OrganizationId: testOrg, Name: "sales"})
+	wantCode(t, err, codes.AlreadyExists)
+	other, err := v.createGroup(t, "ops", "gguid-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.groups.Update(v.ctx, &orgv1.UpdateGroupRequest{GroupId: other.Id, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}}, Name: "sAlEs"})
+	wantCode(t, err, codes.AlreadyExists)
+	op, err := v.groups.Update(v.ctx, &orgv1.UpdateGroupRequest{GroupId: g.Id, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"name"}}, Name: "sales"})
+	if u := result(t, op, err, &orgv1.Group{}); u.Name != "sales" {
+		t.Errorf("renamed: %v", u)
+	}
+	// The old spelling is free only once no group holds any spelling of it.
+	_, err = v.createGroup(t, "Sales", "gguid-4")
+	wantCode(t, err, codes.AlreadyExists)
+	if _, err := v.groups.Delete(v.ctx, &orgv1.DeleteGroupRequest{GroupId: g.Id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.createGroup(t, "SALES", "gguid-4"); err != nil {
+		t.Errorf("name free after delete: %v", err)
+	}
 }

@@ -38,7 +38,7 @@ type state struct {
 	// Indexes, derived from users and groups.
 	userByName   map[string]string // lower-case username -> id
 	userByExt    map[string]string // external_id -> id
-	groupByName  map[string]string // name -> id
+	groupByName  map[string]string // lower-case name -> id
 	groupByExt   map[string]string // subject container + "\x00" + external_id -> id
 	groupsOfUser map[string]map[string]struct{}
 }
@@ -134,17 +134,20 @@ func (st *state) unindexUser(u *idp.User) {
 	}
 }
 
+// groupNameKey is the key group names are unique by: case-insensitive.
+func groupNameKey(name string) string { return strings.ToLower(name) }
+
 func groupExtKey(container, externalID string) string { return container + "\x00" + externalID }
 
 func (st *state) indexGroup(g *orgv1.Group) {
-	st.groupByName[g.Name] = g.Id
+	st.groupByName[groupNameKey(g.Name)] = g.Id
 	if g.ExternalId != "" {
 		st.groupByExt[groupExtKey(g.SubjectContainerId, g.ExternalId)] = g.Id
 	}
 }
 
 func (st *state) unindexGroup(g *orgv1.Group) {
-	delete(st.groupByName, g.Name)
+	delete(st.groupByName, groupNameKey(g.Name))
 	if g.ExternalId != "" {
 		delete(st.groupByExt, groupExtKey(g.SubjectContainerId, g.ExternalId))
 	}

@@ -144,53 +144,22 @@ func (s userServer) Get(ctx context.Context, req *idp.GetUserRequest) (*idp.User
 	return proto.Clone(u.User).(*idp.User), nil
 }
 
-// List lists the pool's users by id. The filter accepts id, username and
-// external_id joined with AND, e.g. external_id="..." AND username="...".
+// List lists the pool's users by id. The API reference documents no filter
+// grammar for UserService.List ("a filter expression"), so a client cannot
+// rely on any: every non-empty filter is refused.
 func (s userServer) List(ctx context.Context, req *idp.ListUsersRequest) (*idp.ListUsersResponse, error) {
 	e := s.e
-	f, err := parseFilter(req.GetFilter(), "id", "username", "external_id")
-	if err != nil {
-		return nil, err
-	}
-	if v, ok := f["username"]; ok {
-		f["username"] = userNameKey(v)
+	if strings.TrimSpace(req.GetFilter()) != "" {
+		return nil, status.Errorf(codes.InvalidArgument, "invalid filter %q: UserService.List documents no filter grammar; list without a filter", req.GetFilter())
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.checkPool(req.GetUserpoolId()); err != nil {
 		return nil, err
 	}
-	var all []*idp.User
-	add := func(id string) {
-		u, ok := e.st.users[id]
-		if !ok {
-			return
-		}
-		if matches(f, func(field string) string {
-			switch field {
-			case "id":
-				return u.User.Id
-			case "username":
-				return userNameKey(u.User.Username)
-			default:
-				return u.User.ExternalId
-			}
-		}) {
-			all = append(all, u.User)
-		}
-	}
-	// Use an index when the filter pins one user.
-	switch {
-	case f["id"] != "":
-		add(f["id"])
-	case f["external_id"] != "":
-		add(e.st.userByExt[f["external_id"]])
-	case f["username"] != "":
-		add(e.st.userByName[f["username"]])
-	default:
-		for id := range e.st.users {
-			add(id)
-		}
+	all := make([]*idp.User, 0, len(e.st.users))
+	for _, u := range e.st.users {
+		all = append(all, u.User)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Id < all[j].Id })
 	page, next, err := paginate(all, (*idp.User).GetId, req.GetPageSize(), req.GetPageToken())

@@ -11,7 +11,9 @@ import (
 )
 
 // ExternalGroups iterates over the pool's external groups, 1000 per page.
-// filter is the API's list filter; empty lists all.
+// filter is the API's list filter; empty lists all. The documented filter
+// is one condition on name or id, name="value" or id="value", with a value
+// of 3-63 characters matching [a-z][-a-z0-9]{1,61}[a-z0-9].
 func (c *Client) ExternalGroups(ctx context.Context, filter string) iter.Seq2[*om.Group, error] {
 	return pages(ctx, c, "ListExternalGroups", func(ctx context.Context, token string) ([]*om.Group, string, error) {
 		resp, err := c.groups.ListExternal(ctx, &om.ListExternalGroupsRequest{
@@ -22,8 +24,11 @@ func (c *Client) ExternalGroups(ctx context.Context, filter string) iter.Seq2[*o
 }
 
 // Groups iterates over all groups of the pool's organization, 1000 per
-// page, external or not. filter is the API's list filter (name="..."); empty
-// lists all. The agent uses it to find groups it may capture.
+// page, external or not. filter is the API's list filter; empty lists all.
+// The documented filter is name="value" only, with a value of 3-63
+// characters matching [a-z][-a-z0-9]{1,61}[a-z0-9], which many directory
+// group names are not: the agent lists without a filter and compares names
+// itself, case-insensitively, to find groups it may capture or must avoid.
 func (c *Client) Groups(ctx context.Context, filter string) iter.Seq2[*om.Group, error] {
 	return func(yield func(*om.Group, error) bool) {
 		org, err := c.organizationID(ctx)

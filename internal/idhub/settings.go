@@ -132,3 +132,18 @@ func (c *Client) ResetReplicationToken(ctx context.Context) error {
 			return c.sync.ResetReplicationToken(ctx, &idp.ResetReplicationTokenRequest{SubjectContainerId: c.opts.UserpoolID})
 		}, nil)
 }
+
+// ListSupportedAttributes returns, per target attribute, the source
+// attributes and mapping types the service accepts for flavor.
+func (c *Client) ListSupportedAttributes(ctx context.Context, flavor idp.AttributesFlavor) (*idp.ListSupportedAttributesResponse, error) {
+	var resp *idp.ListSupportedAttributesResponse
+	err := c.do(ctx, "ListSupportedAttributes", true, func(ctx context.Context) error {
+		var err error
+		resp, err = c.sync.ListSupportedAttributes(ctx, &idp.ListSupportedAttributesRequest{Flavor: flavor})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}

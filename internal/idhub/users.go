@@ -11,7 +11,8 @@ import (
 )
 
 // Users iterates over all users of the pool, 1000 per page. filter is the
-// API's list filter; empty lists everyone.
+// API's list filter; empty lists everyone. The API documents no filter
+// grammar for users, so idsync passes none (the emulator refuses any).
 func (c *Client) Users(ctx context.Context, filter string) iter.Seq2[*idp.User, error] {
 	return pages(ctx, c, "ListUsers", func(ctx context.Context, token string) ([]*idp.User, string, error) {
 		resp, err := c.users.List(ctx, &idp.ListUsersRequest{
