@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // TestE2EDeltaCapturesGroupsByName: AD groups added after the first sync,
