@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,12 +50,12 @@ func TestEmptyRead(t *testing.T) {
 	if err := conn.Add(ou); err != nil {
 		t.Fatalf("add %s: %v", empty, err)
 	}
-	stopped := func(what string, args ...string) {
+	stopped := func(what, why string, args ...string) {
 		sc.trial()
 		calls := mutating(w.emu)
 		res := w.run(path, args...)
-		if res.code != 4 || !strings.Contains(res.stderr, "safety stop") {
-			sc.fail("%s: want exit 4 (safety stop), got %s", what, res)
+		if res.code != 4 || !strings.Contains(res.stderr, "safety stop") || !strings.Contains(res.stderr, why) {
+			sc.fail("%s: want exit 4 (safety stop: ...%s...), got %s", what, why, res)
 		}
 		got, _ := view(w.emu.Dump())
 		if diff := cmp.Diff(want, got); diff != "" || mutating(w.emu) != calls {
@@ -65,29 +66,50 @@ func TestEmptyRead(t *testing.T) {
 	// The configured OU now holds nobody.
 	emptyPath := w.config(cfg{State: state, Scope: empty})
 	rewrite(t, emptyPath, noSafety)
-	path, emptyPath = emptyPath, path
-	stopped("scope switched to an empty OU", "sync")
-	stopped("scope switched to an empty OU, full read", "sync", "--full")
+	scopePath := path
 	path = emptyPath
+	// A new scope is stopped by the scope guard first (confirmed, at the
+	// end, by the deletion guard).
+	const noUsers = "returned no users in scope"
+	stopped("scope switched to an empty OU", "scope", "sync")
+	stopped("scope switched to an empty OU, full read", "scope", "sync", "--full")
+	path = scopePath
 
-	// Every user leaves the scope between two cycles (a delta read).
+	// Every user leaves the scope between two cycles (a delta read). Users
+	// of different OUs may share a CN, so each OU's users move to an OU of
+	// their own under the empty one.
 	users := w.set.Before.ScopedUsers()
-	move := func(to func(dn string) string) {
+	parentOf := func(dn string) string { return dn[strings.Index(dn, ",")+1:] }
+	away := map[string]string{} // original parent -> its OU under empty
+	for _, u := range users {
+		if _, ok := away[parentOf(u.DN)]; ok {
+			continue
+		}
+		dn := fmt.Sprintf("OU=p%d,%s", len(away), empty)
+		add := ldap.NewAddRequest(dn, nil)
+		add.Attribute("objectClass", []string{"organizationalUnit"})
+		if err := conn.Add(add); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+		away[parentOf(u.DN)] = dn
+	}
+	back := map[string]string{}
+	for from, to := range away {
+		back[to] = from
+	}
+	move := func(to map[string]string) {
 		for i := range users {
 			rdn := users[i].DN[:strings.Index(users[i].DN, ",")]
-			if err := conn.ModifyDN(ldap.NewModifyDNRequest(users[i].DN, rdn, true, to(users[i].DN))); err != nil {
+			parent := to[parentOf(users[i].DN)]
+			if err := conn.ModifyDN(ldap.NewModifyDNRequest(users[i].DN, rdn, true, parent)); err != nil {
 				t.Fatalf("move %s: %v", users[i].DN, err)
 			}
-			users[i].DN = rdn + "," + to(users[i].DN)
+			users[i].DN = rdn + "," + parent
 		}
 	}
-	parents := map[string]string{}
-	for _, u := range users {
-		parents[u.DN[:strings.Index(u.DN, ",")]] = u.DN[strings.Index(u.DN, ",")+1:]
-	}
-	move(func(string) string { return empty })
-	stopped("every user moved out of the scope, delta read", "sync")
-	move(func(dn string) string { return parents[dn[:strings.Index(dn, ",")]] })
+	move(away)
+	stopped("every user moved out of the scope, delta read", "managed users", "sync")
+	move(back)
 	sc.trial()
 	if res := w.run(path, "sync"); res.code != 0 {
 		sc.fatal("sync once the users are back: %s", res)
@@ -96,6 +118,10 @@ func TestEmptyRead(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		sc.fail("pool once the users are back (-want +got):\n%s", diff)
 	}
+	// The admin confirms the switch to the empty OU: the scope guard lets
+	// it through and the deletion guard stops it.
+	path = emptyPath
+	stopped("scope switched to an empty OU, confirmed", noUsers, "sync", "--full", "--accept-scope-change")
 	if n := w.emu.Stats().Calls["/yandex.cloud.organizationmanager.v1.idp.UserService/Delete"]; n != 0 {
 		sc.fail("%d users were deleted", n)
 	}
