@@ -91,7 +91,16 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			r := src.Check(ctx)
 			src.Close()
 			if r.Bound {
-				ck.ok("directory", "%s answered (%s), bound as %s", r.URL, orPlain(r.TLSVersion), cfg.LDAP.Username)
+				switch r.Mechanism {
+				case "kerberos":
+					ck.ok("directory", "%s answered (%s), bound with kerberos as %s", r.URL, orPlain(r.TLSVersion), r.Ticket.Principal)
+					ck.info("directory", "kerberos ticket valid from %s until %s (lifetime %s)", r.Ticket.AuthTime.Format(time.RFC3339),
+						r.Ticket.EndTime.Format(time.RFC3339), r.Ticket.EndTime.Sub(r.Ticket.AuthTime).Round(time.Second))
+				case "windows":
+					ck.ok("directory", "%s answered (%s), bound with the windows service identity", r.URL, orPlain(r.TLSVersion))
+				default:
+					ck.ok("directory", "%s answered (%s), bound as %s (simple bind)", r.URL, orPlain(r.TLSVersion), cfg.LDAP.Username)
+				}
 				ck.ok("directory", "domain controller %s, invocation id %s, base %s", r.DCHost, r.InvocationID, r.BaseDN)
 				if r.DirSync {
 					ck.ok("directory", "the account has Replicating Directory Changes: deltas use DirSync")

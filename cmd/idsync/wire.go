@@ -155,7 +155,21 @@ func ldapsourceOptions(cfg *config.Config, s agent.SyncSettings, log *zap.Logger
 		Mapping:   s.Mapping,
 		DeltaMode: mode,
 		Logger:    log,
+		Auth:      ldapAuth(cfg),
+		Kerberos: ldapsource.Kerberos{KeytabPath: cfg.Kerberos.KeytabPath, Principal: cfg.Kerberos.Principal,
+			ConfigPath: cfg.Kerberos.Krb5ConfigPath, DisablePAFXFast: cfg.Kerberos.DisablePAFXFast},
 	}
+}
+
+// ldapAuth maps the ldap.use_* keys to the bind mechanism.
+func ldapAuth(cfg *config.Config) ldapsource.Auth {
+	switch {
+	case cfg.LDAP.UseKerberos:
+		return ldapsource.AuthKerberos
+	case cfg.LDAP.UseWindowsIdentity:
+		return ldapsource.AuthWindows
+	}
+	return ldapsource.AuthSimple
 }
 
 // engine is everything a cycle needs, built from the config.

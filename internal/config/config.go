@@ -67,8 +67,7 @@ type Config struct {
 	DRSR DRSR `yaml:"drsr"`
 	// LDAP is how to reach and read Active Directory.
 	LDAP LDAP `yaml:"ldap"`
-	// Kerberos is accepted for compatibility and ignored (with a warning
-	// when set): Kerberos authentication is not supported yet.
+	// Kerberos is the keytab used when ldap.use_kerberos is true.
 	Kerberos Kerberos `yaml:"kerberos"`
 	// Logger configures logging.
 	Logger Logger `yaml:"logger"`
@@ -130,7 +129,8 @@ type DRSR struct {
 	Password Secret `yaml:"password"`
 	// UseKerberos is accepted; true is an error (not supported yet).
 	UseKerberos bool `yaml:"use_kerberos"`
-	// UseWindowsIdentity is accepted; true is an error (not supported yet).
+	// UseWindowsIdentity is always an error: MS-DRSR cannot use the
+	// Windows identity (no SSPI in the DRSR library); use UseKerberos.
 	UseWindowsIdentity bool `yaml:"use_windows_identity"`
 }
 
@@ -169,18 +169,28 @@ type LDAP struct {
 	// DeltaMode is how changes are read: "auto" (DirSync when permitted,
 	// else uSNChanged), "dirsync" or "usn". Default "auto".
 	DeltaMode string `yaml:"delta_mode"`
-	// UseKerberos is accepted; true is an error (not supported yet).
+	// UseKerberos binds with a SASL GSSAPI bind using the kerberos
+	// section's keytab, over LDAPS or StartTLS only; Username and
+	// Password are then ignored.
 	UseKerberos bool `yaml:"use_kerberos"`
-	// UseWindowsIdentity is accepted; true is an error (not supported yet).
+	// UseWindowsIdentity binds with the Windows service's own logon
+	// credentials through SSPI (a gMSA when the service runs as one).
+	// Windows only.
 	UseWindowsIdentity bool `yaml:"use_windows_identity"`
 }
 
-// Kerberos is the kerberos section, accepted for compatibility only.
+// Kerberos is the kerberos section.
 type Kerberos struct {
-	KeytabPath      string `yaml:"keytab_path"`
-	Principal       string `yaml:"principal"`
-	Krb5ConfigPath  string `yaml:"krb5_config_path"`
-	DisablePAFXFast bool   `yaml:"disable_pa_fx_fast"`
+	// KeytabPath is the keytab of Principal; relative to WorkingDirectory.
+	KeytabPath string `yaml:"keytab_path"`
+	// Principal is the client principal, name@REALM (realm in capitals);
+	// without a realm the krb5.conf default realm is used.
+	Principal string `yaml:"principal"`
+	// Krb5ConfigPath is the krb5.conf naming the realm's KDCs. Default
+	// $KRB5_CONFIG, else /etc/krb5.conf (set only when Kerberos is used).
+	Krb5ConfigPath string `yaml:"krb5_config_path"`
+	// DisablePAFXFast leaves PA-FX-FAST out of requests to the KDC.
+	DisablePAFXFast bool `yaml:"disable_pa_fx_fast"`
 }
 
 // Logger is the logger section.

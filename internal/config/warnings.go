@@ -38,8 +38,11 @@ func (c *Config) Warnings() []Problem {
 		ps.add("drsr", "ignored: password hashes are synchronized only when password_hash_sync.enabled is true")
 	}
 	k := c.Kerberos
-	if k.KeytabPath != "" || k.Principal != "" || k.Krb5ConfigPath != "" || k.DisablePAFXFast {
-		ps.add("kerberos", "ignored: Kerberos is not supported yet")
+	if !c.usesKerberos() && (k.KeytabPath != "" || k.Principal != "" || k.Krb5ConfigPath != "" || k.DisablePAFXFast) {
+		ps.add("kerberos", "ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true")
+	}
+	if (c.LDAP.UseKerberos || c.LDAP.UseWindowsIdentity) && (c.LDAP.Username != "" || !c.LDAP.Password.IsZero()) {
+		ps.add("ldap.username", "ignored: the bind uses %s", c.ldapMechanism())
 	}
 	if c.Logger.CloudLogger.LogGroupID != "" {
 		ps.add("logger.cloud_logger.log_group_id", "ignored: Cloud Logging is not supported yet")
