@@ -1,10 +1,8 @@
 package ldapsource
 
 import (
-	"bufio"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,48 +10,25 @@ import (
 	"time"
 
 	"github.com/idsync/idsync/internal/testdc"
+	"github.com/idsync/idsync/internal/testing/krbtest"
 )
 
-// krbDC is the Kerberos side of the test DC, prepared by
-// `scripts/samba-dc.sh keytab` (run here when its env file is missing).
+// krbDC is the test DC with its Kerberos side.
 type krbDC struct {
 	testdc.DC
-	Principal, Keytab, Config, LDAPSURL, LDAPURL string
-	StalePrincipal, StaleKeytab                  string
+	krbtest.Env
 }
 
 func kerberosDC(t *testing.T) krbDC {
 	t.Helper()
 	dc := testdc.Env(t)
-	path := filepath.Join(dc.Dir, "krb", "krb.env")
-	if _, err := os.Stat(path); err != nil {
-		cmd := exec.CommandContext(t.Context(), "bash", filepath.Join("..", "scripts", "samba-dc.sh"), "keytab")
-		cmd.Env = append(os.Environ(), "IDSYNC_DC_DIR="+dc.Dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("scripts/samba-dc.sh keytab: %v\n%s", err, out)
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer f.Close()
-	kv := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			kv[k] = v
-		}
-	}
-	return krbDC{DC: dc, Principal: kv["IDSYNC_KRB_PRINCIPAL"], Keytab: kv["IDSYNC_KRB_KEYTAB"],
-		Config: kv["IDSYNC_KRB_CONFIG"], LDAPSURL: kv["IDSYNC_KRB_LDAPS_URL"], LDAPURL: kv["IDSYNC_KRB_LDAP_URL"],
-		StalePrincipal: kv["IDSYNC_KRB_STALE_PRINCIPAL"], StaleKeytab: kv["IDSYNC_KRB_STALE_KEYTAB"]}
+	return krbDC{DC: dc, Env: krbtest.Load(t, dc.Dir)}
 }
 
 func krbSource(t *testing.T, k krbDC, mod func(*Options)) *Source {
 	t.Helper()
 	return dcSource(t, k.DC, func(o *Options) {
-		o.URLs = []string{k.LDAPSURL}
+		o.URLs = []string{k.Env.LDAPSURL}
 		o.Username, o.Password = "", ""
 		o.Auth = AuthKerberos
 		o.Kerberos = Kerberos{KeytabPath: k.Keytab, Principal: k.Principal, ConfigPath: k.Config}
@@ -82,9 +57,9 @@ func TestIntegrationKerberosSnapshotAndDelta(t *testing.T) {
 	_, ds := testdc.Seeded(t, "test")
 	for name, mod := range map[string]func(*Options){
 		"ldaps":    nil,
-		"starttls": func(o *Options) { o.URLs = []string{k.LDAPURL}; o.StartTLS = true },
+		"starttls": func(o *Options) { o.URLs = []string{k.Env.LDAPURL}; o.StartTLS = true },
 		// Failover: an unreachable DC first, then the real one.
-		"failover": func(o *Options) { o.URLs = []string{"ldaps://nosuchdc.invalid:636", k.LDAPSURL} },
+		"failover": func(o *Options) { o.URLs = []string{"ldaps://nosuchdc.invalid:636", k.Env.LDAPSURL} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			src := krbSource(t, k, func(o *Options) {

@@ -178,12 +178,10 @@ func checkDRSR(ctx context.Context, ck *checklist, cfg *config.Config, s agent.S
 	if baseDN == "" {
 		baseDN = domainDN(s.Domain)
 	}
-	c, err := drsrsource.Dial(ctx, drsrsource.Options{
-		Host: cfg.DRSR.Host, Username: cfg.DRSR.Username, Password: cfg.DRSR.Password.Value(),
-		Domain: s.Domain, BaseDN: baseDN, Scope: s.OrganizationalUnits, Logger: log,
-	})
+	o := drsrOptions(cfg, s, baseDN, log)
+	c, err := drsrsource.Dial(ctx, o)
 	if err != nil {
-		ck.fail("passwords", "MS-DRSR to %s as %s: %v", cfg.DRSR.Host, cfg.DRSR.Username, err)
+		ck.fail("passwords", "MS-DRSR to %s as %s: %v", cfg.DRSR.Host, o.Username, err)
 		return
 	}
 	defer c.Close()
@@ -191,5 +189,9 @@ func checkDRSR(ctx context.Context, ck *checklist, cfg *config.Config, s agent.S
 		ck.fail("passwords", "%v", err)
 		return
 	}
-	ck.ok("passwords", "%s may replicate password hashes from %s (Replicating Directory Changes and ... All)", cfg.DRSR.Username, cfg.DRSR.Host)
+	mech := "NTLM"
+	if o.Kerberos != nil {
+		mech = "kerberos"
+	}
+	ck.ok("passwords", "%s (%s) may replicate password hashes from %s (Replicating Directory Changes and ... All)", o.Username, mech, cfg.DRSR.Host)
 }

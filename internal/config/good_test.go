@@ -105,6 +105,8 @@ func TestGoodConfigs(t *testing.T) {
 				c.StatePath = filepath.Join(td, "good", "state")
 				c.LDAP.Host = "ldaps://dc1.example.com:636"
 				c.LDAP.UseKerberos = true
+				c.PasswordHashSync.Enabled = true
+				c.DRSR = DRSR{Host: "dc1.example.com", UseKerberos: true}
 				c.Kerberos = Kerberos{KeytabPath: filepath.Join(td, "idsync.keytab"), Principal: "svc-idsync@EXAMPLE.COM",
 					Krb5ConfigPath: filepath.Join(td, "krb5.conf"), DisablePAFXFast: true}
 				c.Schedule = "@every 4m0s"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"runtime"
 	"strings"
 )
@@ -47,8 +48,16 @@ func (c *Config) validateDRSRAuth(ps *problems) {
 	if d.UseWindowsIdentity {
 		ps.add("drsr.use_windows_identity", "the Windows identity cannot authenticate MS-DRSR (the DRSR library has no SSPI support); set drsr.use_kerberos: true with a kerberos keytab instead")
 	}
-	if d.UseKerberos {
-		ps.add("drsr.use_kerberos", "Kerberos for MS-DRSR is not supported yet; use drsr.username and drsr.password")
+	if !d.UseKerberos || !c.PasswordHashSync.Enabled {
+		return
+	}
+	if d.Host == "" {
+		ps.add("drsr.host", "required when password_hash_sync.enabled is true")
+	} else if net.ParseIP(d.Host) != nil {
+		ps.add("drsr.host", "must be the domain controller's FQDN with Kerberos (the service ticket is for host/<name>), got the address %s", d.Host)
+	}
+	if !c.LDAP.UseKerberos {
+		c.validateKerberos(ps)
 	}
 }
 
