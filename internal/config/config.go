@@ -205,7 +205,8 @@ type Logger struct {
 	File LogFile `yaml:"file"`
 	// CloudLogger is accepted; a log group is ignored with a warning.
 	CloudLogger CloudLogger `yaml:"cloud_logger"`
-	// EventLog is accepted; a source is ignored with a warning.
+	// EventLog writes warnings and errors to the Windows Application log
+	// (Windows only; elsewhere ignored with a warning).
 	EventLog EventLog `yaml:"event_log"`
 }
 
@@ -226,6 +227,8 @@ type CloudLogger struct {
 
 // EventLog is the logger.event_log section.
 type EventLog struct {
+	// Source is the event source name, registered by `idsync service
+	// install`. Empty: no Event Log.
 	Source string `yaml:"source"`
 }
 

@@ -91,7 +91,7 @@ func TestGoodConfigs(t *testing.T) {
 				"line 11: drsr: ignored: password hashes are synchronized only when password_hash_sync.enabled is true",
 				"line 23: kerberos: ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true",
 				"line 32: logger.cloud_logger.log_group_id: ignored: Cloud Logging is not supported yet",
-				"line 33: logger.event_log.source: ignored: the Windows Event Log is not supported yet",
+				"line 33: logger.event_log.source: ignored: the Windows Event Log exists only on Windows",
 			},
 		},
 		{

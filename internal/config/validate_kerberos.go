@@ -14,6 +14,9 @@ const DefaultKrb5ConfigPath = "/etc/krb5.conf"
 // SSPI exists only on Windows. A variable so tests can flip it.
 var windowsIdentityAvailable = runtime.GOOS == "windows"
 
+// eventLogAvailable reports whether logger.event_log can work.
+var eventLogAvailable = runtime.GOOS == "windows"
+
 // usesKerberos reports whether any connection authenticates with the keytab.
 func (c *Config) usesKerberos() bool {
 	return c.LDAP.UseKerberos || (c.PasswordHashSync.Enabled && c.DRSR.UseKerberos)

@@ -47,8 +47,8 @@ func (c *Config) Warnings() []Problem {
 	if c.Logger.CloudLogger.LogGroupID != "" {
 		ps.add("logger.cloud_logger.log_group_id", "ignored: Cloud Logging is not supported yet")
 	}
-	if c.Logger.EventLog.Source != "" {
-		ps.add("logger.event_log.source", "ignored: the Windows Event Log is not supported yet")
+	if c.Logger.EventLog.Source != "" && !eventLogAvailable {
+		ps.add("logger.event_log.source", "ignored: the Windows Event Log exists only on Windows")
 	}
 	return sortProblems(ps.list)
 }
