@@ -181,6 +181,9 @@ type engine struct {
 	release func()
 	jobs    *state.Jobs
 	agent   *agent.Agent
+	// stopCloudLog flushes and ends the Cloud Logging sink (a no-op
+	// without logger.cloud_logger).
+	stopCloudLog func()
 	// acceptScopeChange lets pushSettings change the scope or mapping of
 	// the pool's settings ('idsync sync --full --accept-scope-change').
 	acceptScopeChange bool
@@ -232,12 +235,19 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	if err != nil {
 		return nil, err
 	}
-	store, release, err := states.acquire(log)
+	log, stopCloudLog, err := startCloudLog(cfg, client.Credentials(), log)
 	if err != nil {
 		client.Close()
 		return nil, err
 	}
-	e := &engine{cfg: cfg, log: log, client: client, store: store, release: release, jobs: state.OpenJobs(cfg.StatePath)}
+	store, release, err := states.acquire(log)
+	if err != nil {
+		stopCloudLog()
+		client.Close()
+		return nil, err
+	}
+	e := &engine{cfg: cfg, log: log, client: client, store: store, release: release, jobs: state.OpenJobs(cfg.StatePath),
+		stopCloudLog: stopCloudLog}
 	maxDel := cfg.Safety.MaxDeletions
 	e.agent, err = agent.New(agent.Options{
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
@@ -272,6 +282,7 @@ func (e *engine) pushSettings(ctx context.Context) error {
 }
 
 func (e *engine) close() {
+	e.stopCloudLog()
 	e.release()
 	e.client.Close()
 }

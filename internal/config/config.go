@@ -115,6 +115,9 @@ type Endpoints struct {
 	// Operation serves long-running operations. Default
 	// operation.api.cloud.yandex.net:443.
 	Operation string `yaml:"operation"`
+	// Logging serves Cloud Logging ingestion (logger.cloud_logger).
+	// Default ingester.logging.yandexcloud.net:443.
+	Logging string `yaml:"logging"`
 	// Plaintext disables TLS; for the local emulator only.
 	Plaintext bool `yaml:"plaintext"`
 }
@@ -203,7 +206,7 @@ type Logger struct {
 	// File, when File.Filename is set, writes logs to a rotated file
 	// instead of standard output.
 	File LogFile `yaml:"file"`
-	// CloudLogger is accepted; a log group is ignored with a warning.
+	// CloudLogger sends log entries to Yandex Cloud Logging.
 	CloudLogger CloudLogger `yaml:"cloud_logger"`
 	// EventLog writes warnings and errors to the Windows Application log
 	// (Windows only; elsewhere ignored with a warning).
@@ -222,6 +225,8 @@ type LogFile struct {
 
 // CloudLogger is the logger.cloud_logger section.
 type CloudLogger struct {
+	// LogGroupID, when set, also sends log entries (info and above, each
+	// with agent_id) to this Yandex Cloud Logging log group.
 	LogGroupID string `yaml:"log_group_id"`
 }
 

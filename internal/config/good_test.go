@@ -90,7 +90,6 @@ func TestGoodConfigs(t *testing.T) {
 			wantWarnings: []string{
 				"line 11: drsr: ignored: password hashes are synchronized only when password_hash_sync.enabled is true",
 				"line 23: kerberos: ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true",
-				"line 32: logger.cloud_logger.log_group_id: ignored: Cloud Logging is not supported yet",
 				"line 33: logger.event_log.source: ignored: the Windows Event Log exists only on Windows",
 			},
 		},
@@ -128,6 +127,7 @@ func TestGoodConfigs(t *testing.T) {
 						OrganizationManager: "127.0.0.1:7001",
 						IAM:                 "127.0.0.1:7002",
 						Operation:           "127.0.0.1:7003",
+						Logging:             "127.0.0.1:7004",
 						Plaintext:           true,
 					},
 					StatePath: "/var/lib/idsync",

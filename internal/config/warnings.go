@@ -22,6 +22,7 @@ func (c *Config) Warnings() []Problem {
 			{"endpoints.organization_manager", c.Endpoints.OrganizationManager},
 			{"endpoints.iam", c.Endpoints.IAM},
 			{"endpoints.operation", c.Endpoints.Operation},
+			{"endpoints.logging", c.Endpoints.Logging},
 		} {
 			if !isLoopback(e.addr) {
 				ps.add(e.key, "plaintext is true: credentials go to %s unencrypted; use it only with a local emulator", e.addr)
@@ -43,9 +44,6 @@ func (c *Config) Warnings() []Problem {
 	}
 	if (c.LDAP.UseKerberos || c.LDAP.UseWindowsIdentity) && (c.LDAP.Username != "" || !c.LDAP.Password.IsZero()) {
 		ps.add("ldap.username", "ignored: the bind uses %s", c.ldapMechanism())
-	}
-	if c.Logger.CloudLogger.LogGroupID != "" {
-		ps.add("logger.cloud_logger.log_group_id", "ignored: Cloud Logging is not supported yet")
 	}
 	if c.Logger.EventLog.Source != "" && !eventLogAvailable {
 		ps.add("logger.event_log.source", "ignored: the Windows Event Log exists only on Windows")

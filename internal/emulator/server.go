@@ -13,6 +13,7 @@ import (
 
 	"github.com/idsync/idsync/internal/emulator/validation"
 	iamv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
+	loggingv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/logging/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	orgv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
@@ -41,6 +42,7 @@ func (e *Emulator) services() []service {
 		{&orgv1.GroupService_ServiceDesc, groupServer{e: e}},
 		{&operation.OperationService_ServiceDesc, operationServer{e: e}},
 		{&iamv1.IamTokenService_ServiceDesc, iamServer{e: e}},
+		{&loggingv1.LogIngestionService_ServiceDesc, logIngestionServer{e: e}},
 	}
 }
 
