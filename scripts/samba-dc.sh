@@ -305,11 +305,26 @@ cmd_seed() {
 	(cd "$REPO_DIR" && go run ./internal/adseed/cmd/adseed -env "$ENV_FILE" -profile "$profile" "${extra[@]}")
 }
 
+# idempotent runs a samba-tool change, accepting "already there" as done;
+# any other failure dies with $1.
+idempotent() {
+	local msg="$1" out
+	shift
+	if ! out="$("$@" 2>&1)"; then
+		printf '%s\n' "$out" >>"$DIR/log/provision.log"
+		case "$out" in
+		*"already exists"* | *"already affected"*) ;;
+		*) die "$msg" ;;
+		esac
+	fi
+}
+
 # cmd_keytab prepares Kerberos for tests: a service user with a random
 # password, its keytab, a krb5.conf naming this DC as the KDC, and a hosts
 # entry so the DC's FQDN (the host part of the SPN ldap/<fqdn>) resolves to
 # its loopback address. Idempotent: a second run exports the keytab again.
 cmd_keytab() {
+	serialize
 	[ -f "$ENV_FILE" ] || die "no DC in $DIR; run: $0 up"
 	# shellcheck disable=SC1090
 	. "$ENV_FILE"
@@ -318,18 +333,12 @@ cmd_keytab() {
 	local krb="$DIR/krb" user="svc-idsync-krb" stale="svc-idsync-stale" fqdn="$IDSYNC_DC_HOST"
 	mkdir -p "$krb"
 	chmod 700 "$krb"
-	if ! samba-tool user show "$user" -s "$CONF" >/dev/null 2>&1; then
-		samba-tool user create "$user" "$(gen_password)" -s "$CONF" \
-			--description="idsync Kerberos test account" >>"$DIR/log/provision.log" 2>&1 ||
-			die "cannot create $user"
-	fi
+	idempotent "cannot create $user" samba-tool user create "$user" "$(gen_password)" -s "$CONF" \
+		--description="idsync Kerberos test account"
 	# The same rights as the password-bind tests' Administrator: deletes
 	# over DirSync and password hashes over DRSR need replication rights
 	# and tombstone visibility, which Samba grants Domain Admins.
-	if ! samba-tool group listmembers "Domain Admins" -s "$CONF" 2>/dev/null | grep -qx "$user"; then
-		samba-tool group addmembers "Domain Admins" "$user" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 ||
-			die "cannot add $user to Domain Admins"
-	fi
+	idempotent "cannot add $user to Domain Admins" samba-tool group addmembers "Domain Admins" "$user" -s "$CONF"
 	# Like Active Directory, accept a SASL GSSAPI bind without a security
 	# layer when the connection is TLS (Samba's default wants sign or seal).
 	if ! grep -q "ldap server require strong auth" "$CONF"; then
@@ -342,19 +351,19 @@ cmd_keytab() {
 	# only HOST/ names, so add the LDAP service principal clients ask for.
 	local dcacct="${fqdn%%.*}"
 	dcacct="${dcacct^^}\$"
-	if ! samba-tool spn list "$dcacct" -s "$CONF" 2>/dev/null | grep -qi "ldap/$fqdn\$"; then
-		samba-tool spn add "ldap/$fqdn" "$dcacct" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 ||
-			die "cannot add the SPN ldap/$fqdn to $dcacct"
-	fi
-	rm -f "$krb/idsync.keytab"
-	samba-tool domain exportkeytab "$krb/idsync.keytab" --principal="$user@$REALM_UC" -s "$CONF" \
+	idempotent "cannot add the SPN ldap/$fqdn to $dcacct" samba-tool spn add "ldap/$fqdn" "$dcacct" -s "$CONF"
+	# Export beside and rename, so a test reading the keytab never sees it
+	# half written.
+	rm -f "$krb/idsync.keytab.tmp"
+	samba-tool domain exportkeytab "$krb/idsync.keytab.tmp" --principal="$user@$REALM_UC" -s "$CONF" \
 		>>"$DIR/log/provision.log" 2>&1 || die "cannot export the keytab of $user"
-	chmod 600 "$krb/idsync.keytab"
+	chmod 600 "$krb/idsync.keytab.tmp"
+	mv -f "$krb/idsync.keytab.tmp" "$krb/idsync.keytab"
 	# A keytab made stale by a password reset after its export: the
 	# wrong-key-version case of the tests.
 	if [ ! -f "$krb/stale.keytab" ]; then
-		samba-tool user create "$stale" "$(gen_password)" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 &&
-			samba-tool domain exportkeytab "$krb/stale.keytab" --principal="$stale@$REALM_UC" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 &&
+		idempotent "cannot create $stale" samba-tool user create "$stale" "$(gen_password)" -s "$CONF"
+		samba-tool domain exportkeytab "$krb/stale.keytab" --principal="$stale@$REALM_UC" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 &&
 			samba-tool user setpassword "$stale" --newpassword="$(gen_password)" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 ||
 			die "cannot prepare the stale keytab"
 		chmod 600 "$krb/stale.keytab"
@@ -380,7 +389,7 @@ cmd_keytab() {
 		die "/etc/hosts maps $fqdn to another address; give this DC its own IDSYNC_DC_HOSTNAME"
 	fi
 	umask 077
-	cat >"$krb/krb.env" <<-EOF
+	cat >"$krb/krb.env.tmp" <<-EOF
 		IDSYNC_KRB_PRINCIPAL=$user@$REALM_UC
 		IDSYNC_KRB_USER=$user
 		IDSYNC_KRB_KEYTAB=$krb/idsync.keytab
@@ -390,6 +399,7 @@ cmd_keytab() {
 		IDSYNC_KRB_LDAPS_URL=ldaps://$fqdn:636
 		IDSYNC_KRB_LDAP_URL=ldap://$fqdn:389
 	EOF
+	mv -f "$krb/krb.env.tmp" "$krb/krb.env"
 	log "keytab $krb/idsync.keytab for $user@$REALM_UC; krb5.conf $krb/krb5.conf; env $krb/krb.env"
 }
 
