@@ -16,6 +16,30 @@ import (
 	"github.com/idsync/idsync/internal/config"
 )
 
+// withCloudLog adds Cloud Logging to the process's logger when
+// logger.cloud_logger.log_group_id is set: one sink for the whole process
+// (every cycle of the daemon), with credentials from an Identity Hub client
+// of its own. The returned close function flushes it, then runs closeLog.
+func withCloudLog(cfg *config.Config, log *zap.Logger, closeLog func()) (*zap.Logger, func(), error) {
+	if cfg.Logger.CloudLogger.LogGroupID == "" {
+		return log, closeLog, nil
+	}
+	client, err := newClient(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	teed, stop, err := startCloudLog(cfg, client.Credentials(), log)
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	return teed, func() {
+		stop()
+		client.Close()
+		closeLog()
+	}, nil
+}
+
 // startCloudLog tees log into Yandex Cloud Logging when
 // logger.cloud_logger.log_group_id is set, authenticated with creds (the
 // Identity Hub client's credentials). The returned stop function flushes

@@ -41,7 +41,12 @@ func openConfig(path string, stderr io.Writer) (*config.Config, *zap.Logger, fun
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, log, closeLog, nil
+	log, closeAll, err := withCloudLog(cfg, log, closeLog)
+	if err != nil {
+		closeLog()
+		return nil, nil, nil, err
+	}
+	return cfg, log, closeAll, nil
 }
 
 // setupLogger builds the logger and reports the config's warnings on it.
@@ -181,9 +186,6 @@ type engine struct {
 	release func()
 	jobs    *state.Jobs
 	agent   *agent.Agent
-	// stopCloudLog flushes and ends the Cloud Logging sink (a no-op
-	// without logger.cloud_logger).
-	stopCloudLog func()
 	// acceptScopeChange lets pushSettings change the scope or mapping of
 	// the pool's settings ('idsync sync --full --accept-scope-change').
 	acceptScopeChange bool
@@ -235,19 +237,12 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	if err != nil {
 		return nil, err
 	}
-	log, stopCloudLog, err := startCloudLog(cfg, client.Credentials(), log)
-	if err != nil {
-		client.Close()
-		return nil, err
-	}
 	store, release, err := states.acquire(log)
 	if err != nil {
-		stopCloudLog()
 		client.Close()
 		return nil, err
 	}
-	e := &engine{cfg: cfg, log: log, client: client, store: store, release: release, jobs: state.OpenJobs(cfg.StatePath),
-		stopCloudLog: stopCloudLog}
+	e := &engine{cfg: cfg, log: log, client: client, store: store, release: release, jobs: state.OpenJobs(cfg.StatePath)}
 	maxDel := cfg.Safety.MaxDeletions
 	e.agent, err = agent.New(agent.Options{
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
@@ -282,7 +277,6 @@ func (e *engine) pushSettings(ctx context.Context) error {
 }
 
 func (e *engine) close() {
-	e.stopCloudLog()
 	e.release()
 	e.client.Close()
 }
