@@ -130,7 +130,8 @@ type DRSR struct {
 	Username string `yaml:"username"`
 	// Password is the account's password.
 	Password Secret `yaml:"password"`
-	// UseKerberos is accepted; true is an error (not supported yet).
+	// UseKerberos authenticates with the kerberos section's keytab instead
+	// of Username and Password; Host must then be the DC's FQDN.
 	UseKerberos bool `yaml:"use_kerberos"`
 	// UseWindowsIdentity is always an error: MS-DRSR cannot use the
 	// Windows identity (no SSPI in the DRSR library); use UseKerberos.
