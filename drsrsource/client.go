@@ -12,7 +12,8 @@
 //
 // The account needs "Replicating Directory Changes" for the first step and
 // "Replicating Directory Changes All" for the second. The RPC channel is
-// always sealed (NTLM over SPNEGO, packet privacy). Like ldapsource, this
+// always sealed (packet privacy), after NTLM over SPNEGO with a password or
+// Kerberos with a keytab (Options.Kerberos). Like ldapsource, this
 // package knows nothing about the cloud.
 package drsrsource
 
@@ -28,8 +29,6 @@ import (
 	"github.com/oiweiwei/go-msrpc/msrpc/drsr/drsuapi/v4"
 	"github.com/oiweiwei/go-msrpc/msrpc/epm/epm/v3"
 	"github.com/oiweiwei/go-msrpc/ndr"
-	"github.com/oiweiwei/go-msrpc/ssp"
-	"github.com/oiweiwei/go-msrpc/ssp/credential"
 	"github.com/oiweiwei/go-msrpc/ssp/gssapi"
 	"go.uber.org/zap"
 )
@@ -47,8 +46,12 @@ type Options struct {
 	Username string
 	// Domain is the NetBIOS or DNS domain of a bare Username.
 	Domain string
-	// Password is the account's password. It is never logged.
+	// Password is the account's password. It is never logged. Not used
+	// with Kerberos.
 	Password string
+	// Kerberos, when set, authenticates with a keytab instead of Username
+	// and Password (the channel is sealed either way).
+	Kerberos *Kerberos
 	// BaseDN is the domain naming context, e.g. DC=corp,DC=example.
 	BaseDN string
 	// Scope lists the DNs (OUs or containers) whose accounts are in scope;
@@ -80,8 +83,11 @@ var ErrConnect = errors.New("drsr: cannot bind to the domain controller")
 // NTLM over SPNEGO, seals the channel and binds DRSUAPI.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	var missing []string
+	if opts.Kerberos != nil {
+		opts.Username, opts.Password = opts.Kerberos.Principal, ""
+	}
 	for name, ok := range map[string]bool{"Host": opts.Host != "", "Username": opts.Username != "",
-		"Password": opts.Password != "", "BaseDN": opts.BaseDN != ""} {
+		"Password": opts.Password != "" || opts.Kerberos != nil, "BaseDN": opts.BaseDN != ""} {
 		if !ok {
 			missing = append(missing, name)
 		}
@@ -112,12 +118,12 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	// in the library's process-wide store. The connection's sender and
 	// receiver run for as long as the context the transport was bound
 	// with, so it lives until Close, not until the caller's ctx ends.
+	auth, target, err := authOptions(opts, user)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrConnect, opts.Host, err)
+	}
 	lctx, lcancel := context.WithCancel(context.WithoutCancel(ctx))
-	sctx := gssapi.NewSecurityContext(lctx,
-		gssapi.WithCredential(credential.NewFromPassword(user, opts.Password)),
-		gssapi.WithMechanismFactory(ssp.SPNEGO),
-		gssapi.WithMechanismFactory(ssp.NTLM),
-	)
+	sctx := gssapi.NewSecurityContext(lctx, auth...)
 	fail := func(err error) (*Client, error) {
 		lcancel()
 		return nil, err
@@ -130,7 +136,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return fail(fmt.Errorf("%w %s: dial: %w", ErrConnect, opts.Host, err))
 	}
-	cli, err := drsuapi.NewDrsuapiClient(sctx, conn, dcerpc.WithSeal(), dcerpc.WithTargetName(opts.TargetName))
+	cli, err := drsuapi.NewDrsuapiClient(sctx, conn, dcerpc.WithSeal(), dcerpc.WithTargetName(target))
 	if err != nil {
 		conn.Close(sctx)
 		return fail(fmt.Errorf("%w %s: authenticate as %s: %w", ErrConnect, opts.Host, user, err))

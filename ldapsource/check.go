@@ -16,6 +16,11 @@ type CheckReport struct {
 	TLSVersion string
 	// Bound is true when the bind succeeded.
 	Bound bool
+	// Mechanism is the bind: "simple", "kerberos" or "windows".
+	Mechanism string
+	// Ticket is the Kerberos TGT in use (zero unless Mechanism is
+	// "kerberos" and the bind succeeded).
+	Ticket TicketInfo
 	// DCHost and InvocationID identify the domain controller.
 	DCHost       string
 	InvocationID string
@@ -34,7 +39,7 @@ func (r CheckReport) OK() bool { return len(r.Problems) == 0 }
 // Check verifies reachability, TLS, bind, the DirSync right and that every
 // scope root (organizational units and filter groups) exists.
 func (s *Source) Check(ctx context.Context) CheckReport {
-	var r CheckReport
+	r := CheckReport{Mechanism: s.binder.mechanism()}
 	c, err := s.connection(ctx)
 	if err != nil {
 		r.Problems = append(r.Problems, err.Error())
@@ -46,6 +51,13 @@ func (s *Source) Check(ctx context.Context) CheckReport {
 		r.TLSVersion = tls.VersionName(s.tlsVersion)
 	}
 	s.mu.Unlock()
+	if kb, ok := s.binder.(*kerberosBinder); ok {
+		ti, err := kb.ticket()
+		if err != nil {
+			r.Problems = append(r.Problems, err.Error())
+		}
+		r.Ticket = ti
+	}
 	info, err := s.readRootDSE(ctx, c)
 	if err != nil {
 		r.Problems = append(r.Problems, err.Error())

@@ -19,8 +19,9 @@ import (
 // Source reads one Active Directory domain. It is safe for concurrent use;
 // reads share one connection that is re-dialed after network errors.
 type Source struct {
-	opts Options
-	log  *zap.Logger
+	opts   Options
+	log    *zap.Logger
+	binder binder
 
 	mu   sync.Mutex
 	conn *ldap.Conn
@@ -37,6 +38,11 @@ func New(opts Options) (*Source, error) {
 		return nil, err
 	}
 	s := &Source{opts: opts, log: opts.Logger.Named("ldapsource")}
+	b, err := newBinder(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.binder = b
 	if opts.InsecureSkipVerify {
 		s.log.Warn("tls certificate verification is disabled")
 	}
@@ -54,6 +60,9 @@ func New(opts Options) (*Source, error) {
 func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The binder ends its Kerberos session (and its renewal); a read after
+	// Close logs in again.
+	s.binder.close()
 	if s.conn == nil {
 		return nil
 	}
@@ -167,9 +176,9 @@ func (s *Source) dial(rawURL string) (*ldap.Conn, uint16, error) {
 	if st, ok := c.TLSConnectionState(); ok {
 		ver = st.Version
 	}
-	if err := c.Bind(s.opts.Username, s.opts.Password); err != nil {
+	if err := s.binder.bind(c, host); err != nil {
 		_ = c.Close()
-		return nil, 0, fmt.Errorf("dial %s: bind as %s: %w", rawURL, s.opts.Username, err)
+		return nil, 0, fmt.Errorf("dial %s: %w", rawURL, err)
 	}
 	return c, ver, nil
 }

@@ -67,7 +67,14 @@ type Options struct {
 	// URLs are domain controllers tried in order (ldaps://dc:636 or
 	// ldap://dc:389). Required.
 	URLs []string
-	// Username is the bind name: a UPN (svc@example.com) or a DN. Required.
+	// Auth selects the bind: simple (zero), Kerberos keytab or the Windows
+	// service identity. Kerberos and Windows binds run only over LDAPS or
+	// StartTLS.
+	Auth Auth
+	// Kerberos configures AuthKerberos; ignored otherwise.
+	Kerberos Kerberos
+	// Username is the bind name: a UPN (svc@example.com) or a DN. Required
+	// for a simple bind.
 	Username string
 	// Password is the bind password. It is never logged.
 	Password string
@@ -119,8 +126,22 @@ func (o *Options) normalize() error {
 			probs = append(probs, fmt.Sprintf("URL %q: scheme must be ldap:// or ldaps://", u))
 		}
 	}
-	if o.Username == "" {
-		probs = append(probs, "username is required")
+	switch o.Auth {
+	case AuthSimple:
+		if o.Username == "" {
+			probs = append(probs, "username is required")
+		}
+	case AuthKerberos, AuthWindows:
+		if o.Auth == AuthKerberos && (o.Kerberos.KeytabPath == "" || o.Kerberos.Principal == "" || o.Kerberos.ConfigPath == "") {
+			probs = append(probs, "kerberos needs a keytab path, a principal and a krb5.conf path")
+		}
+		for _, u := range o.URLs {
+			if strings.HasPrefix(strings.ToLower(u), "ldap://") && !o.StartTLS {
+				probs = append(probs, fmt.Sprintf("URL %q: a %s bind needs ldaps:// or StartTLS", u, o.Auth))
+			}
+		}
+	default:
+		probs = append(probs, fmt.Sprintf("unknown auth %q", o.Auth))
 	}
 	if len(o.Scope.OrganizationalUnits) > maxScopeItems {
 		probs = append(probs, fmt.Sprintf("at most %d organizational units, got %d", maxScopeItems, len(o.Scope.OrganizationalUnits)))
@@ -175,8 +196,8 @@ func (o Options) String() string {
 	if o.Password != "" {
 		pw = "<secret>"
 	}
-	return fmt.Sprintf("ldapsource.Options{URLs:%v Username:%s Password:%s CAFile:%s StartTLS:%t InsecureSkipVerify:%t BaseDN:%s Scope:%+v DeltaMode:%q}",
-		o.URLs, o.Username, pw, o.CAFile, o.StartTLS, o.InsecureSkipVerify, o.BaseDN, o.Scope, o.DeltaMode)
+	return fmt.Sprintf("ldapsource.Options{URLs:%v Auth:%q Kerberos:%+v Username:%s Password:%s CAFile:%s StartTLS:%t InsecureSkipVerify:%t BaseDN:%s Scope:%+v DeltaMode:%q}",
+		o.URLs, o.Auth, o.Kerberos, o.Username, pw, o.CAFile, o.StartTLS, o.InsecureSkipVerify, o.BaseDN, o.Scope, o.DeltaMode)
 }
 
 // GoString is String, so %#v hides the password too.

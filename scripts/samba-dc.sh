@@ -8,6 +8,9 @@
 #   scripts/samba-dc.sh seed [--profile P] [--replace] [--workers N]
 #                                          seed dataset P (demo|test|w1k|w10k|w100k; default test);
 #                                          a profile already recorded as seeded is left alone
+#   scripts/samba-dc.sh keytab             create the Kerberos service user, export its keytab,
+#                                          write a krb5.conf for this DC and make the DC's FQDN
+#                                          resolve (an /etc/hosts entry, added once)
 #   scripts/samba-dc.sh env                print the path of the env file
 #
 # Environment:
@@ -15,6 +18,8 @@
 #   IDSYNC_DC_ADDR  loopback address the DC binds to (default 127.77.0.1)
 #   IDSYNC_DC_REALM Kerberos realm / DNS domain (default IDSYNC.TEST)
 #   IDSYNC_DC_NETBIOS NetBIOS domain name (default IDSYNC)
+#   IDSYNC_DC_HOSTNAME the DC's host name (default idsyncdc); give each DC on
+#                   one machine its own, since its FQDN goes into /etc/hosts
 #   IDSYNC_DC_WAIT  seconds to wait for LDAPS after start (default 60)
 #
 # The env file ${IDSYNC_DC_DIR}/dc.env (mode 0600) holds KEY=VALUE lines that
@@ -26,7 +31,7 @@ ADDR="${IDSYNC_DC_ADDR:-127.77.0.1}"
 REALM="${IDSYNC_DC_REALM:-IDSYNC.TEST}"
 NETBIOS="${IDSYNC_DC_NETBIOS:-IDSYNC}"
 WAIT="${IDSYNC_DC_WAIT:-60}"
-HOSTNAME_DC="idsyncdc"
+HOSTNAME_DC="${IDSYNC_DC_HOSTNAME:-idsyncdc}"
 REALM_UC="${REALM^^}"
 DNSDOMAIN="${REALM,,}"
 BASE_DN="DC=${DNSDOMAIN//./,DC=}"
@@ -157,6 +162,7 @@ provision() {
 		--option="max log size=10000" \
 		--option="ldb:nosync=true" \
 		--option="tls enabled=yes" \
+		--option="ldap server require strong auth=allow_sasl_over_tls" \
 		--option="tls keyfile=$TLS_DIR/server.key" \
 		--option="tls certfile=$TLS_DIR/server.pem" \
 		--option="tls cafile=$TLS_DIR/ca.pem" \
@@ -299,14 +305,113 @@ cmd_seed() {
 	(cd "$REPO_DIR" && go run ./cmd/adseed -env "$ENV_FILE" -profile "$profile" "${extra[@]}")
 }
 
+# idempotent runs a samba-tool change, accepting "already there" as done;
+# any other failure dies with $1.
+idempotent() {
+	local msg="$1" out
+	shift
+	if ! out="$("$@" 2>&1)"; then
+		printf '%s\n' "$out" >>"$DIR/log/provision.log"
+		case "$out" in
+		*"already exists"* | *"already affected"*) ;;
+		*) die "$msg" ;;
+		esac
+	fi
+}
+
+# cmd_keytab prepares Kerberos for tests: a service user with a random
+# password, its keytab, a krb5.conf naming this DC as the KDC, and a hosts
+# entry so the DC's FQDN (the host part of the SPN ldap/<fqdn>) resolves to
+# its loopback address. Idempotent: a second run exports the keytab again.
+cmd_keytab() {
+	serialize
+	[ -f "$ENV_FILE" ] || die "no DC in $DIR; run: $0 up"
+	# shellcheck disable=SC1090
+	. "$ENV_FILE"
+	ADDR="$IDSYNC_DC_ADDR"
+	running && healthy || die "the DC is not running; run: $0 up"
+	local krb="$DIR/krb" user="svc-idsync-krb" stale="svc-idsync-stale" fqdn="$IDSYNC_DC_HOST"
+	mkdir -p "$krb"
+	chmod 700 "$krb"
+	idempotent "cannot create $user" samba-tool user create "$user" "$(gen_password)" -s "$CONF" \
+		--description="idsync Kerberos test account"
+	# The same rights as the password-bind tests' Administrator: deletes
+	# over DirSync and password hashes over DRSR need replication rights
+	# and tombstone visibility, which Samba grants Domain Admins.
+	idempotent "cannot add $user to Domain Admins" samba-tool group addmembers "Domain Admins" "$user" -s "$CONF"
+	# Like Active Directory, accept a SASL GSSAPI bind without a security
+	# layer when the connection is TLS (Samba's default wants sign or seal).
+	if ! grep -q "ldap server require strong auth" "$CONF"; then
+		sed -i 's/^\[global\]$/[global]\n\tldap server require strong auth = allow_sasl_over_tls/' "$CONF"
+		stop_dc
+		start
+		wait_ready
+	fi
+	# Active Directory registers ldap/<fqdn> on each DC; Samba registers
+	# only HOST/ names, so add the LDAP service principal clients ask for.
+	local dcacct="${fqdn%%.*}"
+	dcacct="${dcacct^^}\$"
+	idempotent "cannot add the SPN ldap/$fqdn to $dcacct" samba-tool spn add "ldap/$fqdn" "$dcacct" -s "$CONF"
+	# Export beside and rename, so a test reading the keytab never sees it
+	# half written.
+	rm -f "$krb/idsync.keytab.tmp"
+	samba-tool domain exportkeytab "$krb/idsync.keytab.tmp" --principal="$user@$REALM_UC" -s "$CONF" \
+		>>"$DIR/log/provision.log" 2>&1 || die "cannot export the keytab of $user"
+	chmod 600 "$krb/idsync.keytab.tmp"
+	mv -f "$krb/idsync.keytab.tmp" "$krb/idsync.keytab"
+	# A keytab made stale by a password reset after its export: the
+	# wrong-key-version case of the tests.
+	if [ ! -f "$krb/stale.keytab" ]; then
+		idempotent "cannot create $stale" samba-tool user create "$stale" "$(gen_password)" -s "$CONF"
+		samba-tool domain exportkeytab "$krb/stale.keytab" --principal="$stale@$REALM_UC" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 &&
+			samba-tool user setpassword "$stale" --newpassword="$(gen_password)" -s "$CONF" >>"$DIR/log/provision.log" 2>&1 ||
+			die "cannot prepare the stale keytab"
+		chmod 600 "$krb/stale.keytab"
+	fi
+	cat >"$krb/krb5.conf" <<-EOF
+		[libdefaults]
+		  default_realm = $REALM_UC
+		  dns_lookup_kdc = false
+		  dns_lookup_realm = false
+		  udp_preference_limit = 1
+		[realms]
+		  $REALM_UC = {
+		    kdc = $ADDR:88
+		  }
+		[domain_realm]
+		  .$DNSDOMAIN = $REALM_UC
+		  $DNSDOMAIN = $REALM_UC
+	EOF
+	if ! grep -qE "^[0-9.]+[[:space:]]+$fqdn([[:space:]]|\$)" /etc/hosts; then
+		[ -w /etc/hosts ] || die "$fqdn must resolve to $ADDR: add \"$ADDR $fqdn\" to /etc/hosts (need root)"
+		printf '%s %s\n' "$ADDR" "$fqdn" >>/etc/hosts
+	elif ! grep -qE "^$ADDR[[:space:]]+$fqdn([[:space:]]|\$)" /etc/hosts; then
+		die "/etc/hosts maps $fqdn to another address; give this DC its own IDSYNC_DC_HOSTNAME"
+	fi
+	umask 077
+	cat >"$krb/krb.env.tmp" <<-EOF
+		IDSYNC_KRB_PRINCIPAL=$user@$REALM_UC
+		IDSYNC_KRB_USER=$user
+		IDSYNC_KRB_KEYTAB=$krb/idsync.keytab
+		IDSYNC_KRB_STALE_PRINCIPAL=$stale@$REALM_UC
+		IDSYNC_KRB_STALE_KEYTAB=$krb/stale.keytab
+		IDSYNC_KRB_CONFIG=$krb/krb5.conf
+		IDSYNC_KRB_LDAPS_URL=ldaps://$fqdn:636
+		IDSYNC_KRB_LDAP_URL=ldap://$fqdn:389
+	EOF
+	mv -f "$krb/krb.env.tmp" "$krb/krb.env"
+	log "keytab $krb/idsync.keytab for $user@$REALM_UC; krb5.conf $krb/krb5.conf; env $krb/krb.env"
+}
+
 case "${1:-}" in
 up) cmd_up ;;
+keytab) cmd_keytab ;;
 down) cmd_down ;;
 status) cmd_status ;;
 seed) shift; cmd_seed "$@" ;;
 env) echo "$ENV_FILE" ;;
 *)
-	echo "usage: $0 up|down|status|seed [--profile demo|test|w1k|w10k|w100k] [--replace] [--workers N]|env" >&2
+	echo "usage: $0 up|down|status|keytab|seed [--profile demo|test|w1k|w10k|w100k] [--replace] [--workers N]|env" >&2
 	exit 2
 	;;
 esac

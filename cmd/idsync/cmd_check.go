@@ -91,7 +91,16 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			r := src.Check(ctx)
 			src.Close()
 			if r.Bound {
-				ck.ok("directory", "%s answered (%s), bound as %s", r.URL, orPlain(r.TLSVersion), cfg.LDAP.Username)
+				switch r.Mechanism {
+				case "kerberos":
+					ck.ok("directory", "%s answered (%s), bound with kerberos as %s", r.URL, orPlain(r.TLSVersion), r.Ticket.Principal)
+					ck.info("directory", "kerberos ticket valid from %s until %s (lifetime %s)", r.Ticket.AuthTime.Format(time.RFC3339),
+						r.Ticket.EndTime.Format(time.RFC3339), r.Ticket.EndTime.Sub(r.Ticket.AuthTime).Round(time.Second))
+				case "windows":
+					ck.ok("directory", "%s answered (%s), bound with the windows service identity", r.URL, orPlain(r.TLSVersion))
+				default:
+					ck.ok("directory", "%s answered (%s), bound as %s (simple bind)", r.URL, orPlain(r.TLSVersion), cfg.LDAP.Username)
+				}
 				ck.ok("directory", "domain controller %s, invocation id %s, base %s", r.DCHost, r.InvocationID, r.BaseDN)
 				if r.DirSync {
 					ck.ok("directory", "the account has Replicating Directory Changes: deltas use DirSync")
@@ -169,12 +178,10 @@ func checkDRSR(ctx context.Context, ck *checklist, cfg *config.Config, s agent.S
 	if baseDN == "" {
 		baseDN = domainDN(s.Domain)
 	}
-	c, err := drsrsource.Dial(ctx, drsrsource.Options{
-		Host: cfg.DRSR.Host, Username: cfg.DRSR.Username, Password: cfg.DRSR.Password.Value(),
-		Domain: s.Domain, BaseDN: baseDN, Scope: s.OrganizationalUnits, Logger: log,
-	})
+	o := drsrOptions(cfg, s, baseDN, log)
+	c, err := drsrsource.Dial(ctx, o)
 	if err != nil {
-		ck.fail("passwords", "MS-DRSR to %s as %s: %v", cfg.DRSR.Host, cfg.DRSR.Username, err)
+		ck.fail("passwords", "MS-DRSR to %s as %s: %v", cfg.DRSR.Host, o.Username, err)
 		return
 	}
 	defer c.Close()
@@ -182,5 +189,9 @@ func checkDRSR(ctx context.Context, ck *checklist, cfg *config.Config, s agent.S
 		ck.fail("passwords", "%v", err)
 		return
 	}
-	ck.ok("passwords", "%s may replicate password hashes from %s (Replicating Directory Changes and ... All)", cfg.DRSR.Username, cfg.DRSR.Host)
+	mech := "NTLM"
+	if o.Kerberos != nil {
+		mech = "kerberos"
+	}
+	ck.ok("passwords", "%s (%s) may replicate password hashes from %s (Replicating Directory Changes and ... All)", o.Username, mech, cfg.DRSR.Host)
 }

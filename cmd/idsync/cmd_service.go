@@ -38,6 +38,7 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("--config is required")
 	}
 	sc := serviceConfig(*cfgPath)
+	var eventSource string
 	if action == "install" {
 		if runtime.GOOS == "linux" {
 			if err := checkPackagedUnit(); err != nil {
@@ -53,6 +54,12 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if err := prepareSystemdUnit(sc, cfg); err != nil {
 				return fmt.Errorf("service install: %w", err)
 			}
+		}
+		eventSource = cfg.Logger.EventLog.Source
+	}
+	if action == "uninstall" {
+		if cfg, err := loadConfig(*cfgPath); err == nil {
+			eventSource = cfg.Logger.EventLog.Source
 		}
 	}
 	svc, err := service.New(&program{}, sc)
@@ -74,6 +81,17 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if err := service.Control(svc, action); err != nil {
 		return fmt.Errorf("service %s: %w", action, err)
+	}
+	if eventSource != "" {
+		// Windows only: register (or remove) the Application log source of
+		// logger.event_log.source, as the Yandex agent's --install-eventlog.
+		reg := installEventSource
+		if action == "uninstall" {
+			reg = removeEventSource
+		}
+		if err := reg(eventSource); err != nil {
+			return fmt.Errorf("service %s: %w", action, err)
+		}
 	}
 	fmt.Fprintf(stdout, "idsync service: %s done (%s)\n", action, svc.Platform())
 	return nil

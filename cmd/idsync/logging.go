@@ -13,7 +13,9 @@ import (
 
 // newLogger builds the root logger from the logger section: plain or JSON
 // lines on stderr, and, when a file is configured, also into a rotating
-// file (mode 0600). The returned function flushes and closes it.
+// file (mode 0600), and on Windows warnings and errors into the Application
+// event log under logger.event_log.source. The returned function flushes and
+// closes them.
 func newLogger(c config.Logger, stderr io.Writer) (*zap.Logger, func(), error) {
 	level, err := zapcore.ParseLevel(c.Level)
 	if err != nil {
@@ -35,11 +37,23 @@ func newLogger(c config.Logger, stderr io.Writer) (*zap.Logger, func(), error) {
 		file = &lumberjack.Logger{Filename: c.File.Filename, MaxSize: c.File.MaxSize, MaxBackups: c.File.MaxBackups}
 		cores = append(cores, zapcore.NewCore(encoder.Clone(), zapcore.AddSync(file), level))
 	}
+	var events eventWriter
+	if c.EventLog.Source != "" {
+		if events, err = openEventLog(c.EventLog.Source); err != nil {
+			return nil, nil, fmt.Errorf("logger.event_log: %w", err)
+		}
+		if events != nil {
+			cores = append(cores, eventLogCore(events, enc))
+		}
+	}
 	log := zap.New(zapcore.NewTee(cores...))
 	return log, func() {
 		_ = log.Sync()
 		if file != nil {
 			_ = file.Close()
+		}
+		if events != nil {
+			_ = events.Close()
 		}
 	}, nil
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/drsrsource"
+	"github.com/idsync/idsync/internal/config"
 )
 
 // hashSourceFactory returns the function that connects to the domain
@@ -31,10 +34,7 @@ func (e *engine) hashSourceFactory() func(ctx context.Context) (agent.HashSource
 		if baseDN == "" {
 			baseDN = domainDN(s.Domain)
 		}
-		c, err := drsrsource.Dial(ctx, drsrsource.Options{
-			Host: e.cfg.DRSR.Host, Username: e.cfg.DRSR.Username, Password: e.cfg.DRSR.Password.Value(),
-			Domain: s.Domain, BaseDN: baseDN, Scope: s.OrganizationalUnits, Logger: e.log.Named("drsr"),
-		})
+		c, err := drsrsource.Dial(ctx, drsrOptions(e.cfg, *s, baseDN, e.log.Named("drsr")))
 		if err != nil {
 			return nil, err
 		}
@@ -60,4 +60,20 @@ func domainDN(domain string) string {
 		}
 	}
 	return strings.Join(parts, ",")
+}
+
+// drsrOptions builds the replication client's options: the drsr account's
+// password, or with drsr.use_kerberos the kerberos keytab.
+func drsrOptions(cfg *config.Config, s agent.SyncSettings, baseDN string, log *zap.Logger) drsrsource.Options {
+	o := drsrsource.Options{
+		Host: cfg.DRSR.Host, Username: cfg.DRSR.Username, Password: cfg.DRSR.Password.Value(),
+		Domain: s.Domain, BaseDN: baseDN, Scope: s.OrganizationalUnits, Logger: log,
+	}
+	if cfg.DRSR.UseKerberos {
+		k := cfg.Kerberos
+		o.Username, o.Password = k.Principal, ""
+		o.Kerberos = &drsrsource.Kerberos{KeytabPath: k.KeytabPath, Principal: k.Principal,
+			ConfigPath: k.Krb5ConfigPath, DisablePAFXFast: k.DisablePAFXFast}
+	}
+	return o
 }

@@ -41,7 +41,12 @@ func openConfig(path string, stderr io.Writer) (*config.Config, *zap.Logger, fun
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return cfg, log, closeLog, nil
+	log, closeAll, err := withCloudLog(cfg, log, closeLog)
+	if err != nil {
+		closeLog()
+		return nil, nil, nil, err
+	}
+	return cfg, log, closeAll, nil
 }
 
 // setupLogger builds the logger and reports the config's warnings on it.
@@ -155,7 +160,21 @@ func ldapsourceOptions(cfg *config.Config, s agent.SyncSettings, log *zap.Logger
 		Mapping:   s.Mapping,
 		DeltaMode: mode,
 		Logger:    log,
+		Auth:      ldapAuth(cfg),
+		Kerberos: ldapsource.Kerberos{KeytabPath: cfg.Kerberos.KeytabPath, Principal: cfg.Kerberos.Principal,
+			ConfigPath: cfg.Kerberos.Krb5ConfigPath, DisablePAFXFast: cfg.Kerberos.DisablePAFXFast},
 	}
+}
+
+// ldapAuth maps the ldap.use_* keys to the bind mechanism.
+func ldapAuth(cfg *config.Config) ldapsource.Auth {
+	switch {
+	case cfg.LDAP.UseKerberos:
+		return ldapsource.AuthKerberos
+	case cfg.LDAP.UseWindowsIdentity:
+		return ldapsource.AuthWindows
+	}
+	return ldapsource.AuthSimple
 }
 
 // engine is everything a cycle needs, built from the config.

@@ -67,8 +67,7 @@ type Config struct {
 	DRSR DRSR `yaml:"drsr"`
 	// LDAP is how to reach and read Active Directory.
 	LDAP LDAP `yaml:"ldap"`
-	// Kerberos is accepted for compatibility and ignored (with a warning
-	// when set): Kerberos authentication is not supported yet.
+	// Kerberos is the keytab used when ldap.use_kerberos is true.
 	Kerberos Kerberos `yaml:"kerberos"`
 	// Logger configures logging.
 	Logger Logger `yaml:"logger"`
@@ -116,6 +115,9 @@ type Endpoints struct {
 	// Operation serves long-running operations. Default
 	// operation.api.cloud.yandex.net:443.
 	Operation string `yaml:"operation"`
+	// Logging serves Cloud Logging ingestion (logger.cloud_logger).
+	// Default ingester.logging.yandexcloud.net:443.
+	Logging string `yaml:"logging"`
 	// Plaintext disables TLS; for the local emulator only.
 	Plaintext bool `yaml:"plaintext"`
 }
@@ -128,9 +130,11 @@ type DRSR struct {
 	Username string `yaml:"username"`
 	// Password is the account's password.
 	Password Secret `yaml:"password"`
-	// UseKerberos is accepted; true is an error (not supported yet).
+	// UseKerberos authenticates with the kerberos section's keytab instead
+	// of Username and Password; Host must then be the DC's FQDN.
 	UseKerberos bool `yaml:"use_kerberos"`
-	// UseWindowsIdentity is accepted; true is an error (not supported yet).
+	// UseWindowsIdentity is always an error: MS-DRSR cannot use the
+	// Windows identity (no SSPI in the DRSR library); use UseKerberos.
 	UseWindowsIdentity bool `yaml:"use_windows_identity"`
 }
 
@@ -169,18 +173,28 @@ type LDAP struct {
 	// DeltaMode is how changes are read: "auto" (DirSync when permitted,
 	// else uSNChanged), "dirsync" or "usn". Default "auto".
 	DeltaMode string `yaml:"delta_mode"`
-	// UseKerberos is accepted; true is an error (not supported yet).
+	// UseKerberos binds with a SASL GSSAPI bind using the kerberos
+	// section's keytab, over LDAPS or StartTLS only; Username and
+	// Password are then ignored.
 	UseKerberos bool `yaml:"use_kerberos"`
-	// UseWindowsIdentity is accepted; true is an error (not supported yet).
+	// UseWindowsIdentity binds with the Windows service's own logon
+	// credentials through SSPI (a gMSA when the service runs as one).
+	// Windows only.
 	UseWindowsIdentity bool `yaml:"use_windows_identity"`
 }
 
-// Kerberos is the kerberos section, accepted for compatibility only.
+// Kerberos is the kerberos section.
 type Kerberos struct {
-	KeytabPath      string `yaml:"keytab_path"`
-	Principal       string `yaml:"principal"`
-	Krb5ConfigPath  string `yaml:"krb5_config_path"`
-	DisablePAFXFast bool   `yaml:"disable_pa_fx_fast"`
+	// KeytabPath is the keytab of Principal; relative to WorkingDirectory.
+	KeytabPath string `yaml:"keytab_path"`
+	// Principal is the client principal, name@REALM (realm in capitals);
+	// without a realm the krb5.conf default realm is used.
+	Principal string `yaml:"principal"`
+	// Krb5ConfigPath is the krb5.conf naming the realm's KDCs. Default
+	// $KRB5_CONFIG, else /etc/krb5.conf (set only when Kerberos is used).
+	Krb5ConfigPath string `yaml:"krb5_config_path"`
+	// DisablePAFXFast leaves PA-FX-FAST out of requests to the KDC.
+	DisablePAFXFast bool `yaml:"disable_pa_fx_fast"`
 }
 
 // Logger is the logger section.
@@ -193,9 +207,10 @@ type Logger struct {
 	// File, when File.Filename is set, writes logs to a rotated file
 	// instead of standard output.
 	File LogFile `yaml:"file"`
-	// CloudLogger is accepted; a log group is ignored with a warning.
+	// CloudLogger sends log entries to Yandex Cloud Logging.
 	CloudLogger CloudLogger `yaml:"cloud_logger"`
-	// EventLog is accepted; a source is ignored with a warning.
+	// EventLog writes warnings and errors to the Windows Application log
+	// (Windows only; elsewhere ignored with a warning).
 	EventLog EventLog `yaml:"event_log"`
 }
 
@@ -211,11 +226,15 @@ type LogFile struct {
 
 // CloudLogger is the logger.cloud_logger section.
 type CloudLogger struct {
+	// LogGroupID, when set, also sends log entries (info and above, each
+	// with agent_id) to this Yandex Cloud Logging log group.
 	LogGroupID string `yaml:"log_group_id"`
 }
 
 // EventLog is the logger.event_log section.
 type EventLog struct {
+	// Source is the event source name, registered by `idsync service
+	// install`. Empty: no Event Log.
 	Source string `yaml:"source"`
 }
 

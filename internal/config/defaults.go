@@ -12,6 +12,7 @@ const (
 	DefaultOrganizationManagerEndpoint = "organization-manager.api.cloud.yandex.net:443"
 	DefaultIAMEndpoint                 = "iam.api.cloud.yandex.net:443"
 	DefaultOperationEndpoint           = "operation.api.cloud.yandex.net:443"
+	DefaultLoggingEndpoint             = "ingester.logging.yandexcloud.net:443"
 )
 
 // Delta modes for LDAP.DeltaMode.
@@ -35,6 +36,7 @@ func Default() *Config {
 			OrganizationManager: DefaultOrganizationManagerEndpoint,
 			IAM:                 DefaultIAMEndpoint,
 			Operation:           DefaultOperationEndpoint,
+			Logging:             DefaultLoggingEndpoint,
 		},
 		LDAP: LDAP{
 			Timeout:   30 * time.Second,

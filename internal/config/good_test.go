@@ -13,6 +13,8 @@ import (
 var goodEnv = map[string]string{
 	"IDSYNC_LDAP_PASSWORD": "ldap-secret",
 	"IDSYNC_DRSR_PASSWORD": "drsr-secret",
+	// kerberos.yaml takes its krb5.conf from $KRB5_CONFIG.
+	"KRB5_CONFIG": "../krb5.conf",
 }
 
 // TestGoodConfigs loads each testdata/good fixture and compares the result
@@ -87,9 +89,28 @@ func TestGoodConfigs(t *testing.T) {
 			},
 			wantWarnings: []string{
 				"line 11: drsr: ignored: password hashes are synchronized only when password_hash_sync.enabled is true",
-				"line 23: kerberos: ignored: Kerberos is not supported yet",
-				"line 32: logger.cloud_logger.log_group_id: ignored: Cloud Logging is not supported yet",
-				"line 33: logger.event_log.source: ignored: the Windows Event Log is not supported yet",
+				"line 23: kerberos: ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true",
+				"line 33: logger.event_log.source: ignored: the Windows Event Log exists only on Windows",
+			},
+		},
+		{
+			file: "kerberos.yaml",
+			want: func() *Config {
+				c := Default()
+				c.UserpoolID = "ek0o6pgq1ai5tlcgghh1"
+				c.AgentID = "idsync-sync-host-01.corp.example.com"
+				c.WorkingDirectory = filepath.Join(td, "good")
+				c.CloudCredentialsFilePath = filepath.Join(td, "authorized_key.json")
+				c.StatePath = filepath.Join(td, "good", "state")
+				c.LDAP.Host = "ldaps://dc1.example.com:636"
+				c.LDAP.UseKerberos = true
+				c.PasswordHashSync.Enabled = true
+				c.DRSR = DRSR{Host: "dc1.example.com", UseKerberos: true}
+				c.Kerberos = Kerberos{KeytabPath: filepath.Join(td, "idsync.keytab"), Principal: "svc-idsync@EXAMPLE.COM",
+					Krb5ConfigPath: filepath.Join(td, "krb5.conf"), DisablePAFXFast: true}
+				c.Schedule = "@every 4m0s"
+				c.Metrics.HealthyAfter = time.Hour
+				return c
 			},
 		},
 		{
@@ -106,6 +127,7 @@ func TestGoodConfigs(t *testing.T) {
 						OrganizationManager: "127.0.0.1:7001",
 						IAM:                 "127.0.0.1:7002",
 						Operation:           "127.0.0.1:7003",
+						Logging:             "127.0.0.1:7004",
 						Plaintext:           true,
 					},
 					StatePath: "/var/lib/idsync",

@@ -87,6 +87,12 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	if err != nil {
 		hostname = ""
 	}
+	if cfg.usesKerberos() && cfg.Kerberos.Krb5ConfigPath == "" {
+		cfg.Kerberos.Krb5ConfigPath = DefaultKrb5ConfigPath
+		if v, ok := lookupEnv("KRB5_CONFIG"); ok && v != "" {
+			cfg.Kerberos.Krb5ConfigPath = v
+		}
+	}
 	cfg.applyDerived(dir, hostname)
 
 	ps := problems{lines: cfg.lines}

@@ -105,6 +105,10 @@ func (c *Config) validate(ps *problems) {
 	validateHostPort(ps, "endpoints.organization_manager", c.Endpoints.OrganizationManager, true)
 	validateHostPort(ps, "endpoints.iam", c.Endpoints.IAM, true)
 	validateHostPort(ps, "endpoints.operation", c.Endpoints.Operation, true)
+	validateHostPort(ps, "endpoints.logging", c.Endpoints.Logging, true)
+	if id := c.Logger.CloudLogger.LogGroupID; id != "" && (len(id) > 64 || strings.ContainsAny(id, " \t/")) {
+		ps.add("logger.cloud_logger.log_group_id", "must be a log group ID such as e23abc..., got %q", id)
+	}
 
 	c.validateLDAP(ps)
 	c.validateDRSR(ps)

@@ -12,12 +12,7 @@ import (
 
 func (c *Config) validateLDAP(ps *problems) {
 	l := &c.LDAP
-	if l.UseKerberos {
-		ps.add("ldap.use_kerberos", "Kerberos is not supported yet; use username/password over LDAPS")
-	}
-	if l.UseWindowsIdentity {
-		ps.add("ldap.use_windows_identity", "Windows integrated authentication is not supported yet; use username/password over LDAPS")
-	}
+	c.validateLDAPAuth(ps)
 	if l.Host == "" && len(l.Hosts) == 0 {
 		ps.add("ldap.host", "required: set ldap.host or ldap.hosts to an ldaps:// URL of a domain controller")
 	}
@@ -78,6 +73,10 @@ func (c *Config) validateLDAPURL(ps *problems, key, raw string) {
 			return
 		}
 	}
+	if scheme == "ldap" && !c.LDAP.StartTLS && (c.LDAP.UseKerberos || c.LDAP.UseWindowsIdentity) {
+		ps.add(key, "Kerberos and Windows identity binds run only over TLS: use ldaps:// or set ldap.start_tls: true")
+		return
+	}
 	if scheme == "ldap" && !c.LDAP.StartTLS && !c.LDAP.AllowInsecureBind {
 		ps.add(key, "ldap:// would send the password in clear text; use ldaps://, set ldap.start_tls: true, or (for testing only) ldap.allow_insecure_bind: true")
 	}
@@ -97,12 +96,7 @@ func validateCAFile(ps *problems, key, path string) {
 
 func (c *Config) validateDRSR(ps *problems) {
 	d := &c.DRSR
-	if d.UseKerberos {
-		ps.add("drsr.use_kerberos", "Kerberos is not supported yet; use drsr.username and drsr.password")
-	}
-	if d.UseWindowsIdentity {
-		ps.add("drsr.use_windows_identity", "Windows integrated authentication is not supported yet; use drsr.username and drsr.password")
-	}
+	c.validateDRSRAuth(ps)
 	if !c.PasswordHashSync.Enabled || d.UseKerberos || d.UseWindowsIdentity {
 		return
 	}

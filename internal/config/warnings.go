@@ -22,6 +22,7 @@ func (c *Config) Warnings() []Problem {
 			{"endpoints.organization_manager", c.Endpoints.OrganizationManager},
 			{"endpoints.iam", c.Endpoints.IAM},
 			{"endpoints.operation", c.Endpoints.Operation},
+			{"endpoints.logging", c.Endpoints.Logging},
 		} {
 			if !isLoopback(e.addr) {
 				ps.add(e.key, "plaintext is true: credentials go to %s unencrypted; use it only with a local emulator", e.addr)
@@ -38,14 +39,14 @@ func (c *Config) Warnings() []Problem {
 		ps.add("drsr", "ignored: password hashes are synchronized only when password_hash_sync.enabled is true")
 	}
 	k := c.Kerberos
-	if k.KeytabPath != "" || k.Principal != "" || k.Krb5ConfigPath != "" || k.DisablePAFXFast {
-		ps.add("kerberos", "ignored: Kerberos is not supported yet")
+	if !c.usesKerberos() && (k.KeytabPath != "" || k.Principal != "" || k.Krb5ConfigPath != "" || k.DisablePAFXFast) {
+		ps.add("kerberos", "ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true")
 	}
-	if c.Logger.CloudLogger.LogGroupID != "" {
-		ps.add("logger.cloud_logger.log_group_id", "ignored: Cloud Logging is not supported yet")
+	if (c.LDAP.UseKerberos || c.LDAP.UseWindowsIdentity) && (c.LDAP.Username != "" || !c.LDAP.Password.IsZero()) {
+		ps.add("ldap.username", "ignored: the bind uses %s", c.ldapMechanism())
 	}
-	if c.Logger.EventLog.Source != "" {
-		ps.add("logger.event_log.source", "ignored: the Windows Event Log is not supported yet")
+	if c.Logger.EventLog.Source != "" && !eventLogAvailable {
+		ps.add("logger.event_log.source", "ignored: the Windows Event Log exists only on Windows")
 	}
 	return sortProblems(ps.list)
 }

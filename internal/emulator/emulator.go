@@ -147,6 +147,8 @@ type Emulator struct {
 	mu sync.Mutex
 	st *state
 
+	logs logStore // Cloud Logging entries (logging.go)
+
 	stats statsCounter
 	pers  persister
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/idsync/idsync/internal/emulator/validation"
 	endpointpb "github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
 	iamv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
+	loggingv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/logging/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	orgv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
@@ -43,6 +44,7 @@ func (e *Emulator) services() []service {
 		{&operation.OperationService_ServiceDesc, operationServer{e: e}},
 		{&iamv1.IamTokenService_ServiceDesc, iamServer{e: e}},
 		{&endpointpb.ApiEndpointService_ServiceDesc, endpointServer{}},
+		{&loggingv1.LogIngestionService_ServiceDesc, logIngestionServer{e: e}},
 	}
 }
 

@@ -22,7 +22,7 @@ const (
 // of a repeated field, each value or each key of a map.
 type scalarRules struct {
 	length  *spec // characters (runes) of a string
-	bytes   *spec // bytes of a string or bytes value
+	bytes   *spec // bytes of a string or bytes value, or a message's encoded size
 	value   *spec // numbers, enums, durations, timestamps
 	pattern *regexp.Regexp
 	patText string // the pattern as annotated, for messages
@@ -231,7 +231,9 @@ func (b *builder) scalar(vd protoreflect.FieldDescriptor, a annotations) (scalar
 	var r scalarRules
 	var err error
 	isText := vd.Kind() == protoreflect.StringKind || vd.Kind() == protoreflect.BytesKind
-	if (a.length != "" || a.bytes != "") && !isText {
+	// bytes also bounds a message's encoded size (logging's json_payload).
+	isMsg := vd.Kind() == protoreflect.MessageKind
+	if (a.length != "" && !isText) || (a.bytes != "" && !isText && !isMsg) {
 		return r, fmt.Errorf("length or bytes on a %s value", vd.Kind())
 	}
 	if a.length != "" {

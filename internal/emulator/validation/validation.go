@@ -318,8 +318,12 @@ func (c *checker) scalar(r *scalarRules, vd protoreflect.FieldDescriptor, v prot
 }
 
 // textLen is the length of a string or bytes value in characters, or in
-// bytes when inBytes is set (bytes values always count bytes).
+// bytes when inBytes is set (bytes values always count bytes); a message
+// counts its encoded size.
 func textLen(vd protoreflect.FieldDescriptor, v protoreflect.Value, inBytes bool) int {
+	if vd.Kind() == protoreflect.MessageKind {
+		return proto.Size(v.Message().Interface())
+	}
 	if vd.Kind() == protoreflect.BytesKind {
 		return len(v.Bytes())
 	}
