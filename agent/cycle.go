@@ -221,7 +221,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 
 	var x *ids
 	if in.Mode == ModeFull {
-		in.Target, x, err = readFullTarget(ctx, a.opts.Cloud, a.opts.Concurrency, c.settings.Plan.CaptureGroups)
+		in.Target, x, err = readFullTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in)
 	} else {
 		known, kerr := a.opts.Store.AllIDs(state.User)
 		if kerr != nil {

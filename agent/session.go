@@ -9,7 +9,6 @@ import (
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
-	"google.golang.org/grpc/codes"
 
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
@@ -37,7 +36,8 @@ type sessionSpec struct {
 	// Op names the opening in its error ("open session").
 	Op string
 	// HeartbeatInterval is at most the time between heartbeats; zero
-	// means a third of the session's lifetime.
+	// means a third of the session's lifetime, or defaultHeartbeat when
+	// the session does not say when it expires.
 	HeartbeatInterval time.Duration
 	// ReportInterval is how often progress is reported (see reporter.New).
 	ReportInterval time.Duration
@@ -52,6 +52,8 @@ type session struct {
 	// Opened is the API's answer: the session, its replication token and
 	// the pool's settings.
 	Opened *idhub.OpenResult
+	// lose cancels the work inside the session with its cause.
+	lose context.CancelCauseFunc
 }
 
 // ID is the session's id.
@@ -65,7 +67,9 @@ func (s *session) Token() string { return s.Opened.ReplicationToken }
 //   - it opens the session; a refusal (too early, another agent's session
 //     is open) is a *NotNowError and fn does not run;
 //   - it keeps the session alive while fn runs, and cancels fn's context
-//     when the session is lost (fn's error then wraps errSessionLost);
+//     when the session is lost: a heartbeat or progress report failed
+//     with an error that is not transient (fn's error then wraps
+//     errSessionLost);
 //   - it closes the session: failed with the reason when fn failed,
 //     completed when fn succeeded or partly succeeded (a *PartialError).
 //
@@ -82,12 +86,11 @@ func withSession(ctx context.Context, spec sessionSpec, counts *reporter.Counts,
 	case idp.OpenSessionResult_OPENED_SESSION_EXISTS:
 		return &NotNowError{Held: true}
 	}
-	s := &session{spec: spec, counts: counts, Opened: res}
-
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	s := &session{spec: spec, counts: counts, Opened: res, lose: cancel}
 	var hb sync.WaitGroup
-	hb.Go(func() { keepAlive(sctx, spec.API.Heartbeat, res.Session, spec.HeartbeatInterval, spec.Log, cancel) })
+	hb.Go(func() { keepAlive(sctx, s, spec.HeartbeatInterval) })
 	err = fn(sctx, s)
 	if cause := context.Cause(sctx); err != nil && cause != nil && errors.Is(cause, errSessionLost) {
 		err = cause
@@ -98,17 +101,39 @@ func withSession(ctx context.Context, spec sessionSpec, counts *reporter.Counts,
 	return err
 }
 
-// keepAlive sends heartbeats for session until ctx ends: every configured
+// defaultHeartbeat is the time between heartbeats when neither the
+// configuration nor the session's lifetime gives one.
+const defaultHeartbeat = 30 * time.Second
+
+// heartbeatEvery is the time between heartbeats of session: the configured
 // interval, but at most a third of the session's lifetime so that two
-// missed beats still leave it alive. When the session is gone (expired,
-// closed, unknown) it cancels the run with errSessionLost.
-func keepAlive(ctx context.Context, beat func(context.Context, string) error, session *idp.SynchronizationSession,
-	configured time.Duration, log *zap.Logger, cancel context.CancelCauseFunc) {
-	every := max(session.GetExpiresAt().AsTime().Sub(session.GetCreatedAt().AsTime())/3, 100*time.Millisecond)
-	if configured > 0 && configured < every {
-		every = configured
+// missed beats still leave it alive. A session that does not say when it
+// expires (no expires_at or created_at, or one not after the other) has
+// no known lifetime: the configured interval, else defaultHeartbeat.
+func heartbeatEvery(session *idp.SynchronizationSession, configured time.Duration) time.Duration {
+	var life time.Duration
+	if session.GetExpiresAt() != nil && session.GetCreatedAt() != nil {
+		life = session.GetExpiresAt().AsTime().Sub(session.GetCreatedAt().AsTime())
 	}
-	t := time.NewTicker(every)
+	switch {
+	case life <= 0 && configured > 0:
+		return configured
+	case life <= 0:
+		return defaultHeartbeat
+	case configured > 0:
+		return min(configured, max(life/3, 100*time.Millisecond))
+	default:
+		return max(life/3, 100*time.Millisecond)
+	}
+}
+
+// keepAlive sends heartbeats for s until ctx ends (see heartbeatEvery).
+// When a heartbeat fails with an error that is not transient (the session
+// expired, was closed, is unknown, or the call is refused for any other
+// reason) it cancels the run with errSessionLost; transient failures are
+// retried at the next beat.
+func keepAlive(ctx context.Context, s *session, configured time.Duration) {
+	t := time.NewTicker(heartbeatEvery(s.Opened.Session, configured))
 	defer t.Stop()
 	for {
 		select {
@@ -116,17 +141,27 @@ func keepAlive(ctx context.Context, beat func(context.Context, string) error, se
 			return
 		case <-t.C:
 		}
-		err := beat(ctx, session.GetSessionId())
-		switch {
-		case err == nil || ctx.Err() != nil:
-		case idhub.IsNotFound(err) || idhub.Code(err) == codes.FailedPrecondition:
-			log.Error("session lost; stopping", zap.Error(err))
-			cancel(fmt.Errorf("%w: %w", errSessionLost, err))
+		err := s.spec.API.Heartbeat(ctx, s.ID())
+		if s.lost(ctx, "heartbeat", err) {
 			return
-		default:
-			log.Warn("heartbeat failed; retrying", zap.Error(err))
+		}
+		if err != nil && ctx.Err() == nil {
+			s.spec.Log.Warn("heartbeat failed; retrying", zap.Error(err))
 		}
 	}
+}
+
+// lost reports whether err, the answer to a call of the session (what
+// names it), means the session is lost, and then cancels the work inside
+// it with errSessionLost. Only success, a transient failure (the caller
+// repeats the call later) and the end of ctx leave the session open.
+func (s *session) lost(ctx context.Context, what string, err error) bool {
+	if err == nil || ctx.Err() != nil || idhub.IsRetryable(err) {
+		return false
+	}
+	s.spec.Log.Error("session lost; stopping", zap.String("call", what), zap.Error(err))
+	s.lose(fmt.Errorf("%w: %s: %w", errSessionLost, what, err))
+	return true
 }
 
 // close closes the session: failed with the reason when err is a failure,
@@ -162,7 +197,9 @@ type reports struct {
 func (s *session) startReports(ctx context.Context) *reports {
 	sid := s.ID()
 	r := &reports{rep: reporter.New(s.counts, func(ctx context.Context, e []*idp.ProgressEntry) error {
-		return s.spec.API.ReportProgress(ctx, sid, e)
+		err := s.spec.API.ReportProgress(ctx, sid, e)
+		s.lost(ctx, "progress report", err)
+		return err
 	}, s.spec.ReportInterval, s.spec.Log)}
 	rctx, stop := context.WithCancel(ctx)
 	r.stop = stop

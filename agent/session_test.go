@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,24 +23,37 @@ import (
 type sessionRecorder struct {
 	open      *idhub.OpenResult
 	heartbeat error
+	report    error // the answer to ReportProgress
 
 	mu       sync.Mutex
 	closed   []string // "failed:reason" or "completed"
 	tokens   map[idp.SessionType]string
 	progress int
+	beats    int
 }
 
 func (r *sessionRecorder) OpenSession(context.Context, string, idp.SessionType) (*idhub.OpenResult, error) {
 	return r.open, nil
 }
 
-func (r *sessionRecorder) Heartbeat(context.Context, string) error { return r.heartbeat }
+func (r *sessionRecorder) Heartbeat(context.Context, string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.beats++
+	return r.heartbeat
+}
+
+func (r *sessionRecorder) heartbeats() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.beats
+}
 
 func (r *sessionRecorder) ReportProgress(context.Context, string, []*idp.ProgressEntry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.progress++
-	return nil
+	return r.report
 }
 
 func (r *sessionRecorder) CloseSession(_ context.Context, _ string, failed bool, reason string) (*idp.SynchronizationSession, error) {
@@ -166,5 +180,108 @@ func TestSessionReportsAreFlushed(t *testing.T) {
 	}
 	if api.progress == 0 {
 		t.Error("no progress was reported")
+	}
+}
+
+// TestWithSessionLostOnAnyPermanentError: a heartbeat or progress report
+// that fails with anything but a transient error loses the session, not
+// only FAILED_PRECONDITION and NOT_FOUND: the work is cancelled and the
+// session closed as failed.
+func TestWithSessionLostOnAnyPermanentError(t *testing.T) {
+	quota := status.New(codes.ResourceExhausted, "quota exceeded")
+	for _, call := range []string{"heartbeat", "progress report"} {
+		for _, err := range []error{
+			status.Error(codes.PermissionDenied, "denied"), status.Error(codes.InvalidArgument, "bad session id"),
+			status.Error(codes.Unimplemented, "no"), status.Error(codes.OutOfRange, "x"), quota.Err(),
+			errors.New("not a status"),
+		} {
+			t.Run(call+"/"+err.Error(), func(t *testing.T) {
+				api := &sessionRecorder{open: openedSession("")}
+				spec := testSpec(api)
+				if call == "heartbeat" {
+					api.heartbeat, spec.HeartbeatInterval = err, time.Millisecond
+				} else {
+					api.report, spec.ReportInterval = err, time.Millisecond
+				}
+				counts := &reporter.Counts{}
+				got := withSession(t.Context(), spec, counts, func(ctx context.Context, s *session) error {
+					reps := s.startReports(ctx)
+					defer reps.Stop()
+					counts.Add(reporter.User, reporter.Create, reporter.Success, 1)
+					<-ctx.Done() // only the lost session ends this
+					return ctx.Err()
+				})
+				if !errors.Is(got, errSessionLost) || !errors.Is(got, err) || !strings.Contains(got.Error(), call) {
+					t.Fatalf("err = %v, want errSessionLost from the %s's %v", got, call, err)
+				}
+				if len(api.closed) != 1 || !strings.HasPrefix(api.closed[0], "failed:") {
+					t.Errorf("closed = %v, want one failed close", api.closed)
+				}
+			})
+		}
+	}
+}
+
+// TestWithSessionKeepsGoingOnTransientHeartbeatErrors: transient heartbeat
+// failures are retried at the next beat; the work goes on.
+func TestWithSessionKeepsGoingOnTransientHeartbeatErrors(t *testing.T) {
+	for _, c := range []codes.Code{codes.Unavailable, codes.Internal, codes.DeadlineExceeded, codes.ResourceExhausted} {
+		t.Run(c.String(), func(t *testing.T) {
+			api := &sessionRecorder{open: openedSession(""), heartbeat: status.Error(c, "try later")}
+			spec := testSpec(api)
+			spec.HeartbeatInterval = time.Millisecond
+			err := withSession(t.Context(), spec, &reporter.Counts{}, func(ctx context.Context, _ *session) error {
+				for api.heartbeats() < 5 {
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(time.Millisecond):
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("err = %v after transient heartbeat failures, want nil", err)
+			}
+			if len(api.closed) != 1 || api.closed[0] != "completed" {
+				t.Errorf("closed = %v, want [completed]", api.closed)
+			}
+		})
+	}
+}
+
+// TestHeartbeatEvery: a third of the session's lifetime, at most the
+// configured interval; a session that does not say when it expires beats
+// at the configured interval or the default, never in a tight loop.
+func TestHeartbeatEvery(t *testing.T) {
+	now := time.Now()
+	sess := func(created, expires time.Time) *idp.SynchronizationSession {
+		s := &idp.SynchronizationSession{}
+		if !created.IsZero() {
+			s.CreatedAt = timestamppb.New(created)
+		}
+		if !expires.IsZero() {
+			s.ExpiresAt = timestamppb.New(expires)
+		}
+		return s
+	}
+	for name, tc := range map[string]struct {
+		s          *idp.SynchronizationSession
+		configured time.Duration
+		want       time.Duration
+	}{
+		"lifetime":                        {s: sess(now, now.Add(3*time.Minute)), want: time.Minute},
+		"lifetime, configured shorter":    {s: sess(now, now.Add(3*time.Minute)), configured: 10 * time.Second, want: 10 * time.Second},
+		"lifetime, configured longer":     {s: sess(now, now.Add(3*time.Minute)), configured: time.Hour, want: time.Minute},
+		"tiny lifetime":                   {s: sess(now, now.Add(time.Millisecond)), want: 100 * time.Millisecond},
+		"no expires_at":                   {s: sess(now, time.Time{}), want: defaultHeartbeat},
+		"no expires_at, configured":       {s: sess(now, time.Time{}), configured: 45 * time.Second, want: 45 * time.Second},
+		"no created_at":                   {s: sess(time.Time{}, now.Add(time.Minute)), want: defaultHeartbeat},
+		"expires_at before created_at":    {s: sess(now, now.Add(-time.Minute)), want: defaultHeartbeat},
+		"no session times, configured 1s": {s: &idp.SynchronizationSession{}, configured: time.Second, want: time.Second},
+	} {
+		if got := heartbeatEvery(tc.s, tc.configured); got != tc.want {
+			t.Errorf("%s: heartbeatEvery = %v, want %v", name, got, tc.want)
+		}
 	}
 }

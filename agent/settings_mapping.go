@@ -31,6 +31,20 @@ func (e *MappingError) Error() string {
 		e.Key, e.Target, e.Source, e.Target, supported)
 }
 
+// AttributesAPI lists the attributes the service accepts in mappings.
+// *idhub.Client implements it.
+type AttributesAPI interface {
+	ListSupportedAttributes(ctx context.Context, flavor idp.AttributesFlavor) (*idp.ListSupportedAttributesResponse, error)
+}
+
+// CheckMappings checks want's mappings as EnsureCloudSettings does before
+// it writes anything (see resolveMappingTypes), and changes nothing. A
+// source the service does not accept is a *MappingError.
+func CheckMappings(ctx context.Context, api AttributesAPI, want *idp.SynchronizationSettings) error {
+	_, err := resolveMappingTypes(ctx, api, want)
+	return err
+}
+
 // resolveMappingTypes checks want's DIRECT mappings against the service's
 // ListSupportedAttributes(ACTIVE_DIRECTORY) and returns want with each
 // mapping typed as the service takes it: DIRECT when the service lists the
@@ -39,7 +53,7 @@ func (e *MappingError) Error() string {
 // attribute that way. A source the target accepts neither way is a
 // *MappingError. Settings with only EMPTY mappings, or none, are returned
 // as they are without a call. want is not modified.
-func resolveMappingTypes(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings) (*idp.SynchronizationSettings, error) {
+func resolveMappingTypes(ctx context.Context, api AttributesAPI, want *idp.SynchronizationSettings) (*idp.SynchronizationSettings, error) {
 	direct := func(t idp.MappingType) bool { return t == idp.MappingType_DIRECT }
 	if !slices.ContainsFunc(want.GetUserAttributeMappings(), func(m *idp.UserAttributeMapping) bool { return direct(m.GetType()) }) &&
 		!slices.ContainsFunc(want.GetGroupAttributeMappings(), func(m *idp.GroupAttributeMapping) bool { return direct(m.GetType()) }) {

@@ -61,9 +61,10 @@ func (x *ids) removeUser(ext string) {
 }
 
 // readFullTarget lists the whole pool: every user, every external group of
-// the pool with its members, and, when groups may be captured, the
-// organization's other groups.
-func readFullTarget(ctx context.Context, pool Pool, concurrency int, captureGroups bool) (Target, *ids, error) {
+// the pool with its members, and the organization's other groups: all of
+// them when in's settings allow capture, else those holding the names in's
+// new groups map to, so that the plan rejects a taken name up front.
+func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) (Target, *ids, error) {
 	var t Target
 	x := newIDs()
 	err := pool.ListAllUsers(ctx, func(u *idp.User) error {
@@ -85,14 +86,18 @@ func readFullTarget(ctx context.Context, pool Pool, concurrency int, captureGrou
 	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
 		return t, nil, err
 	}
-	if captureGroups {
-		for g, err := range pool.Groups(ctx, "") {
-			if err != nil {
-				return t, nil, fmt.Errorf("list organization groups: %w", err)
-			}
-			if g.GetExternalId() == "" {
-				t.Groups = append(t.Groups, poolGroupFrom(g))
-			}
+	if !in.Settings.CaptureGroups {
+		if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
+			return t, nil, err
+		}
+		return t, x, nil
+	}
+	for g, err := range pool.Groups(ctx, "") {
+		if err != nil {
+			return t, nil, fmt.Errorf("list organization groups: %w", err)
+		}
+		if g.GetExternalId() == "" {
+			t.Groups = append(t.Groups, poolGroupFrom(g))
 		}
 	}
 	return t, x, nil
@@ -257,8 +262,8 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 	return t, x, nil
 }
 
-// lookUpGroupNames adds to t the pool groups that hold the names the delta's
-// new and renamed groups map to: managed groups outside the delta, whose
+// lookUpGroupNames adds to t the pool groups that hold the names in's new
+// and renamed groups map to: managed groups outside the delta, whose
 // names are not free, and unmanaged ones, which may be captured. Their
 // members are not read: the plan does not change the first, and idsync
 // never reads the members of the second. Groups that keep their pool name

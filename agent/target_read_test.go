@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -161,6 +162,51 @@ func TestDeltaWithoutNewNamesListsNothing(t *testing.T) {
 	for _, m := range []string{"/yandex.cloud.organizationmanager.v1.GroupService/List", "/yandex.cloud.organizationmanager.v1.idp.UserService/List"} {
 		if n := after[m] - before[m]; n != 0 {
 			t.Errorf("%s called %d times, want none", m, n)
+		}
+	}
+}
+
+// TestFullCycleRejectsTakenGroupNamesWithoutCapture: in a full cycle with
+// group capture off, a new directory group whose name an unmanaged group
+// holds (in another letter case) is rejected at plan time with the
+// allow_to_capture_groups hint, and no call tries to create it.
+func TestFullCycleRejectsTakenGroupNamesWithoutCapture(t *testing.T) {
+	var addr string
+	r := newRigClient(t, emulator.Options{NoMinInterval: true},
+		func(o *idhub.Options) { addr = o.OrganizationManagerEndpoint }, nil)
+	held := basicGroups(t, addr, "SALES")
+	u1 := dirUser(1)
+	r.dir.set(func(d *fakeDir) {
+		d.users = []directory.User{u1}
+		d.groups = []directory.Group{{ExternalID: "g-sales", Name: "Sales", Members: []string{u1.ExternalID}}, {ExternalID: "g-ops", Name: "Ops"}}
+	})
+	plan, err := r.agent.Plan(t.Context(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hinted bool
+	for _, rj := range plan.Rejected {
+		hinted = hinted || (rj.ExternalID == "g-sales" && strings.Contains(rj.Reason, "allow_to_capture_groups") && strings.Contains(rj.Reason, held["SALES"]))
+	}
+	if !hinted {
+		t.Fatalf("rejections %+v; want g-sales rejected with the allow_to_capture_groups hint", plan.Rejected)
+	}
+	before := r.emu.Stats().Calls
+	job, err := r.agent.RunCycle(t.Context(), CycleOptions{})
+	if job == nil || job.Mode != string(ModeFull) {
+		t.Fatalf("cycle: %+v, %v; want a full cycle", job, err)
+	}
+	var pe *PartialError
+	if !errors.As(err, &pe) || pe.Failed != 1 {
+		t.Fatalf("cycle error %v; want a partial success with the rejected group failed", err)
+	}
+	calls := r.emu.Stats().Calls
+	if n := calls["/yandex.cloud.organizationmanager.v1.GroupService/CreateExternal"] - before["/yandex.cloud.organizationmanager.v1.GroupService/CreateExternal"]; n != 1 {
+		t.Errorf("CreateExternal called %d times, want once (for Ops only)", n)
+	}
+	for _, g := range r.emu.Dump().Groups {
+		if g.ExternalID == "g-sales" {
+			t.Errorf("g-sales synchronized without capture: %+v", g)
 		}
 	}
 }

@@ -52,7 +52,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer closeLog()
 
 	// Identity Hub.
-	var settings *agent.SyncSettings
+	var (
+		settings *agent.SyncSettings
+		cloud    *idhub.Client // set once the pool answered
+	)
 	client, err := newClient(cfg, log)
 	if err != nil {
 		ck.fail("identity hub", "%v", err)
@@ -62,6 +65,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			ck.fail("identity hub", "user pool %s: %v%s", cfg.UserpoolID, err, hint(err))
 		} else {
 			ck.ok("identity hub", "user pool %s (%s) in organization %s, domains %v", pool.GetId(), pool.GetName(), pool.GetOrganizationId(), pool.GetDomains())
+			cloud = client
 			if s, err := client.GetSyncSettings(ctx); err == nil {
 				ck.ok("identity hub", "the pool has synchronization settings (domain %s)", s.GetFilter().GetDomain())
 				cs := agent.FromCloud(s)
@@ -78,6 +82,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if local := localSettings(cfg); local != nil {
 		settings = local
+		if cloud != nil {
+			checkMappings(ctx, ck, cloud, cfg, *local)
+		}
 	}
 
 	// Active Directory.
@@ -169,6 +176,16 @@ func (c *checklist) ok(area, f string, a ...any)   { c.line("ok", area, f, a...)
 func (c *checklist) info(area, f string, a ...any) { c.line("info", area, f, a...) }
 func (c *checklist) warn(area, f string, a ...any) { c.line("warn", area, f, a...) }
 func (c *checklist) fail(area, f string, a ...any) { c.failed++; c.line("FAIL", area, f, a...) }
+
+// checkMappings checks the config's attribute mappings against what
+// Identity Hub supports, as a sync does before it pushes the settings.
+func checkMappings(ctx context.Context, ck *checklist, api agent.AttributesAPI, cfg *config.Config, s agent.SyncSettings) {
+	if err := agent.CheckMappings(ctx, api, agent.ToCloud(s, cfg.SyncSettings.Interval)); err != nil {
+		ck.fail("identity hub", "%v%s", err, hint(err))
+		return
+	}
+	ck.ok("identity hub", "Identity Hub supports the attribute mappings of sync_settings")
+}
 
 // checkDRSR checks that the drsr account can replicate password hashes:
 // the DC answers over MS-DRSR, the bind works and both replication rights

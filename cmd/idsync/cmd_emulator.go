@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/idsync/idsync/internal/emulator"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
 )
 
 // Defaults of `idsync emulator`, so that the bare command runs a demo.
@@ -43,6 +45,8 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&opts.MaxSessions, "max-sessions", emulator.DefaultMaxSessions, "synchronization sessions kept; the oldest closed ones are forgotten first")
 	writeKey := fs.String("write-key", "", "write a service account authorized key JSON the emulator accepts to `path` (mode 0600)")
 	fs.DurationVar(&opts.SessionTTL, "session-ttl", emulator.DefaultSessionTTL, "session lifetime without a heartbeat")
+	fs.DurationVar(&opts.SessionMaxAge, "session-max-age", 0, "expire every session this long after it opened, whatever its heartbeats (0: never)")
+	fs.Var((*grpcCode)(&opts.HeartbeatError), "heartbeat-error", "answer every heartbeat of an open session with this gRPC status `code`, such as PERMISSION_DENIED (default: none)")
 	minInterval := fs.Duration("min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
 	fs.StringVar(&opts.StatePath, "state", "", "JSON state `file` loaded at start and written after changes")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every call")
@@ -265,4 +269,26 @@ func printDumpSummary(w io.Writer, d emulator.Dump) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// grpcCode is a flag holding a gRPC status code, given by its name
+// (PERMISSION_DENIED or PermissionDenied, case-insensitive) or number.
+type grpcCode codes.Code
+
+func (c *grpcCode) String() string {
+	if c == nil || codes.Code(*c) == codes.OK {
+		return ""
+	}
+	return codes.Code(*c).String()
+}
+
+func (c *grpcCode) Set(v string) error {
+	name := strings.ReplaceAll(strings.TrimSpace(v), "_", "")
+	for code := codes.OK; code <= codes.Unauthenticated; code++ {
+		if strings.EqualFold(name, code.String()) || name == strconv.Itoa(int(code)) {
+			*c = grpcCode(code)
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a gRPC status code (a name such as PERMISSION_DENIED, or 0-16)", v)
 }

@@ -114,6 +114,9 @@ func TestEmulatorFlagUsage(t *testing.T) {
 		{"--op-error-rate", "1.5"},
 		{"--max-sessions", "-1"},
 		{"--user-transition", "-1s"},
+		{"--session-max-age", "-1s"},
+		{"--heartbeat-error", "NOT_A_CODE"},
+		{"--heartbeat-error", "17"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			err := cmdEmulator(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
@@ -132,5 +135,39 @@ func TestDumpSummaryCountsTransitionalUsersApart(t *testing.T) {
 	}})
 	if want := "users     3 (1 active, 1 suspended;"; !strings.Contains(out.String(), want) {
 		t.Errorf("summary lacks %q:\n%s", want, out.String())
+	}
+}
+
+// --heartbeat-error makes every heartbeat answer the code;
+// --session-max-age caps the expires_at of a new session.
+func TestEmulatorSessionFaultFlags(t *testing.T) {
+	for _, code := range []string{"PERMISSION_DENIED", "permissionDenied", "7"} {
+		t.Run(code, func(t *testing.T) {
+			addr, _ := runEmulatorCmd(t, "--listen", "127.0.0.1:0", "--static-token", "tok", "--min-interval", "0",
+				"--heartbeat-error", code, "--session-max-age", "1m")
+			conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer tok")
+			sc := idp.NewSynchronizationSessionServiceClient(conn)
+			op, err := sc.OpenSession(ctx, &idp.OpenSessionRequest{SubjectContainerId: emulatorDefaultPool, AgentId: "a", SessionType: idp.SessionType_AD_SYNC})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var resp idp.OpenSessionResponse
+			if err := op.GetResponse().UnmarshalTo(&resp); err != nil {
+				t.Fatal(err)
+			}
+			s := resp.GetOpenedSession()
+			if life := s.GetExpiresAt().AsTime().Sub(s.GetCreatedAt().AsTime()); life != time.Minute {
+				t.Errorf("session lifetime %v, want the maximum age 1m", life)
+			}
+			_, err = sc.Heartbeat(ctx, &idp.HeartbeatRequest{SessionId: s.GetSessionId()})
+			if c := status.Code(err); c != codes.PermissionDenied {
+				t.Errorf("heartbeat: %v, want PermissionDenied", err)
+			}
+		})
 	}
 }

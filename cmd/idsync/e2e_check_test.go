@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/emulator"
 )
 
@@ -32,6 +33,18 @@ func TestE2ECheck(t *testing.T) {
 	}
 	if strings.Contains(out, "not-the-password") {
 		t.Error("check printed the LDAP password")
+	}
+
+	// A mapping source Identity Hub does not support: check reports it as
+	// a sync would, before pushing the settings.
+	badMap := strings.Replace(string(raw), "sync_settings:\n", "sync_settings:\n  group_attribute_mapping:\n    - {source: \"cn\", target: \"Name\", type: \"direct\"}\n", 1)
+	if err := os.WriteFile(e.config, []byte(badMap), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code = e.run("check")
+	want := (&agent.MappingError{Key: "sync_settings.group_attribute_mapping", Target: "Name", Source: "cn", Supported: []string{"name"}}).Error()
+	if code != exitFailed || !strings.Contains(out, "[FAIL] identity hub "+want) || !strings.Contains(out, "[ok  ] directory") {
+		t.Errorf("check with an unsupported mapping source: exit %d, want the line %q\n%s", code, want, out)
 	}
 
 	// A pool the credentials cannot reach.

@@ -120,8 +120,9 @@ type DumpProgress struct {
 	Failed     int64  `json:"failed"`
 }
 
-// Dump returns the current state. Expired sessions are shown as EXPIRED
-// and due user transitions are settled.
+// Dump returns the current state. Expired sessions are shown as EXPIRED,
+// due user transitions are settled and users past their expires_at are
+// deactivated.
 func (e *Emulator) Dump() Dump {
 	e.mu.Lock()
 	defer e.mu.Unlock()

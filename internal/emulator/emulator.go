@@ -8,7 +8,7 @@
 // The emulator is the target of integration tests, the default backend of
 // demos (`idsync emulator`) and a fault injector (latency, random errors,
 // rate limits, slow operations, failed operations, transitional user
-// statuses). README.md in this directory lists every behaviour the API
+// statuses, sessions lost early, refused heartbeats). README.md in this directory lists every behaviour the API
 // docs leave open and the choice made for it.
 //
 // Error model: validation, authentication, not-found, already-exists,
@@ -28,6 +28,7 @@ import (
 
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+	"google.golang.org/grpc/codes"
 )
 
 // DefaultMinInterval is the minimum synchronization interval the real API
@@ -87,6 +88,14 @@ type Options struct {
 	// SessionTTL is how long a session lives after open or its last
 	// heartbeat. Zero means DefaultSessionTTL (5m).
 	SessionTTL time.Duration
+	// SessionMaxAge, when positive, expires every session this long after
+	// it opened, whatever its heartbeats: a fault that loses sessions
+	// mid-run. Its expires_at never lies past it.
+	SessionMaxAge time.Duration
+	// HeartbeatError, when not OK, is the status code every Heartbeat
+	// answers with; the session is left as it is (so it expires when its
+	// TTL passes).
+	HeartbeatError codes.Code
 
 	// MinInterval is the minimum synchronization interval: the interval of a
 	// pool without settings and the lower bound accepted for
@@ -171,7 +180,7 @@ func New(opts Options) (*Emulator, error) {
 		opts.MaxSessions = DefaultMaxSessions
 	}
 	if opts.RPS < 0 || opts.Latency < 0 || opts.Jitter < 0 || opts.OpDelay < 0 ||
-		opts.SessionTTL < 0 || opts.MinInterval < 0 || opts.TokenTTL < 0 {
+		opts.SessionTTL < 0 || opts.SessionMaxAge < 0 || opts.MinInterval < 0 || opts.TokenTTL < 0 {
 		return nil, errors.New("emulator: durations and rates must not be negative")
 	}
 	if opts.SessionTTL == 0 {

@@ -108,7 +108,7 @@ func (s sessionServer) OpenSession(ctx context.Context, req *idp.OpenSessionRequ
 		SessionId:   newID("iss"),
 		AgentId:     req.GetAgentId(),
 		CreatedAt:   timestamppb.New(now),
-		ExpiresAt:   timestamppb.New(now.Add(e.opts.SessionTTL)),
+		ExpiresAt:   timestamppb.New(e.sessionExpiry(now, now)),
 		SyncMode:    idp.SyncMode_FULL_SYNC,
 		Status:      idp.SessionStatus_OPENED,
 		SessionType: typ,
@@ -130,7 +130,27 @@ func (s sessionServer) OpenSession(ctx context.Context, req *idp.OpenSessionRequ
 	return e.newOp(ctx, "Open synchronization session", meta, resp)
 }
 
-// Heartbeat extends an opened session to now + SessionTTL.
+// sessionExpiry is when a session created at created expires when it was
+// last kept alive at now: SessionTTL later, but never past SessionMaxAge
+// after it opened.
+func (e *Emulator) sessionExpiry(created, now time.Time) time.Time {
+	exp := now.Add(e.opts.SessionTTL)
+	if e.opts.SessionMaxAge > 0 {
+		exp = minTime(exp, created.Add(e.opts.SessionMaxAge))
+	}
+	return exp
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// Heartbeat extends an opened session to now + SessionTTL (see
+// sessionExpiry). Under Options.HeartbeatError it answers with that code
+// and changes nothing.
 func (s sessionServer) Heartbeat(ctx context.Context, req *idp.HeartbeatRequest) (*operation.Operation, error) {
 	e := s.e
 	e.mu.Lock()
@@ -139,7 +159,10 @@ func (s sessionServer) Heartbeat(ctx context.Context, req *idp.HeartbeatRequest)
 	if err != nil {
 		return nil, err
 	}
-	sess.ExpiresAt = timestamppb.New(e.now().Add(e.opts.SessionTTL))
+	if c := e.opts.HeartbeatError; c != codes.OK {
+		return nil, status.Errorf(c, "heartbeat of synchronization session %s refused (injected fault)", sess.SessionId)
+	}
+	sess.ExpiresAt = timestamppb.New(e.sessionExpiry(sess.CreatedAt.AsTime(), e.now()))
 	e.changed()
 	return e.newOp(ctx, "Synchronization session heartbeat", &idp.HeartbeatMetadata{SessionId: sess.SessionId}, nil)
 }

@@ -267,3 +267,63 @@ func TestSettingsValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionMaxAge: under the fault a session expires SessionMaxAge after
+// it opened, whatever its heartbeats, and its expires_at says so.
+func TestSessionMaxAge(t *testing.T) {
+	v := newEnv(t, Options{SessionTTL: time.Minute, SessionMaxAge: 90 * time.Second})
+	start := v.clock.Now()
+	sess := v.open(t, idp.SessionType_AD_SYNC).GetOpenedSession()
+	if got, want := sess.ExpiresAt.AsTime(), start.Add(time.Minute); !got.Equal(want) {
+		t.Errorf("expires_at at open %v, want %v", got, want)
+	}
+	beat := func() error {
+		_, err := v.sessions.Heartbeat(v.ctx, &idp.HeartbeatRequest{SessionId: sess.SessionId})
+		return err
+	}
+	for range 2 {
+		v.clock.Advance(40 * time.Second)
+		if err := beat(); err != nil {
+			t.Fatalf("heartbeat before the maximum age: %v", err)
+		}
+	}
+	got, err := v.sessions.GetSession(v.ctx, &idp.GetSessionRequest{SessionId: sess.SessionId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := start.Add(90 * time.Second); !got.Session.ExpiresAt.AsTime().Equal(want) {
+		t.Errorf("expires_at after heartbeats %v, want the maximum age %v", got.Session.ExpiresAt.AsTime(), want)
+	}
+	v.clock.Advance(15 * time.Second)
+	wantCode(t, beat(), codes.FailedPrecondition)
+	got, err = v.sessions.GetSession(v.ctx, &idp.GetSessionRequest{SessionId: sess.SessionId})
+	if err != nil || got.Session.Status != idp.SessionStatus_EXPIRED {
+		t.Fatalf("session past its maximum age: %v, %v; want EXPIRED", got.GetSession().GetStatus(), err)
+	}
+}
+
+// TestHeartbeatError: under the fault every heartbeat of an open session
+// answers the code and leaves the session as it was; other calls and the
+// session's own errors are unchanged.
+func TestHeartbeatError(t *testing.T) {
+	v := newEnv(t, Options{SessionTTL: time.Minute, HeartbeatError: codes.PermissionDenied})
+	sess := v.open(t, idp.SessionType_AD_SYNC).GetOpenedSession()
+	v.clock.Advance(30 * time.Second)
+	_, err := v.sessions.Heartbeat(v.ctx, &idp.HeartbeatRequest{SessionId: sess.SessionId})
+	wantCode(t, err, codes.PermissionDenied)
+	got, err := v.sessions.GetSession(v.ctx, &idp.GetSessionRequest{SessionId: sess.SessionId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Session.ExpiresAt.AsTime().Equal(sess.ExpiresAt.AsTime()) || got.Session.Status != idp.SessionStatus_OPENED {
+		t.Errorf("after a refused heartbeat: %v expires %v, want OPENED %v", got.Session.Status, got.Session.ExpiresAt.AsTime(), sess.ExpiresAt.AsTime())
+	}
+	_, err = v.sessions.ReportSessionProgress(v.ctx, &idp.ReportSessionProgressRequest{SessionId: sess.SessionId,
+		ProgressEntries: []*idp.ProgressEntry{{ObjectType: idp.RelatedObjectType_USER,
+			ChangeInfo: []*idp.ChangeInfo{{ChangeType: idp.ChangeType_CREATE, Successful: 1}}}}})
+	if err != nil {
+		t.Errorf("progress report under the heartbeat fault: %v", err)
+	}
+	_, err = v.sessions.Heartbeat(v.ctx, &idp.HeartbeatRequest{SessionId: "iss-unknown"})
+	wantCode(t, err, codes.NotFound)
+}

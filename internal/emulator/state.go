@@ -41,6 +41,7 @@ type state struct {
 	groupByName  map[string]string // lower-case name -> id
 	groupByExt   map[string]string // subject container + "\x00" + external_id -> id
 	groupsOfUser map[string]map[string]struct{}
+	expiring     map[string]struct{} // ids of users with an expires_at
 }
 
 // userRec is a user plus the credentials that reads never return.
@@ -102,6 +103,7 @@ func (st *state) init() {
 	st.groupByName = map[string]string{}
 	st.groupByExt = map[string]string{}
 	st.groupsOfUser = map[string]map[string]struct{}{}
+	st.expiring = map[string]struct{}{}
 	for _, u := range st.users {
 		st.indexUser(u.User)
 		// A transition that was under way when the state was written
@@ -125,6 +127,9 @@ func (st *state) indexUser(u *idp.User) {
 	if u.ExternalId != "" {
 		st.userByExt[u.ExternalId] = u.Id
 	}
+	if u.ExpiresAt != nil {
+		st.expiring[u.Id] = struct{}{}
+	}
 }
 
 func (st *state) unindexUser(u *idp.User) {
@@ -132,6 +137,7 @@ func (st *state) unindexUser(u *idp.User) {
 	if u.ExternalId != "" {
 		delete(st.userByExt, u.ExternalId)
 	}
+	delete(st.expiring, u.Id)
 }
 
 // groupNameKey is the key group names are unique by: case-insensitive.

@@ -16,7 +16,8 @@ import (
 // CREATING and a deleted one DELETING for UserTransition; then the first
 // shows the status it was created with and the second is removed. The
 // transitions are settled lazily, with the injected clock, before every
-// call and every dump.
+// call and every dump, and then users past their expires_at are
+// deactivated (see expireUsers).
 
 // transition is a user in CREATING or DELETING status.
 type transition struct {
@@ -51,8 +52,10 @@ func (e *Emulator) startDeleting(rec *userRec) {
 	e.st.transitions[u.Id] = transition{settleAt: e.now().Add(e.opts.UserTransition)}
 }
 
-// settleUsers ends the transitions that are due. The caller holds e.mu.
+// settleUsers ends the transitions that are due, then deactivates the
+// users whose expires_at has passed. The caller holds e.mu.
 func (e *Emulator) settleUsers() {
+	defer e.expireUsers()
 	now := e.now()
 	for id, tr := range e.st.transitions {
 		if now.Before(tr.settleAt) {
@@ -103,12 +106,34 @@ func (e *Emulator) mutableUser(id string) (*userRec, error) {
 	return rec, nil
 }
 
-// transitionInterceptor settles due user transitions before each call.
+// transitionInterceptor settles due user transitions and expiries before
+// each call.
 func (e *Emulator) transitionInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	if e.opts.UserTransition > 0 {
-		e.mu.Lock()
-		e.settleUsers()
-		e.mu.Unlock()
-	}
+	e.mu.Lock()
+	e.settleUsers()
+	e.mu.Unlock()
 	return h(ctx, req)
+}
+
+// expireUsers deactivates (SUSPENDED) every ACTIVE user whose expires_at
+// has passed, as the cloud does: lazily, with the injected clock. A user
+// reactivated while its expires_at is past is deactivated again at the
+// next call; clearing expires_at or moving it to the future keeps it
+// active. The caller holds e.mu.
+func (e *Emulator) expireUsers() {
+	now := e.now()
+	var due []string
+	for id := range e.st.expiring {
+		rec, ok := e.st.users[id]
+		if ok && rec.User.Status == idp.User_ACTIVE && !now.Before(rec.User.ExpiresAt.AsTime()) {
+			due = append(due, id)
+		}
+	}
+	for _, id := range due {
+		rec := e.st.users[id]
+		u := proto.Clone(rec.User).(*idp.User)
+		u.Status = idp.User_SUSPENDED
+		u.UpdatedAt = timestamppb.New(now)
+		e.replaceUser(rec, u)
+	}
 }
