@@ -43,6 +43,7 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&opts.MaxSessions, "max-sessions", emulator.DefaultMaxSessions, "synchronization sessions kept; the oldest closed ones are forgotten first")
 	writeKey := fs.String("write-key", "", "write a service account authorized key JSON the emulator accepts to `path` (mode 0600)")
 	fs.DurationVar(&opts.SessionTTL, "session-ttl", emulator.DefaultSessionTTL, "session lifetime without a heartbeat")
+	fs.DurationVar(&opts.WritebackTTL, "writeback-ttl", emulator.DefaultWritebackTTL, "how long a password change waits for the agent's commit (password writeback)")
 	minInterval := fs.Duration("min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
 	fs.StringVar(&opts.StatePath, "state", "", "JSON state `file` loaded at start and written after changes")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every call")
