@@ -47,6 +47,9 @@ const (
 	Deactivate
 	// PasswordHash is a password hash set from the directory.
 	PasswordHash
+	// PasswordWriteback is a password from Identity Hub written to the
+	// directory (password writeback; no session reports it).
+	PasswordWriteback
 	numChanges
 )
 
@@ -68,6 +71,8 @@ func (c Change) String() string {
 		return "deactivate"
 	case PasswordHash:
 		return "password_hash"
+	case PasswordWriteback:
+		return "password_writeback"
 	}
 	return fmt.Sprintf("Change(%d)", int(c))
 }
@@ -117,6 +122,9 @@ type Statistics struct {
 	Deactivated Counter `json:"Deactivated"`
 	// PasswordHashUpdated counts password hashes set (password sessions).
 	PasswordHashUpdated Counter `json:"PasswordHashUpdated"`
+	// PasswordWritten counts passwords written back to the directory
+	// (password writeback jobs).
+	PasswordWritten Counter `json:"PasswordWritten,omitzero"`
 }
 
 // Result is the statistics of one job.
@@ -151,7 +159,7 @@ func (r Result) Successes() int64 {
 }
 
 func (s Statistics) counters() [numChanges]Counter {
-	return [numChanges]Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Same, s.Activated, s.Deactivated, s.PasswordHashUpdated}
+	return [numChanges]Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Same, s.Activated, s.Deactivated, s.PasswordHashUpdated, s.PasswordWritten}
 }
 
 // Counts is a concurrency-safe tally of change outcomes. The zero value is
@@ -199,6 +207,7 @@ func (c *Counts) Result() Result {
 		return Statistics{
 			Created: ctr(Create), Updated: ctr(Update), Deleted: ctr(Delete), Binded: ctr(Bind),
 			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate), PasswordHashUpdated: ctr(PasswordHash),
+			PasswordWritten: ctr(PasswordWriteback),
 		}
 	}
 	return Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}
