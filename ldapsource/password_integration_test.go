@@ -141,3 +141,31 @@ func TestIntegrationWritePasswordRefusals(t *testing.T) {
 		}
 	})
 }
+
+func TestIntegrationCheckPasswordRights(t *testing.T) {
+	f := newPWFixture(t)
+	f.user(t, "wb-carl", "Start-Pass-1")
+	weakDN, _ := f.user(t, "wb-weak2", "Weak-Pass-1")
+
+	admin := dcSource(t, f.dc, func(o *Options) { o.Scope.OrganizationalUnits = []string{f.ou} })
+	r, err := admin.CheckPasswordRights(t.Context())
+	if err != nil {
+		t.Fatalf("CheckPasswordRights: %v", err)
+	}
+	if len(r.Missing) != 0 || r.Sampled[f.ou] == "" {
+		t.Errorf("administrator: missing %v, sampled %v; want every right on a sampled user", r.Missing, r.Sampled)
+	}
+
+	weak := dcSource(t, f.dc, func(o *Options) {
+		o.Username, o.Password = weakDN, "Weak-Pass-1"
+		o.Scope.OrganizationalUnits = []string{f.ou}
+	})
+	r, err = weak.CheckPasswordRights(t.Context())
+	if err != nil {
+		t.Fatalf("CheckPasswordRights as a plain user: %v", err)
+	}
+	want := []string{"Reset Password on " + f.ou, "Write pwdLastSet on " + f.ou}
+	if fmt.Sprint(r.Missing) != fmt.Sprint(want) {
+		t.Errorf("plain user: missing %v, want %v", r.Missing, want)
+	}
+}

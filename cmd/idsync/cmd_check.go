@@ -110,6 +110,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		checkDRSR(ctx, ck, cfg, *settings, log)
 	}
 
+	// Password writeback rights.
+	if cfg.EnablePasswordWriteback && settings != nil {
+		checkWriteback(ctx, ck, cfg, *settings, log)
+	}
+
 	// Local state.
 	if err := os.MkdirAll(cfg.StatePath, 0o700); err != nil {
 		ck.fail("state", "%v", err)

@@ -188,6 +188,9 @@ func (w *wbE2E) adminConn() *ldap.Conn {
 func TestE2EWritebackAdminResetAndLatency(t *testing.T) {
 	w := newWBE2E(t, "e2e-wb-reset", emulator.Options{})
 	users := w.activeUsers()
+	if out := w.mustRun(exitOK, "check"); !strings.Contains(out, "[ok  ] writeback") {
+		t.Errorf("check with the rights:\n%s", out)
+	}
 	w.daemon()
 	u := users[0]
 	id := w.poolUser(u)
@@ -303,6 +306,14 @@ func TestE2EWritebackMissingRight(t *testing.T) {
 	cfg := strings.Replace(string(raw), "username: "+w.dc.BindUPN, "username: "+weak.DN, 1)
 	if err := os.WriteFile(w.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	// idsync check names the missing rights.
+	cmd := exec.Command(binPath, "check", "--config", w.config)
+	cmd.Env = append(os.Environ(), "IDSYNC_E2E_TOKEN="+e2eToken, "IDSYNC_E2E_LDAP_PASSWORD=Wb-Weak-0001")
+	out, _ := cmd.Output()
+	if code := cmd.ProcessState.ExitCode(); code != exitFailed || !strings.Contains(string(out), "lacks Reset Password on") ||
+		!strings.Contains(string(out), "Write pwdLastSet on") || strings.Contains(string(out), "Change Password on") {
+		t.Errorf("check without the rights: exit %d\n%s", code, out)
 	}
 	w.daemon("IDSYNC_E2E_LDAP_PASSWORD=Wb-Weak-0001")
 	id := w.poolUser(users[0])
