@@ -32,6 +32,8 @@ type wbE2E struct {
 	users idp.UserServiceClient
 	ops   operation.OperationServiceClient
 	ctx   context.Context // carries the static token
+	// logged is the daemon's log so far.
+	logged *syncBuilder
 }
 
 func newWBE2E(t *testing.T, name string, eo emulator.Options) *wbE2E {
@@ -91,7 +93,8 @@ func (w *wbE2E) daemon(env ...string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
-	var logged syncBuilder
+	logged := &syncBuilder{}
+	w.logged = logged
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -229,6 +232,12 @@ func TestE2EWritebackAdminResetAndLatency(t *testing.T) {
 		t.Error("the last reset did not reach AD")
 	}
 	assertNoPlaintextWritten(t, w.e2e, "Wb-Reset-0001", "Wb-Lat-1049")
+	if strings.Contains(w.logged.String(), "Wb-Reset-0001") || strings.Contains(w.logged.String(), "Wb-Lat-1049") {
+		t.Error("the daemon logged a plaintext password")
+	}
+	if !strings.Contains(w.logged.String(), "password written back") {
+		t.Error("the daemon log does not show the writeback (the check above would be vacuous)")
+	}
 }
 
 // assertNoPlaintextWritten fails if a password appears in a file idsync
