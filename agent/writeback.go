@@ -14,8 +14,8 @@ import (
 	"github.com/idsync/idsync/reporter"
 )
 
-// WritebackCloud is what password writeback needs from Identity Hub.
-// *idhub.Client implements it.
+// WritebackCloud is what password writeback needs from Identity Hub (cmd
+// adapts *idhub.Client to it).
 type WritebackCloud interface {
 	// PasswordChanges opens the stream of changes after offset; it ends
 	// when ctx is done.

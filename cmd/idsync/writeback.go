@@ -11,7 +11,6 @@ import (
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/metrics"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/ldapsource"
@@ -79,7 +78,7 @@ func newWritebackRunner(ctx context.Context, deps writebackDeps) (*agent.Writeba
 	}
 	store := &heldStore{states: deps.states, log: log}
 	opts := agent.WritebackOptions{
-		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client, Directory: ldapPasswords{src: src},
+		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: writebackCloud{client}, Directory: ldapPasswords{src: src},
 		Managed: store.managed, Store: store, Jobs: state.OpenJobs(cfg.StatePath),
 		AfterWrite: deps.afterWrite, Logger: log.Named("agent"),
 	}
@@ -94,8 +93,6 @@ func newWritebackRunner(ctx context.Context, deps writebackDeps) (*agent.Writeba
 	}
 	return wb, func() { src.Close(); client.Close() }, nil
 }
-
-var _ agent.WritebackCloud = (*idhub.Client)(nil)
 
 // ldapPasswords writes passwords through ldapsource and turns its refusals
 // into writeback failures.

@@ -2,27 +2,42 @@ package idhub
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/idsync/idsync/internal/directory"
 )
 
-// writebackCodes maps writeback failures to the API's error codes.
-var writebackCodes = map[directory.WritebackCode]idp.PasswordWritebackErrorDetails_PasswordWritebackErrorCode{
-	directory.WritebackPermissionDenied: idp.PasswordWritebackErrorDetails_PERMISSION_DENIED,
-	directory.WritebackPolicyViolation:  idp.PasswordWritebackErrorDetails_PASSWORD_POLICY_VIOLATION,
-	directory.WritebackUnknown:          idp.PasswordWritebackErrorDetails_UNKNOWN_ERROR,
-	directory.WritebackDeadlineExceeded: idp.PasswordWritebackErrorDetails_DEADLINE_EXCEEDED,
+// PasswordChange is a pending password change from GetPasswordChanges. The
+// plaintext is only in its byte slices: the caller wipes them.
+type PasswordChange struct {
+	ExternalUserID        string
+	Password, OldPassword []byte
+	OperationID           string
+	NeedChange, Generated bool
+	Offset                int64
+	// ExpiresAt and OperationExpiresAt are zero when not given.
+	ExpiresAt, OperationExpiresAt time.Time
 }
 
-// passwordStream is an open GetPasswordChanges stream.
-type passwordStream struct {
+// WritebackError is a refusal to commit: Code is the API's error code.
+type WritebackError struct {
+	Code    idp.PasswordWritebackErrorDetails_PasswordWritebackErrorCode
+	Message string
+}
+
+// ErrChangeGone is returned (wrapped) by CommitPassword when the service no
+// longer waits for the change: FAILED_PRECONDITION (expired, or committed
+// with another result) or NOT_FOUND.
+var ErrChangeGone = errors.New("the password change is no longer pending in Identity Hub")
+
+// PasswordStream is an open GetPasswordChanges stream.
+type PasswordStream struct {
 	s       grpc.BidiStreamingClient[idp.GetPasswordChangesRequest, idp.GetPasswordChangesResponse]
 	pool    string
 	agentID string
@@ -31,12 +46,12 @@ type passwordStream struct {
 // PasswordChanges opens the GetPasswordChanges stream for the pool from
 // offset (the last change processed). The stream ends when ctx is done;
 // it is not retried here: the caller reconnects.
-func (c *Client) PasswordChanges(ctx context.Context, agentID string, offset int64) (directory.PasswordChangeStream, error) {
+func (c *Client) PasswordChanges(ctx context.Context, agentID string, offset int64) (*PasswordStream, error) {
 	s, err := c.users.GetPasswordChanges(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("idhub: GetPasswordChanges: %w", err)
 	}
-	ps := &passwordStream{s: s, pool: c.opts.UserpoolID, agentID: agentID}
+	ps := &PasswordStream{s: s, pool: c.opts.UserpoolID, agentID: agentID}
 	if err := ps.send(offset); err != nil {
 		return nil, err
 	}
@@ -44,7 +59,7 @@ func (c *Client) PasswordChanges(ctx context.Context, agentID string, offset int
 	return ps, nil
 }
 
-func (p *passwordStream) send(offset int64) error {
+func (p *PasswordStream) send(offset int64) error {
 	if err := p.s.Send(&idp.GetPasswordChangesRequest{UserpoolId: p.pool, AgentId: p.agentID, Offset: offset}); err != nil {
 		return fmt.Errorf("idhub: GetPasswordChanges: send: %w", err)
 	}
@@ -53,12 +68,12 @@ func (p *passwordStream) send(offset int64) error {
 
 // Recv returns the next change. The response's password fields are
 // cleared once copied, so only the returned change holds the plaintext.
-func (p *passwordStream) Recv() (*directory.PasswordChange, error) {
+func (p *PasswordStream) Recv() (*PasswordChange, error) {
 	r, err := p.s.Recv()
 	if err != nil {
 		return nil, fmt.Errorf("idhub: GetPasswordChanges: %w", err)
 	}
-	ch := &directory.PasswordChange{
+	ch := &PasswordChange{
 		ExternalUserID: r.GetExternalUserId(), OperationID: r.GetModifyingOperationId(),
 		NeedChange: r.GetNeedChange(), Generated: r.GetGenerated(), Offset: r.GetOffset(),
 		Password: []byte(r.GetPassword()),
@@ -77,12 +92,12 @@ func (p *passwordStream) Recv() (*directory.PasswordChange, error) {
 }
 
 // Ack sends the offset of the last change processed on the stream.
-func (p *passwordStream) Ack(offset int64) error { return p.send(offset) }
+func (p *PasswordStream) Ack(offset int64) error { return p.send(offset) }
 
 // CommitPassword reports the directory's answer for a change: success when
-// failure is nil. A commit the service no longer waits for (FAILED_PRECONDITION
-// or NOT_FOUND) wraps directory.ErrChangeGone.
-func (c *Client) CommitPassword(ctx context.Context, ch *directory.PasswordChange, failure *directory.WritebackFailure) error {
+// failure is nil. A commit the service no longer waits for wraps
+// ErrChangeGone.
+func (c *Client) CommitPassword(ctx context.Context, ch *PasswordChange, failure *WritebackError) error {
 	req := &idp.CommitPasswordRequest{
 		ExternalUserId: ch.ExternalUserID, ModifyingOperationId: ch.OperationID, NeedChange: ch.NeedChange,
 		Generated: ch.Generated, UserpoolId: c.opts.UserpoolID, Password: string(ch.Password),
@@ -91,11 +106,7 @@ func (c *Client) CommitPassword(ctx context.Context, ch *directory.PasswordChang
 		req.ExpiresAt = timestamppb.New(ch.ExpiresAt)
 	}
 	if failure != nil {
-		code, ok := writebackCodes[failure.Code]
-		if !ok {
-			code = idp.PasswordWritebackErrorDetails_UNKNOWN_ERROR
-		}
-		req.ErrorDetails = &idp.PasswordWritebackErrorDetails{ErrorCode: code, ErrorMessage: failure.Message}
+		req.ErrorDetails = &idp.PasswordWritebackErrorDetails{ErrorCode: failure.Code, ErrorMessage: failure.Message}
 	}
 	defer func() { req.Password = "" }()
 	err := c.opCall(ctx, "CommitPassword", "UserService/CommitPassword", true,
@@ -104,7 +115,7 @@ func (c *Client) CommitPassword(ctx context.Context, ch *directory.PasswordChang
 	case codes.OK:
 		return nil
 	case codes.FailedPrecondition, codes.NotFound:
-		return fmt.Errorf("%w: %w", directory.ErrChangeGone, err)
+		return fmt.Errorf("%w: %w", ErrChangeGone, err)
 	}
 	return err
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc/codes"
 
-	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/idhub"
 )
 
 func TestConformancePasswordWriteback(t *testing.T) {
@@ -50,7 +50,7 @@ func TestConformancePasswordWriteback(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c1.ExternalUserID != "guid-wb" || string(c1.Password) != "Reset-1111" || !c1.NeedChange || c1.OperationID != op1 ||
-		c1.Offset != 1 || c1.OperationExpiresAt.IsZero() || c1.Own() {
+		c1.Offset != 1 || c1.OperationExpiresAt.IsZero() || c1.OldPassword != nil {
 		t.Fatalf("change 1 = %v (need_change %v)", c1, c1.NeedChange)
 	}
 	if err := v.c.CommitPassword(ctx, c1, nil); err != nil {
@@ -66,7 +66,7 @@ func TestConformancePasswordWriteback(t *testing.T) {
 	if err := st.Ack(c1.Offset); err != nil {
 		t.Fatal(err)
 	}
-	f := &directory.WritebackFailure{Code: directory.WritebackPolicyViolation, Message: "0000052D: too short"}
+	f := &idhub.WritebackError{Code: idp.PasswordWritebackErrorDetails_PASSWORD_POLICY_VIOLATION, Message: "0000052D: too short"}
 	if err := v.c.CommitPassword(ctx, c2, f); err != nil {
 		t.Fatalf("commit failure: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestConformancePasswordWriteback(t *testing.T) {
 		t.Fatalf("refused operation: %v %v", got, err)
 	}
 	// The first change committed otherwise now: the service no longer waits.
-	if err := v.c.CommitPassword(ctx, c1, f); !errors.Is(err, directory.ErrChangeGone) {
+	if err := v.c.CommitPassword(ctx, c1, f); !errors.Is(err, idhub.ErrChangeGone) {
 		t.Fatalf("conflicting commit: %v, want ErrChangeGone", err)
 	}
 }
