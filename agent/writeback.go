@@ -260,10 +260,14 @@ func (w *Writeback) write(ctx context.Context, log *zap.Logger, c *directory.Pas
 			"user %s is not managed by idsync agent %s: only users it synchronizes from Active Directory into pool %s can have their password written back",
 			c.ExternalUserID, w.opts.AgentID, w.opts.UserpoolID)}, true
 	}
+	// The directory must answer a little before the operation expires, so
+	// that a DEADLINE_EXCEEDED commit still reaches the waiting operation.
 	wctx := ctx
-	if !c.OperationExpiresAt.IsZero() {
+	deadline := c.OperationExpiresAt
+	if !deadline.IsZero() {
+		deadline = deadline.Add(-min(time.Second, deadline.Sub(w.now())/4))
 		var cancel context.CancelFunc
-		wctx, cancel = context.WithDeadline(ctx, c.OperationExpiresAt)
+		wctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
 	backoff := w.opts.MinBackoff
@@ -277,7 +281,7 @@ func (w *Writeback) write(ctx context.Context, log *zap.Logger, c *directory.Pas
 			return f, true
 		case ctx.Err() != nil:
 			return nil, false
-		case wctx.Err() != nil || !c.OperationExpiresAt.IsZero() && !w.now().Before(c.OperationExpiresAt):
+		case wctx.Err() != nil || !deadline.IsZero() && !w.now().Before(deadline):
 			return &directory.WritebackFailure{Code: directory.WritebackDeadlineExceeded,
 				Message: "Active Directory did not answer before the operation expired: " + err.Error()}, true
 		}
@@ -318,7 +322,7 @@ func (w *Writeback) count(failure *directory.WritebackFailure) {
 		w.job = &state.Job{
 			ID: state.NewJobID(start), TargetType: "user_pool", TargetID: w.opts.UserpoolID, Direction: "egress", AgentID: w.opts.AgentID,
 			StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(TriggerAuto), Status: state.StatusRunning,
-			SessionType: JobTypePasswordWriteback,
+			SessionType: JobTypePasswordWriteback, Mode: "writeback",
 		}
 		w.counts = &reporter.Counts{}
 	}
