@@ -153,6 +153,7 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 			RemoveUserBehavior: want.GetRemoveUserBehavior(), SynchronizationInterval: want.GetSynchronizationInterval(),
 			AllowToCaptureUsers: want.GetAllowToCaptureUsers(), AllowToCaptureGroups: want.GetAllowToCaptureGroups(),
 			UserAttributeMappings: want.GetUserAttributeMappings(), GroupAttributeMappings: want.GetGroupAttributeMappings(),
+			EnablePasswordWriteback: want.GetEnablePasswordWriteback(),
 		})
 		if err != nil {
 			return fmt.Errorf("create the pool's synchronization settings: %w", err)
@@ -187,6 +188,7 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 		func(a, b *idp.UserAttributeMapping) bool { return proto.Equal(a, b) }))
 	diff("group_attribute_mappings", slices.EqualFunc(have.GetGroupAttributeMappings(), want.GetGroupAttributeMappings(),
 		func(a, b *idp.GroupAttributeMapping) bool { return proto.Equal(a, b) }))
+	diff("enable_password_writeback", have.GetEnablePasswordWriteback() == want.GetEnablePasswordWriteback())
 	if len(mask) == 0 {
 		return nil
 	}
@@ -195,7 +197,8 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 		RemoveUserBehavior: want.GetRemoveUserBehavior(), SynchronizationInterval: want.GetSynchronizationInterval(),
 		AllowToCaptureUsers: want.GetAllowToCaptureUsers(), AllowToCaptureGroups: want.GetAllowToCaptureGroups(),
 		UserAttributeMappings: want.GetUserAttributeMappings(), GroupAttributeMappings: want.GetGroupAttributeMappings(),
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: mask},
+		EnablePasswordWriteback: want.GetEnablePasswordWriteback(),
+		UpdateMask:              &fieldmaskpb.FieldMask{Paths: mask},
 	})
 	if err != nil {
 		return fmt.Errorf("update the pool's synchronization settings: %w", err)

@@ -49,6 +49,9 @@ const (
 	Deactivate
 	// PasswordHash is a password hash set from the directory.
 	PasswordHash
+	// PasswordWriteback is a password from Identity Hub written to the
+	// directory (password writeback; no session reports it).
+	PasswordWriteback
 	numChanges
 )
 
@@ -70,6 +73,8 @@ func (c Change) String() string {
 		return "deactivate"
 	case PasswordHash:
 		return "password_hash"
+	case PasswordWriteback:
+		return "password_writeback"
 	}
 	return fmt.Sprintf("Change(%d)", int(c))
 }
@@ -151,6 +156,7 @@ func (c *Counts) Result() Result {
 		return Statistics{
 			Created: ctr(Create), Updated: ctr(Update), Deleted: ctr(Delete), Binded: ctr(Bind),
 			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate), PasswordHashUpdated: ctr(PasswordHash),
+			PasswordWritten: ctr(PasswordWriteback),
 		}
 	}
 	return Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}

@@ -27,7 +27,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("check", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync check --config FILE\n\nCheck the configuration, the domain controller (reachability, TLS, bind, DirSync\nright, scope roots) and Identity Hub (credentials, pool access), as a checklist.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync check --config FILE\n\nCheck the configuration, the domain controller (reachability, TLS, bind, DirSync\nright, scope roots, password writeback rights when enabled) and Identity Hub\n(credentials, pool access), as a checklist.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -124,6 +124,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Password hashes (MS-DRSR).
 	if cfg.PasswordHashSync.Enabled && settings != nil {
 		checkDRSR(ctx, ck, cfg, *settings, log)
+	}
+
+	// Password writeback rights.
+	if cfg.EnablePasswordWriteback && settings != nil {
+		checkWriteback(ctx, ck, cfg, *settings, log)
 	}
 
 	// Local state.

@@ -47,6 +47,7 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.DurationVar(&opts.SessionTTL, "session-ttl", emulator.DefaultSessionTTL, "session lifetime without a heartbeat")
 	fs.DurationVar(&opts.SessionMaxAge, "session-max-age", 0, "expire every session this long after it opened, whatever its heartbeats (0: never)")
 	fs.Var((*grpcCode)(&opts.HeartbeatError), "heartbeat-error", "answer every heartbeat of an open session with this gRPC status `code`, such as PERMISSION_DENIED (default: none)")
+	fs.DurationVar(&opts.WritebackTTL, "writeback-ttl", emulator.DefaultWritebackTTL, "how long a password change waits for the agent's commit (password writeback)")
 	minInterval := fs.Duration("min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
 	fs.StringVar(&opts.StatePath, "state", "", "JSON state `file` loaded at start and written after changes")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every call")

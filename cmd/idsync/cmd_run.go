@@ -152,6 +152,14 @@ func (d *daemon) run(ctx context.Context) error {
 			}
 		})
 	}
+	if d.cfg.EnablePasswordWriteback && !d.cfg.DryRun.Enabled {
+		pw.Go(func() {
+			if err := agent.CatchPanic(func() { d.runWritebackLoop(ctx) }); err != nil {
+				d.log.Error("the password writeback loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
+				cancel(err)
+			}
+		})
+	}
 	if err := s.Run(ctx); err != nil {
 		cancel(err)
 	}

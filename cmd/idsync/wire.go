@@ -273,6 +273,7 @@ func (e *engine) pushSettings(ctx context.Context) error {
 		return nil
 	}
 	want := agent.ToCloud(*local, e.cfg.SyncSettings.Interval)
+	want.EnablePasswordWriteback = e.cfg.EnablePasswordWriteback
 	return agent.EnsureCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
 }
 

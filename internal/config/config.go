@@ -47,8 +47,11 @@ type Config struct {
 	// CA file or secret file that is not owned by the current user or is
 	// readable by group or others (Unix). Not checked on Windows yet.
 	CheckConfigPermissions bool `yaml:"check_config_permissions"`
-	// EnablePasswordWriteback is accepted for compatibility; true is an
-	// error because password writeback is not supported yet.
+	// EnablePasswordWriteback writes passwords set in Identity Hub to
+	// Active Directory first (password writeback): 'idsync run' keeps the
+	// stream of password changes open, and the pool's settings get the
+	// same value when the file has a sync_settings section. Passwords are
+	// written only over LDAPS or StartTLS.
 	EnablePasswordWriteback bool `yaml:"enable_password_writeback"`
 	// UseSessionAPI is accepted for compatibility and ignored: idsync
 	// always uses the synchronization session API.

@@ -99,9 +99,7 @@ func (c *Config) validate(ps *problems) {
 		ps.add("state_path", "required")
 	}
 	c.validateCredentials(ps)
-	if c.EnablePasswordWriteback {
-		ps.add("enable_password_writeback", "password writeback is not supported yet; set it to false")
-	}
+	c.validateWriteback(ps)
 	validateHostPort(ps, "endpoints.organization_manager", c.Endpoints.OrganizationManager, true)
 	validateHostPort(ps, "endpoints.iam", c.Endpoints.IAM, true)
 	validateHostPort(ps, "endpoints.operation", c.Endpoints.Operation, true)

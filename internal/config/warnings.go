@@ -38,6 +38,9 @@ func (c *Config) Warnings() []Problem {
 	if !c.PasswordHashSync.Enabled && (c.DRSR.Host != "" || c.DRSR.Username != "" || !c.DRSR.Password.IsZero()) {
 		ps.add("drsr", "ignored: password hashes are synchronized only when password_hash_sync.enabled is true")
 	}
+	if c.EnablePasswordWriteback && c.DryRun.Enabled {
+		ps.add("enable_password_writeback", "ignored in a dry run: no password is written back")
+	}
 	k := c.Kerberos
 	if !c.usesKerberos() && (k.KeytabPath != "" || k.Principal != "" || k.Krb5ConfigPath != "" || k.DisablePAFXFast) {
 		ps.add("kerberos", "ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true")

@@ -158,6 +158,15 @@ func TestOperationTypesMatchDescriptors(t *testing.T) {
 			return v.users.SetPasswordHash(ctx, &idp.SetPasswordHashRequest{UserId: user.Id,
 				Hash: &idp.PasswordHash{PasswordHash: "0123456789abcdef0123456789abcdef", PasswordHashType: idp.PasswordHash_AD_MD4}})
 		}},
+		{idp.UserService_SetOthersPassword_FullMethodName, func() (*operation.Operation, error) {
+			return v.users.SetOthersPassword(ctx, &idp.SetOthersPasswordRequest{UserId: user.Id, PasswordSpec: &idp.PasswordSpec{Password: "Reset-123456"}})
+		}},
+		{idp.UserService_SetOwnPassword_FullMethodName, func() (*operation.Operation, error) {
+			return v.users.SetOwnPassword(v.asUser(t, user.Id), &idp.SetOwnPasswordRequest{OldPassword: "Reset-123456", PasswordSpec: &idp.PasswordSpec{Password: "Own-123456"}})
+		}},
+		{idp.UserService_CommitPassword_FullMethodName, func() (*operation.Operation, error) {
+			return v.commitOne(t, user)
+		}},
 		{orgv1.GroupService_CreateExternal_FullMethodName, func() (*operation.Operation, error) {
 			op, err := v.groups.CreateExternal(ctx, &orgv1.CreateExternalGroupRequest{OrganizationId: testOrg, Name: "eng", SubjectContainerId: testPool, ExternalId: "gguid-1"})
 			group = result(t, op, err, &orgv1.Group{})

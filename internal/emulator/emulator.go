@@ -133,6 +133,11 @@ type Options struct {
 	// defaults. The zero value means unlimited.
 	Quotas Quotas
 
+	// WritebackTTL is how long a password change queued for password
+	// writeback waits for the agent's commit before its operation fails
+	// with DEADLINE_EXCEEDED. Zero means DefaultWritebackTTL.
+	WritebackTTL time.Duration
+
 	// TokenTTL is the lifetime of issued IAM tokens. Zero means DefaultTokenTTL.
 	TokenTTL time.Duration
 

@@ -55,6 +55,7 @@ type stateFile struct {
 	Keys           []*saKey                          `json:"service_account_keys"`
 	Issued         map[string]issuedToken            `json:"issued_tokens"`
 	Operations     int                               `json:"operations"`
+	Writeback      *wbState                          `json:"password_writeback,omitempty"`
 }
 
 type userFile struct {
@@ -111,6 +112,7 @@ func (st *state) toFile() *stateFile {
 	for t, v := range st.issued {
 		f.Issued[t] = v
 	}
+	f.Writeback = st.writeback.clone()
 	return f
 }
 
@@ -180,7 +182,9 @@ func (f *stateFile) toState() (*state, error) {
 	for t, v := range f.Issued {
 		st.issued[t] = v
 	}
+	st.writeback = f.Writeback
 	st.init()
+	st.restoreWriteback()
 	return st, nil
 }
 

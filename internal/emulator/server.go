@@ -73,6 +73,7 @@ func (e *Emulator) Serve(ctx context.Context, lis net.Listener) error {
 	go func() {
 		defer wg.Done()
 		<-ctx.Done()
+		e.stopStreams()
 		stopped := make(chan struct{})
 		go func() { s.GracefulStop(); close(stopped) }()
 		select {

@@ -26,6 +26,8 @@ type state struct {
 	lastCompleted map[idp.SessionType]time.Time
 	keys          map[string]*saKey      // service account keys by key id
 	issued        map[string]issuedToken // IAM tokens issued by IamTokenService.Create
+	// writeback is the password writeback queue; nil until first used.
+	writeback *wbState
 
 	// transitions are the users in CREATING or DELETING status, by id;
 	// not persisted (a loaded state settles them at once).

@@ -33,6 +33,7 @@ type Metrics struct {
 	lastOK          time.Time
 	lastFailure     string // an error code or result name
 	lastFailureText string // its message; may name hosts and DNs
+	writeback       *Writeback
 }
 
 // New registers the metrics in a registry of their own.

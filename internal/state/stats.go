@@ -21,6 +21,9 @@ type Statistics struct {
 	Deactivated Counter `json:"Deactivated"`
 	// PasswordHashUpdated counts password hashes set (password sessions).
 	PasswordHashUpdated Counter `json:"PasswordHashUpdated"`
+	// PasswordWritten counts passwords written back to the directory
+	// (password writeback jobs).
+	PasswordWritten Counter `json:"PasswordWritten,omitzero"`
 }
 
 // Result is the statistics of one job.
@@ -59,5 +62,5 @@ func (r Result) all() []Statistics {
 
 // changed lists the counters of every kind of change but Same.
 func (s Statistics) changed() []Counter {
-	return []Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Activated, s.Deactivated, s.PasswordHashUpdated}
+	return []Counter{s.Created, s.Updated, s.Deleted, s.Binded, s.Activated, s.Deactivated, s.PasswordHashUpdated, s.PasswordWritten}
 }
