@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -67,7 +66,6 @@ type Sink struct {
 	dropped atomic.Int64
 	sent    atomic.Int64
 	done    chan struct{}
-	once    sync.Once
 }
 
 // New validates opts and returns a Sink.
