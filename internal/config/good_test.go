@@ -151,6 +151,7 @@ func TestGoodConfigs(t *testing.T) {
 							Groups: []string{"idsync-users", "Staff"},
 						},
 						RemoveUserBehavior: RemoveUserBlock,
+						GroupNameOverrides: map[string]string{"Юридический отдел": "legal", "CN=Sales,OU=Groups,DC=corp,DC=example,DC=com": "sales-team"},
 					},
 					Schedule:          "CRON_TZ=Europe/Moscow 0 */15 * * * *",
 					FullSyncInterval:  12 * time.Hour,
