@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -39,11 +40,16 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *output != "text" && *output != "json" {
 		return usagef("-o must be text or json, not %q", *output)
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
+	if *cfgPath == "" {
+		return usagef("--config is required")
 	}
-	jobs := state.OpenJobs(cfg.StatePath)
+	// Reading the history needs state_path only: no secret, no permission
+	// check, no other key.
+	statePath, err := config.LoadStatePath(*cfgPath)
+	if err != nil {
+		return usageError{err}
+	}
+	jobs := state.OpenJobs(statePath)
 	if sub == "show" {
 		j, err := jobs.Get(id)
 		if errors.Is(err, state.ErrNoJob) {

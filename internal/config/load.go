@@ -162,3 +162,39 @@ func readSmallFile(path string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// LoadStatePath reads from the file at path only what the read-only
+// commands need: state_path, resolved as Load resolves it. Secrets are not
+// resolved, file permissions are not checked, and problems in other keys
+// are ignored; syntax errors and problems with state_path or
+// working_directory are returned as an *Error.
+func LoadStatePath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("load config: %w", err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return "", fmt.Errorf("load config: %w", err)
+	}
+	root, syntax := parseYAML(data)
+	if len(syntax) > 0 {
+		return "", &Error{File: abs, Problems: syntax}
+	}
+	cfg := Default()
+	d := decoder{ps: problems{lines: make(map[string]int)}}
+	if root != nil {
+		d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	}
+	var mine []Problem
+	for _, p := range d.ps.list {
+		if p.Key == "state_path" || p.Key == "working_directory" {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		return "", &Error{File: abs, Problems: mine}
+	}
+	cfg.applyDerived(filepath.Dir(abs), "")
+	return cfg.StatePath, nil
+}
