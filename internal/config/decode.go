@@ -60,12 +60,16 @@ func parseYAML(data []byte) (*yaml.Node, []Problem) {
 // syntaxProblem turns a yaml parser error into a problem with its line.
 func syntaxProblem(err error) Problem {
 	msg := err.Error()
+	hint := ""
+	if strings.Contains(msg, "unknown escape character") {
+		hint = `; in double quotes a backslash starts an escape: write Windows paths in single quotes ('C:\ProgramData\idsync\key.json') or with forward slashes ("C:/ProgramData/idsync/key.json")`
+	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		if line, convErr := strconv.Atoi(m[1]); convErr == nil {
-			return Problem{Line: line, Msg: "syntax error: " + m[2]}
+			return Problem{Line: line, Msg: "syntax error: " + m[2] + hint}
 		}
 	}
-	return Problem{Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+	return Problem{Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ") + hint}
 }
 
 // decode fills v (addressable) from n; key is the path of n.
@@ -132,7 +136,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		seen[k.Value] = k.Line
 		f, ok := fieldByTag(v, k.Value)
 		if !ok {
-			d.problem(k, sub, "unknown key")
+			d.problem(k, sub, "%s", unknownKeyMessage(v.Type(), key, k.Value))
 			continue
 		}
 		d.ps.lines[sub] = k.Line

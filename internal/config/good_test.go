@@ -90,6 +90,7 @@ func TestGoodConfigs(t *testing.T) {
 				"line 23: kerberos: ignored: Kerberos is not supported yet",
 				"line 32: logger.cloud_logger.log_group_id: ignored: Cloud Logging is not supported yet",
 				"line 33: logger.event_log.source: ignored: the Windows Event Log is not supported yet",
+				"line 35: sync_settings.interval: 10m0s is outside the pool's range of 15m0s to 6h0m0s: idsync runs cycles every 10m0s but leaves the pool's synchronization interval as it is",
 			},
 		},
 		{

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 )
 
 // ParseOptions tunes Parse. The zero value parses data that came from no
@@ -77,8 +78,8 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	if root != nil {
 		d.decode(root, reflect.ValueOf(cfg).Elem(), "")
 	}
-	if err := d.ps.err(opts.Path); err != nil {
-		return nil, err
+	if d.nodes > maxNodes {
+		return nil, d.ps.err(opts.Path)
 	}
 	cfg.file = opts.Path
 	cfg.lines = d.ps.lines
@@ -89,13 +90,34 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	}
 	cfg.applyDerived(dir, hostname)
 
+	// Every problem in one pass: the decoding problems, and those the
+	// checks find in the keys that decoded (a key that did not decode is
+	// not checked again).
 	ps := problems{lines: cfg.lines}
 	cfg.resolveSecrets(lookupEnv, &ps)
 	cfg.validate(&ps)
-	if err := ps.err(opts.Path); err != nil {
+	all := problems{lines: cfg.lines, list: d.ps.list}
+	for _, p := range ps.list {
+		if !relatedToAny(p.Key, d.ps.list) {
+			all.list = append(all.list, p)
+		}
+	}
+	if err := all.err(opts.Path); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// relatedToAny reports whether key is, contains or lies within the key of
+// one of list.
+func relatedToAny(key string, list []Problem) bool {
+	for _, p := range list {
+		if p.Key == "" || key == p.Key || strings.HasPrefix(key, p.Key+".") || strings.HasPrefix(key, p.Key+"[") ||
+			strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveSecrets reads every {file: ...} and {env: ...} secret.

@@ -55,7 +55,7 @@ func (c *Config) validateSync(ps *problems) {
 			ps.add(key, "must not be empty")
 			continue
 		case err != nil:
-			ps.add(key, "invalid DN %q: %s", ou, err.Error())
+			ps.add(key, "invalid DN %q: %s; %s", ou, err.Error(), dnExample)
 			continue
 		}
 		norm := strings.ToLower(dn.String())
@@ -85,6 +85,9 @@ func (c *Config) validateSync(ps *problems) {
 		ps.add("sync_settings.remove_user_behavior", "must be remove or block, got %q", s.RemoveUserBehavior)
 	}
 }
+
+// dnExample ends the message about a malformed DN.
+const dnExample = `a DN names each level from the object up, such as "OU=Staff,DC=example,DC=com" for the OU Staff in example.com`
 
 // groupNameRE is the Identity Hub group name rule, as the agent applies it.
 var groupNameRE = regexp.MustCompile(`^[a-zA-Z]([-a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$`)
