@@ -11,7 +11,7 @@ import (
 // blockedPath returns the file whose ownership or permissions stopped the
 // command: the file of a permission error, or the config file when
 // check_config_permissions refused it. "" when neither did.
-func blockedPath(err error, args []string) string {
+func blockedPath(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) && errors.Is(err, fs.ErrPermission) {
 		return pe.Path

@@ -14,7 +14,7 @@ import (
 // runAsHint says how to run the command when a file's ownership or
 // permissions stopped it: as the file's owner, with runuser (as root).
 func runAsHint(err error, args []string) string {
-	path := blockedPath(err, args)
+	path := blockedPath(err)
 	if path == "" {
 		return ""
 	}

@@ -8,7 +8,7 @@ import (
 // runAsHint says how to run the command when a file's permissions stopped
 // it: from an elevated prompt, or as the service's account.
 func runAsHint(err error, args []string) string {
-	path := blockedPath(err, args)
+	path := blockedPath(err)
 	if path == "" {
 		return ""
 	}
