@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
@@ -81,13 +82,23 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 			users = append(users, c)
 		}
 	}
-	var groups, deletions, firstDeletions []GroupChange
+	// A group renamed away from a name another group of the plan takes
+	// is renamed before the other groups are created and updated.
+	claimed := map[string]bool{}
+	for _, c := range p.Groups {
+		if c.Action != ActionDelete {
+			claimed[strings.ToLower(c.Name)] = true
+		}
+	}
+	var groups, renames, deletions, firstDeletions []GroupChange
 	for _, c := range p.Groups {
 		switch {
 		case c.Action == ActionDelete && replaced[c.TargetID]:
 			firstDeletions = append(firstDeletions, c)
 		case c.Action == ActionDelete:
 			deletions = append(deletions, c)
+		case c.PreviousName != "" && claimed[strings.ToLower(c.PreviousName)] && !strings.EqualFold(c.PreviousName, c.Name):
+			renames = append(renames, c)
 		default:
 			groups = append(groups, c)
 		}
@@ -96,6 +107,7 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 		func(ctx context.Context) error { return each(ctx, a.concurrency, firstRemovals, a.applyUser) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, firstDeletions, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, users, a.applyUser) },
+		func(ctx context.Context) error { return each(ctx, a.concurrency, renames, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, groups, a.applyGroup) },
 		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, deletions, a.applyGroup) },

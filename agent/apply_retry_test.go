@@ -120,8 +120,11 @@ func TestAttemptsPerChangeFollowTheRetryLayer(t *testing.T) {
 			total, multi := 0, 0
 			for _, phase := range phases {
 				r.dir.set(phase)
-				for range 10 {
-					_, _ = r.agent.RunCycle(ctx, CycleOptions{Full: true})
+				// Run until a cycle converges (bounded): at this error
+				// rate many cycles fail before they reach any change.
+				for done, i := false, 0; !done && i < 60; i++ {
+					_, err := r.agent.RunCycle(ctx, CycleOptions{Full: true})
+					done = err == nil
 					clockMu.Lock()
 					now = now.Add(time.Hour)
 					clockMu.Unlock()

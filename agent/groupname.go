@@ -16,6 +16,8 @@ func ValidGroupName(name string) bool { return groupNamePattern.MatchString(name
 
 // SanitizeGroupName maps a directory group name to one Identity Hub accepts:
 //
+//  0. Cyrillic letters are transliterated to Latin (TransliterateCyrillic,
+//     ICAO Doc 9303);
 //  1. every character other than an ASCII letter, digit, '.', '_' or '-'
 //     becomes '-', and runs of '-' collapse to one;
 //  2. leading characters up to the first ASCII letter are dropped;
@@ -28,6 +30,7 @@ func SanitizeGroupName(name string) string {
 	if ValidGroupName(name) {
 		return name
 	}
+	name = TransliterateCyrillic(name)
 	var b strings.Builder
 	b.Grow(len(name))
 	lastDash := false
@@ -85,6 +88,9 @@ type groupNameCandidate struct {
 	Original   string
 	// Current is the name the group already has in the pool, if any.
 	Current string
+	// Override is the name sync_settings.group_name_overrides gives the
+	// group, if any.
+	Override string
 }
 
 // keptGroupName returns the name a group already in the pool keeps: its
@@ -120,6 +126,9 @@ func keptGroupName(c groupNameCandidate) string {
 // the names other groups hold in the pool (groups the plan does not
 // touch); no group is given one of them.
 //
+// A group with an override gets that name first, whatever other groups
+// hold or claim (two groups with one override: the lower external id).
+//
 // Every other group gets the sanitized form of its directory name unless
 // that name is taken or another such group maps to the same name (compared
 // case-insensitively, as the API compares them); then the name goes, in
@@ -134,6 +143,20 @@ func assignGroupNames(groups []groupNameCandidate, held map[string]bool) map[str
 	}
 	var rest []groupNameCandidate
 	for _, g := range groups {
+		if g.Override != "" && !taken[strings.ToLower(g.Override)] {
+			out[g.ExternalID] = g.Override
+			taken[strings.ToLower(g.Override)] = true
+		}
+	}
+	var losers []groupNameCandidate
+	for _, g := range groups {
+		switch {
+		case out[g.ExternalID] != "":
+			continue
+		case g.Override != "":
+			losers = append(losers, g)
+			continue
+		}
 		if name := keptGroupName(g); name != "" && !taken[strings.ToLower(name)] {
 			out[g.ExternalID] = name
 			taken[strings.ToLower(name)] = true
@@ -150,7 +173,6 @@ func assignGroupNames(groups []groupNameCandidate, held map[string]bool) map[str
 		}
 		byName[key] = append(byName[key], g)
 	}
-	var losers []groupNameCandidate
 	for _, key := range order {
 		cands := byName[key]
 		base := SanitizeGroupName(cands[0].Original)
@@ -173,11 +195,15 @@ func assignGroupNames(groups []groupNameCandidate, held map[string]bool) map[str
 		}
 	}
 	for _, c := range losers {
-		name := suffixedGroupName(SanitizeGroupName(c.Original), c.ExternalID)
+		base := SanitizeGroupName(c.Original)
+		if c.Override != "" {
+			base = c.Override
+		}
+		name := suffixedGroupName(base, c.ExternalID)
 		// A suffixed name can only collide with another group whose own
 		// name ends in the same eight hex digits; extend until free.
 		for n := 2; taken[strings.ToLower(name)]; n++ {
-			name = suffixedGroupName(SanitizeGroupName(c.Original), c.ExternalID) + "-" + strconv.Itoa(n)
+			name = suffixedGroupName(base, c.ExternalID) + "-" + strconv.Itoa(n)
 		}
 		taken[strings.ToLower(name)] = true
 		out[c.ExternalID] = name

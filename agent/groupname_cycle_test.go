@@ -89,3 +89,70 @@ func TestCycleGroupNamesCaseInsensitive(t *testing.T) {
 		t.Errorf("after a change of case: %q, want FINANCE", got)
 	}
 }
+
+// TestCycleGroupNameOverrideTakesAName: an override gives a group the name
+// another managed group holds; that group is renamed first, in the same
+// cycle, and the override's group created under the name.
+func TestCycleGroupNameOverrideTakesAName(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, func(o *Options) {
+		o.Settings.Plan.GroupNameOverrides = map[string]string{"Юридический отдел": "legal"}
+	})
+	ctx := t.Context()
+	u := dirUser(1)
+	old := directory.Group{ExternalID: "c3000000-0000-0000-0000-000000000000", Name: "legal", Members: []string{u.ExternalID}}
+	r.dir.set(func(d *fakeDir) { d.users, d.groups = []directory.User{u}, []directory.Group{old} })
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	legal := directory.Group{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "Юридический отдел", Members: []string{u.ExternalID}}
+	r.dir.set(func(d *fakeDir) { d.groups = []directory.Group{old, legal} })
+	job, err := r.agent.RunCycle(ctx, CycleOptions{Full: true})
+	if err != nil || job.Result.Failures() != 0 {
+		t.Fatalf("full cycle with the override: %v, job %+v", err, job)
+	}
+	names := map[string]string{}
+	for _, g := range r.emu.Dump().Groups {
+		names[g.ExternalID] = g.Name
+	}
+	if names[legal.ExternalID] != "legal" || names[old.ExternalID] != "legal-c3000000" {
+		t.Errorf("pool group names %v", names)
+	}
+}
+
+// TestCycleDeltaGroupNameOverrideHeld: in a delta, a new group whose
+// override names a managed group outside the delta does not take the name
+// (the target read finds its holder); the next full cycle hands it over.
+func TestCycleDeltaGroupNameOverrideHeld(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, func(o *Options) {
+		o.Settings.Plan.GroupNameOverrides = map[string]string{"Юридический отдел": "legal"}
+	})
+	ctx := t.Context()
+	u := dirUser(1)
+	old := directory.Group{ExternalID: "a1000000-0000-0000-0000-000000000000", Name: "legal", Members: []string{u.ExternalID}}
+	r.dir.set(func(d *fakeDir) { d.users, d.groups = []directory.User{u}, []directory.Group{old} })
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	legal := directory.Group{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "Юридический отдел", Members: []string{u.ExternalID}}
+	r.dir.set(func(d *fakeDir) { d.groups = []directory.Group{old, legal} })
+	names := func() map[string]string {
+		out := map[string]string{}
+		for _, g := range r.emu.Dump().Groups {
+			out[g.ExternalID] = g.Name
+		}
+		return out
+	}
+	job, err := r.agent.RunCycle(ctx, CycleOptions{})
+	if err != nil || job.Mode != string(ModeDelta) || job.Result.Failures() != 0 {
+		t.Fatalf("delta: %v (mode %s, failures %d)", err, job.Mode, job.Result.Failures())
+	}
+	if got := names(); got[old.ExternalID] != "legal" || got[legal.ExternalID] != "legal-b2000000" {
+		t.Errorf("after the delta: %v", got)
+	}
+	if job, err := r.agent.RunCycle(ctx, CycleOptions{Full: true}); err != nil || job.Result.Failures() != 0 {
+		t.Fatalf("full: %v", err)
+	}
+	if got := names(); got[old.ExternalID] != "legal-a1000000" || got[legal.ExternalID] != "legal" {
+		t.Errorf("after the full cycle: %v", got)
+	}
+}

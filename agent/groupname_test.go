@@ -14,8 +14,10 @@ func TestSanitizeGroupName(t *testing.T) {
 		{"  R&D / Lab  ", "R-D-Lab"},
 		{"123 Ops", "Ops"},
 		{"_hidden_", "hidden"},
-		{"Отдел продаж", ""},
-		{"Отдел Sales 2", "Sales-2"},
+		{"Отдел продаж", "Otdel-prodazh"},
+		{"Отдел Sales 2", "Otdel-Sales-2"},
+		{"Юридический отдел", "Iuridicheskii-otdel"},
+		{"№ 5", ""},
 		{"a", "a"},
 		{"a.", "a"},
 		{"Group--Name", "Group--Name"},
@@ -58,7 +60,7 @@ func TestAssignGroupNames(t *testing.T) {
 		{ExternalID: "22222222-0000-0000-0000-000000000000", Original: "Domain-Users"},
 		{ExternalID: "33333333-0000-0000-0000-000000000000", Original: "sales"},
 		{ExternalID: "44444444-0000-0000-0000-000000000000", Original: "Sales", Current: "Sales"},
-		{ExternalID: "55555555-0000-0000-0000-000000000000", Original: "Отдел"},
+		{ExternalID: "55555555-0000-0000-0000-000000000000", Original: "№ 5"},
 	}, nil)
 	want := map[string]string{
 		// The directory name that is already valid wins over a mapped one.

@@ -41,6 +41,10 @@ type Settings struct {
 	CaptureUsers bool
 	// CaptureGroups does the same for groups with the same name.
 	CaptureGroups bool
+	// GroupNameOverrides maps a directory group's name or DN (compared
+	// case-insensitively) to the name the group gets in Identity Hub. A DN
+	// key wins over a name key. Names must be valid (ValidGroupName).
+	GroupNameOverrides map[string]string
 }
 
 // Input is everything the planner looks at.
@@ -118,13 +122,18 @@ type UserChange struct {
 
 // GroupChange is what the plan does to one group.
 type GroupChange struct {
-	ExternalID  string   `json:"external_id"`
-	TargetID    string   `json:"target_id,omitempty"`
-	DN          string   `json:"dn,omitempty"`
-	Action      Action   `json:"action"`
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Mask        []string `json:"mask,omitempty"`
+	ExternalID string `json:"external_id"`
+	TargetID   string `json:"target_id,omitempty"`
+	DN         string `json:"dn,omitempty"`
+	Action     Action `json:"action"`
+	Name       string `json:"name"`
+	// ADName is the group's name in the directory when it differs from
+	// Name.
+	ADName string `json:"ad_name,omitempty"`
+	// PreviousName is the pool name an update or bind changes.
+	PreviousName string   `json:"previous_name,omitempty"`
+	Description  string   `json:"description,omitempty"`
+	Mask         []string `json:"mask,omitempty"`
 	// Replaces is the group, deleted by the same plan, that holds this new
 	// group's name: it is deleted before this group is created.
 	Replaces string `json:"replaces,omitempty"`

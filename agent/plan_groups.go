@@ -24,7 +24,7 @@ func planGroups(p *Plan, in *Input) {
 	cands := make([]groupNameCandidate, len(groups))
 	desired := make(map[string]bool, len(groups))
 	for i, g := range groups {
-		cands[i] = groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name}
+		cands[i] = groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name, Override: groupNameOverride(in.Settings.GroupNameOverrides, g)}
 		if t := byExt[g.ExternalID]; t != nil {
 			cands[i].Current = t.Name
 		}
@@ -40,6 +40,9 @@ func planGroups(p *Plan, in *Input) {
 			desc = g.Name
 		}
 		c := GroupChange{ExternalID: g.ExternalID, DN: g.DN, Name: name, Description: desc}
+		if name != g.Name {
+			c.ADName = g.Name
+		}
 		t := byExt[g.ExternalID]
 		if t == nil {
 			other := byName[strings.ToLower(name)]
@@ -56,6 +59,13 @@ func planGroups(p *Plan, in *Input) {
 				p.Groups = append(p.Groups, c)
 				p.planMembers(g, name, nil)
 				continue
+			case other.ExternalID != "" && desired[other.ExternalID] && !strings.EqualFold(names[other.ExternalID], other.Name):
+				// The group holding the name is renamed by this plan; the
+				// applier renames it first.
+				c.Action = ActionCreate
+				p.Groups = append(p.Groups, c)
+				p.planMembers(g, name, nil)
+				continue
 			case other.ExternalID != "":
 				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionCreate, fmt.Sprintf("group name %q belongs to group %s, which is synchronized from another directory group (external id %s)", name, other.ID, other.ExternalID))
 				continue
@@ -69,6 +79,7 @@ func planGroups(p *Plan, in *Input) {
 		c.TargetID = t.ID
 		if t.Name != name {
 			c.Mask = append(c.Mask, "name")
+			c.PreviousName = t.Name
 		}
 		if t.Description != desc {
 			c.Mask = append(c.Mask, "description")
@@ -87,6 +98,51 @@ func planGroups(p *Plan, in *Input) {
 	for _, t := range removedGroups(in, desired) {
 		p.Groups = append(p.Groups, GroupChange{ExternalID: t.ExternalID, TargetID: t.ID, Action: ActionDelete, Name: t.Name, Description: t.Description})
 	}
+}
+
+// groupNameOverride returns the name overrides give g: by its DN, else by
+// its name; "" when none does.
+func groupNameOverride(overrides map[string]string, g directory.Group) string {
+	if len(overrides) == 0 {
+		return ""
+	}
+	dn, name := foldDN(g.DN), strings.ToLower(g.Name)
+	byName := ""
+	for k, v := range overrides {
+		if dn != "" && foldDN(k) == dn {
+			return v
+		}
+		if strings.ToLower(k) == name {
+			byName = v
+		}
+	}
+	return byName
+}
+
+// foldDN puts a DN in a form in which two spellings of one DN compare
+// equal: lower case, without the spaces around unescaped ',' and '='.
+func foldDN(dn string) string {
+	var b strings.Builder
+	b.Grow(len(dn))
+	esc := false
+	for _, r := range strings.ToLower(strings.TrimSpace(dn)) {
+		switch {
+		case esc:
+			esc = false
+		case r == '\\':
+			esc = true
+		case r == ',' || r == '=':
+			s := strings.TrimRight(b.String(), " ")
+			b.Reset()
+			b.WriteString(s)
+			b.WriteRune(r)
+			continue
+		case r == ' ' && b.Len() > 0 && (strings.HasSuffix(b.String(), ",") || strings.HasSuffix(b.String(), "=")):
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // planMembers adds the membership change that takes a group from have to

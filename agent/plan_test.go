@@ -169,7 +169,7 @@ func TestPlanGroupsAndMembers(t *testing.T) {
 	}
 	p := BuildPlan(in)
 	wantGroups := []GroupChange{
-		{ExternalID: "g2", Action: ActionCreate, Name: "Domain-Users", Description: "Domain Users"},
+		{ExternalID: "g2", Action: ActionCreate, Name: "Domain-Users", ADName: "Domain Users", Description: "Domain Users"},
 		{ExternalID: "g3", TargetID: "t3", Action: ActionUpdate, Name: "Sales", Description: "sales team", Mask: []string{"description"}},
 		{ExternalID: "g4", TargetID: "t4", Action: ActionDelete, Name: "Gone"},
 	}
@@ -211,7 +211,7 @@ func TestPlanGroupCapture(t *testing.T) {
 	}
 	base.Settings.CaptureGroups = true
 	p = BuildPlan(base)
-	want := []GroupChange{{ExternalID: "g1", TargetID: "t9", Action: ActionBind, Name: "Ops", Mask: []string{"name", "description"}}}
+	want := []GroupChange{{ExternalID: "g1", TargetID: "t9", Action: ActionBind, Name: "Ops", PreviousName: "ops", Mask: []string{"name", "description"}}}
 	if diff := cmp.Diff(want, p.Groups); diff != "" {
 		t.Errorf("capture on (-want +got):\n%s", diff)
 	}
@@ -408,7 +408,7 @@ func TestPlanDeltaNewGroupAvoidsHeldName(t *testing.T) {
 	p := BuildPlan(Input{Mode: ModeDelta,
 		Groups: []directory.Group{{ExternalID: "b2000000-0000-0000-0000-000000000000", Name: "IT Ops"}},
 		Target: Target{Groups: []PoolGroup{holder}}})
-	want := []GroupChange{{ExternalID: "b2000000-0000-0000-0000-000000000000", Action: ActionCreate, Name: "IT-Ops-b2000000", Description: "IT Ops"}}
+	want := []GroupChange{{ExternalID: "b2000000-0000-0000-0000-000000000000", Action: ActionCreate, Name: "IT-Ops-b2000000", ADName: "IT Ops", Description: "IT Ops"}}
 	if diff := cmp.Diff(want, p.Groups); diff != "" || len(p.Rejected) != 0 {
 		t.Errorf("groups (-want +got):\n%s\nrejected: %+v", diff, p.Rejected)
 	}

@@ -282,10 +282,13 @@ func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) erro
 	}
 	names := make(map[string]bool)
 	for _, g := range in.Groups {
-		if cur, ok := current[g.ExternalID]; ok && keptGroupName(groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name, Current: cur}) != "" {
+		override := groupNameOverride(in.Settings.GroupNameOverrides, g)
+		if cur, ok := current[g.ExternalID]; ok && (override != "" && strings.EqualFold(cur, override) || override == "" && keptGroupName(groupNameCandidate{ExternalID: g.ExternalID, Original: g.Name, Current: cur}) != "") {
 			continue
 		}
-		if name := SanitizeGroupName(g.Name); name != "" {
+		if override != "" {
+			names[strings.ToLower(override)] = true
+		} else if name := SanitizeGroupName(g.Name); name != "" {
 			names[strings.ToLower(name)] = true
 		}
 	}

@@ -163,13 +163,13 @@ func (s *Source) dial(rawURL string) (*ldap.Conn, uint16, error) {
 	}
 	c, err := ldap.DialURL(rawURL, opts...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("dial %s: %w", rawURL, explainTLS(err))
+		return nil, 0, dialError(rawURL, err)
 	}
 	c.SetTimeout(s.opts.Timeout)
 	if scheme == "ldap" && s.opts.StartTLS {
 		if err := c.StartTLS(tc); err != nil {
 			_ = c.Close()
-			return nil, 0, fmt.Errorf("dial %s: starttls: %w", rawURL, explainTLS(err))
+			return nil, 0, dialError(rawURL, err)
 		}
 	}
 	var ver uint16
@@ -181,25 +181,4 @@ func (s *Source) dial(rawURL string) (*ldap.Conn, uint16, error) {
 		return nil, 0, fmt.Errorf("dial %s: %w", rawURL, err)
 	}
 	return c, ver, nil
-}
-
-// explainTLS adds a hint to certificate verification failures.
-func explainTLS(err error) error {
-	var unk x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var inv x509.CertificateInvalidError
-	var verr *tls.CertificateVerificationError
-	// go-ldap's StartTLS flattens the handshake error to text, so the text
-	// is checked too.
-	msg := err.Error()
-	switch {
-	case errors.As(err, &unk), errors.As(err, &verr) && errors.As(verr.Err, &unk),
-		strings.Contains(msg, "certificate signed by unknown authority"):
-		return fmt.Errorf("server certificate is not signed by a trusted CA (set the CA file): %w", err)
-	case errors.As(err, &host), strings.Contains(msg, "x509: certificate is valid for"):
-		return fmt.Errorf("server certificate does not match the host name: %w", err)
-	case errors.As(err, &inv):
-		return fmt.Errorf("server certificate is invalid: %w", err)
-	}
-	return err
 }

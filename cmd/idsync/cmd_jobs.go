@@ -4,59 +4,71 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/state"
 )
 
+const jobsUsage = `Usage:
+  idsync jobs list [-n N] [-o json] --config FILE
+  idsync jobs show ID|last [-o json] --config FILE
+
+ID may be the start of a job id, with or without "sync_" (it must match one
+job); "last" is the newest job. Flags may come before or after the
+subcommand and the id. Times are ISO 8601 in this machine's time zone; JSON
+has the IDaaS fields (times in Unix milliseconds) and the same times in
+RFC 3339 (StartTimeRFC3339, EndTimeRFC3339).
+
+Examples:
+  idsync jobs list -n 5 --config /etc/idsync/config.yaml
+  idsync jobs show last --config /etc/idsync/config.yaml
+  idsync jobs --config /etc/idsync/config.yaml show 20261123T1000 -o json`
+
 func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "show") {
-		fmt.Fprintln(stderr, "Usage:\n  idsync jobs list [-n N] [-o json] --config FILE\n  idsync jobs show ID [-o json] --config FILE")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
-		}
-		return usagef("jobs needs a subcommand: list or show")
-	}
-	sub := args[0]
-	fs := newFlagSet("jobs "+sub, stderr)
+	fs := newFlagSet("jobs", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	output := fs.String("o", "text", "output format: text or json")
 	limit := fs.Int("n", 20, "how many jobs to list, newest first (0: all)")
-	rest := args[1:]
-	var id string
-	if sub == "show" {
-		if len(rest) == 0 || rest[0] == "" || rest[0][0] == '-' {
-			return usagef("jobs show needs a job id (see 'idsync jobs list')")
-		}
-		id, rest = rest[0], rest[1:]
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), jobsUsage+"\n\nFlags:")
+		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, rest); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) == 0 || (pos[0] != "list" && pos[0] != "show") {
+		fs.Usage()
+		return usagef("jobs needs a subcommand: list or show")
+	}
+	sub, pos := pos[0], pos[1:]
+	switch {
+	case sub == "show" && len(pos) != 1:
+		return usagef("jobs show needs one job id, or last (see 'idsync jobs list')")
+	case sub == "list" && len(pos) > 0:
+		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
 	}
 	if *output != "text" && *output != "json" {
 		return usagef("-o must be text or json, not %q", *output)
 	}
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
+	if *cfgPath == "" {
+		return usagef("--config is required")
 	}
-	jobs := state.OpenJobs(cfg.StatePath)
+	// Reading the history needs state_path only: no secret, no permission
+	// check, no other key.
+	statePath, err := config.LoadStatePath(*cfgPath)
+	if err != nil {
+		return usageError{err}
+	}
+	jobs := state.OpenJobs(statePath)
 	if sub == "show" {
-		j, err := jobs.Get(id)
-		if errors.Is(err, state.ErrNoJob) {
-			return usagef("no job %q (see 'idsync jobs list')", id)
-		}
-		if err != nil {
-			return err
-		}
-		if *output == "json" {
-			return writeJSON(stdout, j)
-		}
-		printJobSummary(stdout, j)
-		return nil
+		return showJob(jobs, pos[0], *output, stdout)
 	}
 	list, err := jobs.List(*limit)
 	if err != nil {
@@ -68,25 +80,122 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return writeJSON(stdout, list)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tTRIGGER\tMODE\tSTATUS\tTOOK\tUSERS +/~/-\tGROUPS +/~/-\tMEMBERS +/-\tFAILED")
+	writeJobList(stdout, list, time.Local)
+	return nil
+}
+
+func showJob(jobs *state.Jobs, ref, output string, stdout io.Writer) error {
+	id, err := jobs.Resolve(ref)
+	switch {
+	case errors.Is(err, state.ErrNoJob):
+		return usagef("no job %q (see 'idsync jobs list')", ref)
+	case errors.Is(err, state.ErrAmbiguousJob):
+		return usageError{err}
+	case err != nil:
+		return err
+	}
+	j, err := jobs.Get(id)
+	if err != nil {
+		return err
+	}
+	if output == "json" {
+		return writeJSON(stdout, j)
+	}
+	writeJobDetail(stdout, j, time.Local)
+	return nil
+}
+
+// parseInterspersed parses flags anywhere among args and returns the other
+// arguments in order; everything after "--" is an argument.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// writeJobList prints one line per job, times in loc.
+func writeJobList(w io.Writer, list []*state.Job, loc *time.Location) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTARTED\tTRIGGER\tMODE\tSTATUS\tTOOK\tUSERS +/~/-\tGROUPS +/~/-\tMEMBERS +/-\tFAILED\tREASON")
 	for _, j := range list {
 		r := j.Result
-		took := "-"
-		if !j.EndTime.IsZero() {
-			took = j.EndTime.Sub(j.StartTime.Time).Round(time.Millisecond).String()
-		}
 		mode := j.Mode
 		if j.DryRun {
 			mode += " (dry run)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%d/%d/%d\t%d/%d\t%d\n", j.ID, j.StartTime.Local().Format("2006-01-02 15:04:05"),
-			j.TriggerType, mode, j.Status, took,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%d/%d/%d\t%d/%d\t%d\t%s\n", j.ID, state.FormatTime(j.StartTime.Time, loc),
+			j.TriggerType, orDash(mode), j.Status, took(j),
 			r.UserStatistics.Created.Success, r.UserStatistics.Updated.Success+r.UserStatistics.Binded.Success, r.UserStatistics.Deleted.Success,
 			r.GroupStatistics.Created.Success, r.GroupStatistics.Updated.Success+r.GroupStatistics.Binded.Success, r.GroupStatistics.Deleted.Success,
-			r.GroupMemberStatistics.Created.Success, r.GroupMemberStatistics.Deleted.Success, r.Failures())
+			r.GroupMemberStatistics.Created.Success, r.GroupMemberStatistics.Deleted.Success, r.Failures(), jobReason(j))
 	}
-	return tw.Flush()
+	_ = tw.Flush()
+}
+
+// writeJobDetail prints one job for people, times in loc.
+func writeJobDetail(w io.Writer, j *state.Job, loc *time.Location) {
+	// Values line up with those of printJobStats.
+	row := func(k, v string) { fmt.Fprintf(w, "%-14s%s\n", k, v) }
+	row("job", j.ID)
+	status := j.Status
+	if j.DryRun {
+		status += " (dry run: nothing was changed)"
+	}
+	row("status", status)
+	row("started", state.FormatTime(j.StartTime.Time, loc))
+	row("ended", state.FormatTime(j.EndTime.Time, loc)+" (took "+took(j)+")")
+	row("trigger", j.TriggerType)
+	row("mode", orDash(j.Mode))
+	session := orDash(j.SessionID)
+	if j.SessionType != "" {
+		session += " (" + j.SessionType + ")"
+	}
+	row("session", session)
+	row("agent", orDash(j.AgentID))
+	row("pool", j.TargetID)
+	row("read", fmt.Sprintf("%d users, %d groups", j.UsersRead, j.GroupsRead))
+	printJobStats(w, j)
+}
+
+func took(j *state.Job) string {
+	if j.EndTime.IsZero() {
+		return "-"
+	}
+	return j.EndTime.Sub(j.StartTime.Time).Round(time.Millisecond).String()
+}
+
+// jobReason is why a job did not simply succeed, on one line.
+func jobReason(j *state.Job) string {
+	reason := j.ErrorMessage
+	if reason == "" {
+		reason = j.ErrorCode
+	}
+	if reason == "" {
+		return "-"
+	}
+	return strings.Join(strings.Fields(reason), " ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -89,9 +89,16 @@ func writePlanText(w io.Writer, p *agent.Plan) {
 		fmt.Fprintln(w)
 	}
 	for _, c := range p.Groups {
-		fmt.Fprintf(w, "group  %-20s %s (%s)", c.Action, c.Name, c.ExternalID)
+		fmt.Fprintf(w, "group  %-20s %s", c.Action, c.Name)
+		if c.ADName != "" {
+			fmt.Fprintf(w, " (AD %q)", c.ADName)
+		}
+		fmt.Fprintf(w, " (%s)", c.ExternalID)
 		if len(c.Mask) > 0 {
 			fmt.Fprintf(w, " fields %v", c.Mask)
+		}
+		if c.PreviousName != "" && c.PreviousName != c.Name {
+			fmt.Fprintf(w, " renamed from %s", c.PreviousName)
 		}
 		fmt.Fprintln(w)
 	}

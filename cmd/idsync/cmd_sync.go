@@ -84,6 +84,11 @@ func printJobSummary(w io.Writer, j *state.Job) {
 		mode += ", dry run: nothing was changed"
 	}
 	fmt.Fprintf(w, "job %s: %s (%s) in %s\n", j.ID, j.Status, mode, took)
+	printJobStats(w, j)
+}
+
+// printJobStats prints a job's statistics and error, indented.
+func printJobStats(w io.Writer, j *state.Job) {
 	r := j.Result
 	row := func(name string, s, f, k int64) string {
 		if f == 0 && k == 0 {

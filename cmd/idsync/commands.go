@@ -98,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			err := c.run(ctx, args[1:], stdout, stderr)
 			if err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintf(stderr, "idsync %s: %v\n", c.name, err)
+				if hint := runAsHint(err, args); hint != "" {
+					fmt.Fprintln(stderr, hint)
+				}
 			}
 			return exitCode(err)
 		}

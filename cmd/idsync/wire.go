@@ -119,6 +119,7 @@ func localSettings(cfg *config.Config) *agent.SyncSettings {
 		Plan: agent.Settings{
 			ReplacementDomain: s.ReplacementDomain, RemoveBehavior: rb,
 			CaptureUsers: s.AllowToCaptureUsers, CaptureGroups: s.AllowToCaptureGroups,
+			GroupNameOverrides: s.GroupNameOverrides,
 		},
 		Domain:              s.Filter.Domain,
 		OrganizationalUnits: s.Filter.OrganizationUnits,

@@ -60,12 +60,16 @@ func parseYAML(data []byte) (*yaml.Node, []Problem) {
 // syntaxProblem turns a yaml parser error into a problem with its line.
 func syntaxProblem(err error) Problem {
 	msg := err.Error()
+	hint := ""
+	if strings.Contains(msg, "unknown escape character") {
+		hint = `; in double quotes a backslash starts an escape: write Windows paths in single quotes ('C:\ProgramData\idsync\key.json') or with forward slashes ("C:/ProgramData/idsync/key.json")`
+	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		if line, convErr := strconv.Atoi(m[1]); convErr == nil {
-			return Problem{Line: line, Msg: "syntax error: " + m[2]}
+			return Problem{Line: line, Msg: "syntax error: " + m[2] + hint}
 		}
 	}
-	return Problem{Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+	return Problem{Msg: "syntax error: " + strings.TrimPrefix(msg, "yaml: ") + hint}
 }
 
 // decode fills v (addressable) from n; key is the path of n.
@@ -97,6 +101,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.decodeStruct(n, v, key)
 	case v.Kind() == reflect.Slice:
 		d.decodeSlice(n, v, key)
+	case v.Kind() == reflect.Map:
+		d.decodeMap(n, v, key)
 	default:
 		d.decodeScalar(n, v, key)
 	}
@@ -130,7 +136,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, key string) {
 		seen[k.Value] = k.Line
 		f, ok := fieldByTag(v, k.Value)
 		if !ok {
-			d.problem(k, sub, "unknown key")
+			d.problem(k, sub, "%s", unknownKeyMessage(v.Type(), key, k.Value))
 			continue
 		}
 		d.ps.lines[sub] = k.Line
@@ -154,6 +160,40 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, key string) {
 	}
 	v.Set(s)
 }
+
+// decodeMap decodes a mapping with string keys; the path of an entry is
+// key["name"].
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		d.problem(n, key, "expected a mapping, got %s", describe(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := make(map[string]int)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+			d.problem(k, key, "keys must be plain strings")
+			continue
+		}
+		sub := mapKey(key, k.Value)
+		if prev, dup := seen[k.Value]; dup {
+			d.problem(k, sub, "duplicate key (first set on line %d)", prev)
+			continue
+		}
+		seen[k.Value] = k.Line
+		d.ps.lines[sub] = k.Line
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, e, sub)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+	}
+	if m.Len() > 0 {
+		v.Set(m)
+	}
+}
+
+// mapKey is the path of the entry name of the mapping at key.
+func mapKey(key, name string) string { return key + "[" + strconv.Quote(name) + "]" }
 
 func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, key string) {
 	if n.Kind != yaml.ScalarNode {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,17 @@ func encodeNode(v reflect.Value) *yaml.Node {
 		}
 		for i := range v.Len() {
 			n.Content = append(n.Content, encodeNode(v.Index(i)))
+		}
+		return n
+	case reflect.Map:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if v.Len() == 0 {
+			n.Style = yaml.FlowStyle
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			n.Content = append(n.Content, scalar("!!str", k.String()), encodeNode(v.MapIndex(k)))
 		}
 		return n
 	case reflect.Bool:

@@ -91,6 +91,7 @@ func TestGoodConfigs(t *testing.T) {
 				"line 11: drsr: ignored: password hashes are synchronized only when password_hash_sync.enabled is true",
 				"line 23: kerberos: ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true",
 				"line 33: logger.event_log.source: ignored: the Windows Event Log exists only on Windows",
+				"line 35: sync_settings.interval: 10m0s is outside the pool's range of 15m0s to 6h0m0s: idsync runs cycles every 10m0s but leaves the pool's synchronization interval as it is",
 			},
 		},
 		{
@@ -173,6 +174,7 @@ func TestGoodConfigs(t *testing.T) {
 							Groups: []string{"idsync-users", "Staff"},
 						},
 						RemoveUserBehavior: RemoveUserBlock,
+						GroupNameOverrides: map[string]string{"Юридический отдел": "legal", "CN=Sales,OU=Groups,DC=corp,DC=example,DC=com": "sales-team"},
 					},
 					Schedule:          "CRON_TZ=Europe/Moscow 0 */15 * * * *",
 					FullSyncInterval:  12 * time.Hour,

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 )
 
 // ParseOptions tunes Parse. The zero value parses data that came from no
@@ -77,8 +78,8 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	if root != nil {
 		d.decode(root, reflect.ValueOf(cfg).Elem(), "")
 	}
-	if err := d.ps.err(opts.Path); err != nil {
-		return nil, err
+	if d.nodes > maxNodes {
+		return nil, d.ps.err(opts.Path)
 	}
 	cfg.file = opts.Path
 	cfg.lines = d.ps.lines
@@ -95,13 +96,34 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	}
 	cfg.applyDerived(dir, hostname)
 
+	// Every problem in one pass: the decoding problems, and those the
+	// checks find in the keys that decoded (a key that did not decode is
+	// not checked again).
 	ps := problems{lines: cfg.lines}
 	cfg.resolveSecrets(lookupEnv, &ps)
 	cfg.validate(&ps)
-	if err := ps.err(opts.Path); err != nil {
+	all := problems{lines: cfg.lines, list: d.ps.list}
+	for _, p := range ps.list {
+		if !relatedToAny(p.Key, d.ps.list) {
+			all.list = append(all.list, p)
+		}
+	}
+	if err := all.err(opts.Path); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// relatedToAny reports whether key is, contains or lies within the key of
+// one of list.
+func relatedToAny(key string, list []Problem) bool {
+	for _, p := range list {
+		if p.Key == "" || key == p.Key || strings.HasPrefix(key, p.Key+".") || strings.HasPrefix(key, p.Key+"[") ||
+			strings.HasPrefix(p.Key, key+".") || strings.HasPrefix(p.Key, key+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveSecrets reads every {file: ...} and {env: ...} secret.
@@ -167,4 +189,40 @@ func readSmallFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxFileSize)
 	}
 	return data, nil
+}
+
+// LoadStatePath reads from the file at path only what the read-only
+// commands need: state_path, resolved as Load resolves it. Secrets are not
+// resolved, file permissions are not checked, and problems in other keys
+// are ignored; syntax errors and problems with state_path or
+// working_directory are returned as an *Error.
+func LoadStatePath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("load config: %w", err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return "", fmt.Errorf("load config: %w", err)
+	}
+	root, syntax := parseYAML(data)
+	if len(syntax) > 0 {
+		return "", &Error{File: abs, Problems: syntax}
+	}
+	cfg := Default()
+	d := decoder{ps: problems{lines: make(map[string]int)}}
+	if root != nil {
+		d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	}
+	var mine []Problem
+	for _, p := range d.ps.list {
+		if p.Key == "state_path" || p.Key == "working_directory" {
+			mine = append(mine, p)
+		}
+	}
+	if len(mine) > 0 {
+		return "", &Error{File: abs, Problems: mine}
+	}
+	cfg.applyDerived(filepath.Dir(abs), "")
+	return cfg.StatePath, nil
 }

@@ -31,6 +31,11 @@ type SyncSettings struct {
 	GroupAttributeMapping []AttributeMapping `yaml:"group_attribute_mapping"`
 	// Filter limits what is synchronized.
 	Filter Filter `yaml:"filter"`
+	// GroupNameOverrides maps a directory group's name or DN (a key with
+	// "=") to the name the group gets in Identity Hub, instead of the name
+	// idsync derives. It is idsync's own key: the pool's settings do not
+	// hold it.
+	GroupNameOverrides map[string]string `yaml:"group_name_overrides"`
 	// RemoveUserBehavior is what happens to users deleted in AD or out of
 	// scope: "remove" (default) or "block".
 	RemoveUserBehavior string `yaml:"remove_user_behavior"`

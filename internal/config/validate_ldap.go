@@ -35,7 +35,7 @@ func (c *Config) validateLDAP(ps *problems) {
 	}
 	if l.BaseDN != "" {
 		if _, err := ldap.ParseDN(l.BaseDN); err != nil {
-			ps.add("ldap.base_dn", "invalid DN %q: %s", l.BaseDN, err.Error())
+			ps.add("ldap.base_dn", "invalid DN %q: %s; %s", l.BaseDN, err.Error(), dnExample)
 		}
 	}
 	positive(ps, "ldap.timeout", l.Timeout)

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -33,6 +34,8 @@ func (c *Config) validateSync(ps *problems) {
 	validateMappings(ps, "sync_settings.group_attribute_mapping", s.GroupAttributeMapping, DefaultGroupMapping(),
 		[]string{TargetName})
 
+	validateGroupNameOverrides(ps, s.GroupNameOverrides)
+
 	f := &s.Filter
 	switch {
 	case f.Domain != "":
@@ -52,7 +55,7 @@ func (c *Config) validateSync(ps *problems) {
 			ps.add(key, "must not be empty")
 			continue
 		case err != nil:
-			ps.add(key, "invalid DN %q: %s", ou, err.Error())
+			ps.add(key, "invalid DN %q: %s; %s", ou, err.Error(), dnExample)
 			continue
 		}
 		norm := strings.ToLower(dn.String())
@@ -80,6 +83,63 @@ func (c *Config) validateSync(ps *problems) {
 	case RemoveUserRemove, RemoveUserBlock:
 	default:
 		ps.add("sync_settings.remove_user_behavior", "must be remove or block, got %q", s.RemoveUserBehavior)
+	}
+}
+
+// dnExample ends the message about a malformed DN.
+const dnExample = `a DN names each level from the object up, such as "OU=Staff,DC=example,DC=com" for the OU Staff in example.com`
+
+// groupNameRE is the Identity Hub group name rule, as the agent applies it.
+var groupNameRE = regexp.MustCompile(`^[a-zA-Z]([-a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$`)
+
+// validateGroupNameOverrides checks sync_settings.group_name_overrides:
+// keys are group names or DNs, each group at most once; values are valid
+// Identity Hub group names, no two alike (names compare case-insensitively).
+func validateGroupNameOverrides(ps *problems, overrides map[string]string) {
+	const key = "sync_settings.group_name_overrides"
+	keys := make([]string, 0, len(overrides))
+	for k := range overrides {
+		keys = append(keys, k)
+	}
+	// Line order, so that "first" below means first in the file.
+	sort.Slice(keys, func(i, j int) bool {
+		li, lj := ps.lines[mapKey(key, keys[i])], ps.lines[mapKey(key, keys[j])]
+		if li != lj {
+			return li < lj
+		}
+		return keys[i] < keys[j]
+	})
+	seenKey := make(map[string]string)
+	seenName := make(map[string]string)
+	for _, k := range keys {
+		v := overrides[k]
+		sub := mapKey(key, k)
+		norm := strings.ToLower(strings.TrimSpace(k))
+		switch {
+		case norm == "":
+			ps.add(sub, "the key must be a group name or DN, not empty")
+			continue
+		case strings.Contains(k, "="):
+			dn, err := ldap.ParseDN(k)
+			if err != nil {
+				ps.add(sub, "invalid DN %q: %s; write a group's DN such as \"CN=Legal,OU=Groups,DC=example,DC=com\", or its name", k, err.Error())
+				continue
+			}
+			norm = strings.ToLower(dn.String())
+		}
+		if prev, dup := seenKey[norm]; dup {
+			ps.add(sub, "names the same group as %q (line %d)", prev, ps.lines[mapKey(key, prev)])
+		}
+		seenKey[norm] = k
+		if !groupNameRE.MatchString(v) {
+			ps.add(sub, "%q is not a valid Identity Hub group name: it must start with a Latin letter, end with a letter or digit, hold only Latin letters, digits, '.', '_' and '-', and be at most 63 characters", v)
+			continue
+		}
+		if prev, dup := seenName[strings.ToLower(v)]; dup {
+			ps.add(sub, "the name %q is already given to %q (line %d); two groups cannot have one name", v, prev, ps.lines[mapKey(key, prev)])
+			continue
+		}
+		seenName[strings.ToLower(v)] = k
 	}
 }
 

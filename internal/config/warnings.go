@@ -1,9 +1,13 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // Warnings returns the things worth telling the operator about a valid
@@ -51,7 +55,43 @@ func (c *Config) Warnings() []Problem {
 	if c.Logger.EventLog.Source != "" && !eventLogAvailable {
 		ps.add("logger.event_log.source", "ignored: the Windows Event Log exists only on Windows")
 	}
+	c.syncWarnings(&ps)
 	return sortProblems(ps.list)
+}
+
+// Limits of the pool's synchronization interval (SynchronizationSettings).
+const (
+	minPoolInterval = 15 * time.Minute
+	maxPoolInterval = 6 * time.Hour
+)
+
+// syncWarnings reports an interval the pool does not accept and
+// organization units outside filter.domain.
+func (c *Config) syncWarnings(ps *problems) {
+	s := &c.SyncSettings
+	if _, set := c.lines["sync_settings.interval"]; set && s.Interval > 0 && (s.Interval < minPoolInterval || s.Interval > maxPoolInterval) {
+		ps.add("sync_settings.interval", "%s is outside the pool's range of %s to %s: idsync runs cycles every %s but leaves the pool's synchronization interval as it is", s.Interval, minPoolInterval, maxPoolInterval, s.Interval)
+	}
+	if s.Filter.Domain == "" {
+		return
+	}
+	for i, ou := range s.Filter.OrganizationUnits {
+		dn, err := ldap.ParseDN(ou)
+		if err != nil {
+			continue // an error already
+		}
+		var dcs []string
+		for _, rdn := range dn.RDNs {
+			for _, a := range rdn.Attributes {
+				if strings.EqualFold(a.Type, "DC") {
+					dcs = append(dcs, a.Value)
+				}
+			}
+		}
+		if got := strings.Join(dcs, "."); !strings.EqualFold(got, s.Filter.Domain) {
+			ps.add(fmt.Sprintf("sync_settings.filter.organization_units[%d]", i), "%q is not in the domain %s (its DC= parts say %q); a domain controller of %s does not hold it", ou, s.Filter.Domain, got, s.Filter.Domain)
+		}
+	}
 }
 
 // isLoopback reports whether a host:port names this machine.
