@@ -28,6 +28,10 @@ func (c *Config) Warnings() []Problem {
 			{"endpoints.operation", c.Endpoints.Operation},
 			{"endpoints.logging", c.Endpoints.Logging},
 		} {
+			// The logging endpoint is dialled only when Cloud Logging is on.
+			if e.key == "endpoints.logging" && c.Logger.CloudLogger.LogGroupID == "" {
+				continue
+			}
 			if !isLoopback(e.addr) {
 				ps.add(e.key, "plaintext is true: credentials go to %s unencrypted; use it only with a local emulator", e.addr)
 			}

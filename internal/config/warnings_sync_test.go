@@ -37,3 +37,42 @@ sync_settings:
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+// TestPlaintextLoggingWarnsOnlyWhenCloudLoggingIsOn: an emulator config
+// (plaintext endpoints on loopback) does not dial the default logging
+// endpoint unless Cloud Logging is on, so it warns about it only then.
+func TestPlaintextLoggingWarnsOnlyWhenCloudLoggingIsOn(t *testing.T) {
+	base := `userpool_id: ek0o6pgq1ai5tlcgghh1
+iam_token: t
+endpoints:
+  organization_manager: 127.0.0.1:50061
+  iam: 127.0.0.1:50061
+  operation: 127.0.0.1:50061
+  plaintext: true
+ldap:
+  host: ldaps://dc1.example.com:636
+  username: svc-idsync@example.com
+  password: p
+`
+	for _, tc := range []struct {
+		name, extra string
+		want        bool
+	}{
+		{"cloud logging off", "", false},
+		{"cloud logging on", "logger:\n  cloud_logger:\n    log_group_id: e23abc\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(base+tc.extra), ParseOptions{Dir: t.TempDir(), Hostname: func() (string, error) { return testHostname, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := false
+			for _, w := range cfg.Warnings() {
+				got = got || w.Key == "endpoints.logging"
+			}
+			if got != tc.want {
+				t.Errorf("endpoints.logging warning: got %v, want %v (%v)", got, tc.want, cfg.Warnings())
+			}
+		})
+	}
+}
