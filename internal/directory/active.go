@@ -48,3 +48,14 @@ func (a AccountState) InactiveReason(now time.Time, suspendLockedOut bool) strin
 	}
 	return ""
 }
+
+// AccountChanges is what an account-state read returns: the state of the
+// in-scope accounts that changed since a watermark (of every in-scope
+// account when Full), and the watermark to read from next time.
+type AccountChanges struct {
+	States    []AccountState
+	Watermark Watermark
+	// Full is true when the watermark could not be continued and States
+	// hold every in-scope account.
+	Full bool
+}
