@@ -94,8 +94,27 @@ type TickOutcome struct {
 	Session bool
 	// Activated, Deactivated and Failed count the users changed.
 	Activated, Deactivated, Failed int
-	// Err is the tick's failure (nil for success or a partial success).
-	Err error
+	// Err is the tick's failure (nil for success or a partial success);
+	// Code names it (SourceReadFailed, ...).
+	Err  error
+	Code string
+}
+
+// Result names the tick's outcome for metrics: idle (nothing to do, no
+// cloud call), changed, partial_success, not_now or failed.
+func (o TickOutcome) Result() string {
+	var nn *NotNowError
+	switch {
+	case errors.As(o.Err, &nn):
+		return "not_now"
+	case o.Err != nil:
+		return "failed"
+	case !o.Session:
+		return "idle"
+	case o.Failed > 0:
+		return "partial_success"
+	}
+	return "changed"
 }
 
 // UserControl runs the AD_USER_CONTROL loop: every tick it reads the
@@ -171,6 +190,9 @@ func (u *UserControl) RunOnce(ctx context.Context, trigger Trigger) (job *state.
 		var pe *PartialError
 		if errors.As(err, &pe) {
 			out.Err = nil
+		}
+		if out.Err != nil {
+			out.Code = errorCode(out.Err)
 		}
 		if u.opts.OnTick != nil {
 			u.opts.OnTick(out)

@@ -102,10 +102,12 @@ type daemon struct {
 	metrics *metrics.Metrics
 	states  *stateOpener
 
-	// runCycle and passwordLoop, when set, replace the cycle the schedule
-	// runs and the password hash loop (tests).
-	runCycle     func(ctx context.Context)
-	passwordLoop func(ctx context.Context)
+	// runCycle, passwordLoop and userControlLoop, when set, replace the
+	// cycle the schedule runs and the password hash and user-control
+	// loops (tests).
+	runCycle        func(ctx context.Context)
+	passwordLoop    func(ctx context.Context)
+	userControlLoop func(ctx context.Context)
 
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
@@ -119,6 +121,9 @@ func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
 	d.metrics = metrics.New(time.Now())
+	if d.cfg.UserControl.Enabled {
+		d.metrics.EnableUserControl(userControlHealthyAfter(d.cfg.UserControl.Interval))
+	}
 	d.states = &stateOpener{path: d.cfg.StatePath}
 	if addr := d.cfg.Metrics.Listen; addr != "" {
 		stop, err := d.serveMetrics(ctx, addr)
@@ -148,6 +153,18 @@ func (d *daemon) run(ctx context.Context) error {
 		pw.Go(func() {
 			if err := agent.CatchPanic(func() { passwords(ctx) }); err != nil {
 				d.log.Error("the password hash loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
+				cancel(err)
+			}
+		})
+	}
+	if d.cfg.UserControl.Enabled {
+		uc := d.userControlLoop
+		if uc == nil {
+			uc = d.runUserControlLoop
+		}
+		pw.Go(func() {
+			if err := agent.CatchPanic(func() { uc(ctx) }); err != nil {
+				d.log.Error("the user control loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
 				cancel(err)
 			}
 		})
