@@ -77,6 +77,9 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			took = j.EndTime.Sub(j.StartTime.Time).Round(time.Millisecond).String()
 		}
 		mode := j.Mode
+		if j.Type != "" {
+			mode = j.Type + " " + mode
+		}
 		if j.DryRun {
 			mode += " (dry run)"
 		}
