@@ -195,13 +195,9 @@ func evaluate(in evalInput) ucEval {
 	}
 	for _, id := range slices.Sorted(maps.Keys(states)) {
 		a := states[id]
-		snapUser := in.InScope[id]
-		if snapUser == nil { // out of scope: none of this loop's business
-			delete(ev.Inactive, id)
-			delete(ev.Expiries, id)
-			delete(locked, id)
-			continue
-		}
+		// Expiry times and lockouts are kept for every account read (the
+		// read is scoped by organizational unit): one that enters the scope
+		// later, by a move or a group change, is then still covered.
 		delete(ev.Expiries, id)
 		if !a.ExpiresAt.IsZero() && a.ExpiresAt.After(in.Now) && !a.ExpiresAt.After(horizon) {
 			ev.Expiries[id] = a.ExpiresAt.Unix()
@@ -209,6 +205,11 @@ func evaluate(in evalInput) ucEval {
 		delete(locked, id)
 		if in.SuspendLockedOut && a.LockedOut {
 			locked[id] = true
+		}
+		snapUser := in.InScope[id]
+		if snapUser == nil { // out of scope: no change of this loop's
+			delete(ev.Inactive, id)
+			continue
 		}
 		want := a.Active(in.Now, in.SuspendLockedOut)
 		_, wasInactive := in.Prev[id]
