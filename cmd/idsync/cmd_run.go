@@ -25,7 +25,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped;\ncycles never overlap (one that comes due while another runs is skipped). On SIGINT\nor SIGTERM it waits up to 20s for the running cycle, then cancels it (its session\nis closed as failed). This is what the installed service runs.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped;\ncycles never overlap (one that comes due while another runs is skipped). User control\n(user_control) and password hash sync (password_hash_sync) run beside it, each on its\nown interval. On SIGINT or SIGTERM it waits up to 20s for the running cycle, then\ncancels it (its session is closed as failed). This is what the installed service runs.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
