@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,4 +206,97 @@ func (e *e2e) statusCalls() int64 {
 		}
 	}
 	return n
+}
+
+// TestE2EUserControlDaemon runs `idsync run`: a user disabled in AD is
+// suspended within seconds, between directory cycles, and the metrics and
+// health show the loop.
+func TestE2EUserControlDaemon(t *testing.T) {
+	e := newE2E(t, "e2e-ucd", emulator.Options{},
+		"schedule: \"@every 1h\"\nuser_control:\n  interval: 1s\nmetrics:\n  listen: 127.0.0.1:0\nlogger:\n  format: json\n")
+	conn := testdc.Dial(t, e.dc)
+	var leaver adseed.User
+	for _, u := range e.set.Before.ScopedUsers() {
+		if u.Enabled {
+			leaver = u
+			break
+		}
+	}
+	e.mustRun(exitOK, "sync", "--full")
+
+	cmd := exec.CommandContext(t.Context(), binPath, "run", "--config", e.config)
+	cmd.Env = append(os.Environ(), "IDSYNC_E2E_TOKEN="+e2eToken, "IDSYNC_E2E_LDAP_PASSWORD="+e.dc.Password)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := make(chan string, 1)
+	var logged syncBuilder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logged.WriteString(sc.Text() + "\n")
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "serving metrics, health and job history" {
+				addr <- line["address"].(string)
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the daemon did not start:\n%s", logged.String())
+	}
+	// Let the first ticks pass (the first reads every account).
+	time.Sleep(3 * time.Second)
+
+	modify(t, conn, leaver.DN, func(r *ldap.ModifyRequest) { r.Replace("userAccountControl", []string{"514"}) })
+	changed := time.Now()
+	for e.statusOf(leaver) != "SUSPENDED" {
+		if time.Since(changed) > 15*time.Second {
+			t.Fatalf("the disabled user was not suspended within 15 s by a 1 s loop:\n%s", logged.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("suspended %s after the change", time.Since(changed).Round(10*time.Millisecond))
+
+	// The tick records its metrics once its session is closed: wait for
+	// them (bounded), then report what is missing.
+	var missing []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = missing[:0]
+		for _, want := range []string{`idsync_user_control_ticks_total{result="idle"}`, `idsync_user_control_ticks_total{result="changed"} 1`,
+			`idsync_user_control_changes_total{change="deactivate",result="success"} 1`, "idsync_user_control_last_success_age_seconds"} {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	if resp, err := http.Get(base + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %v %v", resp.StatusCode, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("daemon exit after SIGTERM: %v", err)
+	}
 }
