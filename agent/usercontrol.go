@@ -129,7 +129,16 @@ type UserControl struct {
 	now  func() time.Time
 
 	reader AccountReader
+	// cached is the watermark and watch list as last saved or as moved by
+	// idle ticks since; savedAt is when they were last written. Idle ticks
+	// keep them in memory and write them every idleSaveEvery: a watermark
+	// older than it could be only makes the next read return more.
+	cached  *ucState
+	savedAt time.Time
 }
+
+// idleSaveEvery is how often idle ticks write their watermark.
+const idleSaveEvery = 5 * time.Minute
 
 // NewUserControl checks the options and returns a UserControl.
 func NewUserControl(opts UserControlOptions) (*UserControl, error) {
@@ -198,12 +207,8 @@ func (u *UserControl) RunOnce(ctx context.Context, trigger Trigger) (job *state.
 			u.opts.OnTick(out)
 		}
 	}()
-	store, release, err := u.opts.OpenStore()
-	if err != nil {
-		return nil, fmt.Errorf("user control: %w", err)
-	}
-	defer release()
-	t := &ucTick{u: u, store: store, trigger: trigger, log: u.log, out: &out}
+	t := &ucTick{u: u, trigger: trigger, log: u.log, out: &out}
+	defer t.release()
 	job, err = t.run(ctx)
 	if err != nil && !isNotNow(err) && ctx.Err() == nil {
 		t.log.Warn("user control tick failed", zap.Error(err))
@@ -232,19 +237,62 @@ func (u *UserControl) readerConn(ctx context.Context) (AccountReader, error) {
 // ucTick is one tick.
 type ucTick struct {
 	u       *UserControl
-	store   UserControlStore
+	store   UserControlStore // nil until opened
+	done    func()
 	trigger Trigger
 	log     *zap.Logger
 	out     *TickOutcome
 }
 
+// open opens the local state for the rest of the tick; an idle tick does
+// not need it.
+func (t *ucTick) open() (UserControlStore, error) {
+	if t.store != nil {
+		return t.store, nil
+	}
+	st, done, err := t.u.opts.OpenStore()
+	if err != nil {
+		return nil, fmt.Errorf("user control: %w", err)
+	}
+	t.store, t.done = st, done
+	return st, nil
+}
+
+func (t *ucTick) release() {
+	if t.done != nil {
+		t.done()
+	}
+}
+
+// save writes st and remembers it as the loop's state.
+func (t *ucTick) save(st *ucState, at time.Time) error {
+	store, err := t.open()
+	if err != nil {
+		return err
+	}
+	if err := st.save(store); err != nil {
+		return err
+	}
+	st.Inactive, st.fresh = nil, false // read again when needed
+	t.u.cached, t.u.savedAt = st, at
+	return nil
+}
+
 func (t *ucTick) run(ctx context.Context) (*state.Job, error) {
 	u := t.u
 	start := u.now()
-	st, err := loadUCState(t.store)
-	if err != nil {
-		return nil, err
+	if u.cached == nil {
+		store, err := t.open()
+		if err != nil {
+			return nil, err
+		}
+		if u.cached, err = loadUCState(store); err != nil {
+			return nil, err
+		}
 	}
+	// The tick works on a copy: the loop's state moves only when the tick
+	// succeeded.
+	st := u.cached.clone()
 	from := st.Watermark
 	if !start.Before(st.Watch.RescanAt) {
 		from = directory.Watermark{} // expiry times beyond the kept horizon
@@ -288,17 +336,25 @@ func (t *ucTick) run(ctx context.Context) (*state.Job, error) {
 		st.Watch.RescanAt, st.Watch.HorizonEnd = start.Add(rescanEvery), start.Add(expiryHorizon)
 	}
 	if len(observed) == 0 && len(due) == 0 && len(again) == 0 && !ch.Full {
-		// Nothing happened: no cloud call, only the watermark moves.
-		return nil, st.save(t.store)
+		// Nothing happened: no cloud call; the watermark moves in memory.
+		if start.Sub(u.savedAt) >= idleSaveEvery {
+			return nil, t.save(st, start)
+		}
+		u.cached = st
+		return nil, nil
+	}
+	store, err := t.open()
+	if err != nil {
+		return nil, err
 	}
 
 	in := evalInput{Now: start, SuspendLockedOut: u.opts.SuspendLockedOut, Observed: observed, Full: ch.Full, Due: due,
 		Fresh: st.fresh, Watch: st.Watch}
-	if err := st.loadInactive(t.store); err != nil {
+	if err := st.loadInactive(store); err != nil {
 		return nil, err
 	}
 	in.Prev = st.Inactive
-	snap, err := t.store.Snapshot("AD_SYNC")
+	snap, err := store.Snapshot("AD_SYNC")
 	if err != nil {
 		return nil, fmt.Errorf("user control: read the directory snapshot: %w", err)
 	}
@@ -308,7 +364,7 @@ func (t *ucTick) run(ctx context.Context) (*state.Job, error) {
 			in.InScope[snap.Users[i].ExternalID] = &snap.Users[i]
 		}
 	}
-	if in.Pool, err = t.store.AllIDs(state.User); err != nil {
+	if in.Pool, err = store.AllIDs(state.User); err != nil {
 		return nil, fmt.Errorf("user control: read pool user ids: %w", err)
 	}
 	ev := evaluate(in)
@@ -319,7 +375,7 @@ func (t *ucTick) run(ctx context.Context) (*state.Job, error) {
 			t.log.Info("account state read", zap.Int("accounts", len(observed)), zap.Int("inactive", len(ev.Inactive)),
 				zap.Int("locked_out", len(ev.Locked)), zap.Int("expiring", len(ev.Expiries)))
 		}
-		return nil, st.save(t.store)
+		return nil, t.save(st, start)
 	}
 	return t.session(ctx, start, st, ev, len(observed))
 }
@@ -355,10 +411,10 @@ func (t *ucTick) session(ctx context.Context, start time.Time, st *ucState, ev u
 			}
 		}
 		st.Inactive, st.Watch.Pending = ev.Inactive, failed
-		if err := st.save(t.store); err != nil {
+		raw, _ := st.Watermark.MarshalBinary()
+		if err := t.save(st, start); err != nil {
 			return err
 		}
-		raw, _ := st.Watermark.MarshalBinary()
 		if err := s.setToken(ctx, cursorToken(raw)); err != nil {
 			return fmt.Errorf("store the user control replication token: %w", err)
 		}

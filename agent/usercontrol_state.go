@@ -77,6 +77,16 @@ func loadUCState(m MetaStore) (*ucState, error) {
 	return st, nil
 }
 
+// clone copies the watermark and the watch list (not the inactive set).
+func (st *ucState) clone() *ucState {
+	c := &ucState{Watermark: st.Watermark, Watch: st.Watch, fresh: st.fresh}
+	c.Watermark.Cookie = slices.Clone(st.Watermark.Cookie)
+	c.Watch.Locked = slices.Clone(st.Watch.Locked)
+	c.Watch.Pending = slices.Clone(st.Watch.Pending)
+	c.Watch.Expiries = maps.Clone(st.Watch.Expiries)
+	return c
+}
+
 // loadInactive reads the inactive set.
 func (st *ucState) loadInactive(m MetaStore) error {
 	v, err := m.Meta(metaUCInactive)

@@ -92,6 +92,7 @@ type ucRig struct {
 	uc    *UserControl
 	now   time.Time
 	ticks []TickOutcome
+	opens int // OpenStore calls
 }
 
 func newUCRig(t *testing.T) *ucRig {
@@ -109,7 +110,7 @@ func newUCRig(t *testing.T) *ucRig {
 	r.uc, err = NewUserControl(UserControlOptions{
 		AgentID: "agent-a", UserpoolID: testPool, Cloud: r.client, Jobs: r.jobs, SuspendLockedOut: true,
 		NewReader: func(context.Context) (AccountReader, error) { return r.acc, nil },
-		OpenStore: func() (UserControlStore, func(), error) { return r.store, func() {}, nil },
+		OpenStore: func() (UserControlStore, func(), error) { r.opens++; return r.store, func() {}, nil },
 		OnTick:    func(o TickOutcome) { r.ticks = append(r.ticks, o) },
 		Logger:    zaptest.NewLogger(t), Now: clock, ReportInterval: 20 * time.Millisecond,
 	})
@@ -164,13 +165,22 @@ func TestUserControl(t *testing.T) {
 	// The first tick reads every account; with all of them active there is
 	// nothing to do, and idle ticks after it make no cloud call at all.
 	r.tick(t)
-	calls := r.emu.Stats().Calls
+	calls, opens := r.emu.Stats().Calls, r.opens
 	for range 3 {
 		r.now = r.now.Add(10 * time.Second)
 		r.tick(t)
 	}
 	if diff := cmp.Diff(calls, r.emu.Stats().Calls); diff != "" {
 		t.Errorf("idle ticks called the cloud (-before +after):\n%s", diff)
+	}
+	if r.opens != opens {
+		t.Errorf("idle ticks opened the local state %d times, want 0", r.opens-opens)
+	}
+	// Every few minutes an idle tick writes its watermark.
+	r.now = r.now.Add(idleSaveEvery)
+	r.tick(t)
+	if r.opens != opens+1 {
+		t.Errorf("an idle tick %s after the last write opened the local state %d times, want 1", idleSaveEvery, r.opens-opens)
 	}
 	if n := len(r.ucSessions()); n != 0 {
 		t.Fatalf("%d user-control sessions without a change", n)
