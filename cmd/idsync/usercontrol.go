@@ -98,12 +98,28 @@ func (d *daemon) runUserControlLoop(ctx context.Context) {
 		}
 		return st, release, nil
 	}
+	var seen idhub.CallStats // the client's counters already added
 	onTick := func(o agent.TickOutcome) {
 		text := ""
 		if o.Err != nil {
 			text = o.Err.Error()
 		}
 		d.metrics.UserControlTick(o.At, o.Result(), o.Code, text, o.Activated, o.Deactivated, o.Failed)
+		st := client.Stats()
+		calls := map[string]int64{}
+		for m, n := range st.Calls {
+			if n > seen.Calls[m] {
+				calls[m] = n - seen.Calls[m]
+			}
+		}
+		errs := map[[2]string]int64{}
+		for k, n := range st.Errors {
+			if n > seen.Errors[k] {
+				errs[[2]string{k.Method, k.Code.String()}] = n - seen.Errors[k]
+			}
+		}
+		d.metrics.APICalls(calls, errs)
+		seen = st
 	}
 	uc, err := newUserControl(d.cfg, d.log, client, open, onTick)
 	if err != nil {
