@@ -135,6 +135,9 @@ type UserControl struct {
 	// older than it could be only makes the next read return more.
 	cached  *ucState
 	savedAt time.Time
+	// failingSince and warnedAt rate-limit the warnings of a failing
+	// loop: the first failure, then one a minute, then the recovery.
+	failingSince, warnedAt time.Time
 }
 
 // idleSaveEvery is how often idle ticks write their watermark.
@@ -210,10 +213,29 @@ func (u *UserControl) RunOnce(ctx context.Context, trigger Trigger) (job *state.
 	t := &ucTick{u: u, trigger: trigger, log: u.log, out: &out}
 	defer t.release()
 	job, err = t.run(ctx)
-	if err != nil && !isNotNow(err) && ctx.Err() == nil {
-		t.log.Warn("user control tick failed", zap.Error(err))
-	}
+	u.logFailure(err, ctx.Err() != nil)
 	return job, err
+}
+
+// logFailure logs a failed tick: the first of a run of failures and then
+// one a minute, and the recovery after them.
+func (u *UserControl) logFailure(err error, cancelled bool) {
+	now := u.now()
+	switch {
+	case cancelled || isNotNow(err):
+	case err == nil || errors.As(err, new(*PartialError)):
+		if !u.failingSince.IsZero() {
+			u.log.Info("user control recovered", zap.Duration("failing_for", now.Sub(u.failingSince).Round(time.Second)))
+			u.failingSince = time.Time{}
+		}
+	case u.failingSince.IsZero() || now.Sub(u.warnedAt) >= time.Minute:
+		if u.failingSince.IsZero() {
+			u.failingSince = now
+		}
+		u.warnedAt = now
+		u.log.Warn("user control tick failed; trying again every interval", zap.Error(err),
+			zap.Duration("failing_for", now.Sub(u.failingSince).Round(time.Second)))
+	}
 }
 
 func isNotNow(err error) bool {

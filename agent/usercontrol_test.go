@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/emulator"
@@ -302,5 +305,41 @@ func TestUserControl(t *testing.T) {
 	}
 	if sessions != len(r.ucSessions()) || changed != 6 {
 		t.Errorf("tick outcomes: %d sessions (emulator %d), %d changes; want 6 changes", sessions, len(r.ucSessions()), changed)
+	}
+}
+
+// A failing directory is logged once, then once a minute, then its
+// recovery; no session is opened meanwhile.
+func TestUserControlFailureLogs(t *testing.T) {
+	r := newUCRig(t)
+	core, logs := observer.New(zap.InfoLevel)
+	r.uc.log = zap.New(core)
+	if _, err := r.agent.RunCycle(t.Context(), CycleOptions{Trigger: TriggerManual}); err != nil {
+		t.Fatal(err)
+	}
+	r.tick(t)
+	fail := errors.New("ldap: connection refused")
+	r.uc.opts.NewReader = func(context.Context) (AccountReader, error) { return nil, fail }
+	_ = r.uc.Close()
+	for range 12 { // two minutes
+		r.now = r.now.Add(10 * time.Second)
+		if _, err := r.uc.RunOnce(t.Context(), TriggerAuto); !errors.Is(err, fail) {
+			t.Fatalf("tick with a failing directory: %v", err)
+		}
+	}
+	r.uc.opts.NewReader = func(context.Context) (AccountReader, error) { return r.acc, nil }
+	r.now = r.now.Add(10 * time.Second)
+	r.tick(t)
+	if n := logs.FilterMessage("user control tick failed; trying again every interval").Len(); n != 2 {
+		t.Errorf("%d failure warnings over two minutes, want 2", n)
+	}
+	if logs.FilterMessage("user control recovered").Len() != 1 {
+		t.Error("no recovery message")
+	}
+	if res := r.ticks[len(r.ticks)-2]; res.Result() != "failed" || res.Code == "" {
+		t.Errorf("failed tick outcome %+v (%s)", res, res.Result())
+	}
+	if n := len(r.ucSessions()); n != 0 {
+		t.Errorf("%d sessions opened", n)
 	}
 }
