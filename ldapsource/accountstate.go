@@ -22,10 +22,11 @@ var accountStateAttrs = []string{"objectGUID", "objectClass", "userAccountContro
 	"isCriticalSystemObject"}
 
 // accountDirSyncAttrs restrict DirSync to the stored attributes of account
-// state: an object is returned only when one of them changed.
+// state: an object is returned only when one of them changed (objectGUID,
+// which never changes, names it).
 // msDS-User-Account-Control-Computed is constructed (never written, never
 // replicated); a lockout shows as a write of lockoutTime.
-var accountDirSyncAttrs = []string{"userAccountControl", "lockoutTime", "accountExpires"}
+var accountDirSyncAttrs = []string{"objectGUID", "userAccountControl", "lockoutTime", "accountExpires"}
 
 // attrUACComputed is the constructed attribute that says whether an account
 // is locked out now. Domain controllers compute it only on a base-scope
@@ -54,6 +55,12 @@ func (s *Source) AccountChanges(ctx context.Context, from directory.Watermark) (
 	next := directory.Watermark{Mode: from.Mode, DCHost: info.DNSHostName, InvocationID: info.InvocationID,
 		USN: info.HighestUSN, TakenAt: s.opts.Now().UTC(), Config: s.fingerprint(base)}
 	why := s.accountWatermarkProblem(from, info, next.Config)
+	if why == "" && info.HighestUSN == from.USN {
+		// Nothing was written on this domain controller since: no search
+		// (a DirSync or uSNChanged search costs Samba a scan of the users).
+		next.Cookie = from.Cookie
+		return &directory.AccountChanges{Watermark: next}, nil
+	}
 	if why == "" && from.Mode == directory.ModeDirSync {
 		round, err := s.dirSync(ctx, c, base, userFilter, from.Cookie, accountDirSyncAttrs, true)
 		switch {
