@@ -85,6 +85,10 @@ type Options struct {
 	// directory over MS-DRSR so new users are created with their AD
 	// password hash instead of a generated password.
 	NewHashSource func(ctx context.Context) (HashSource, error)
+	// SuspendLockedOut makes locked-out accounts inactive in the pool, as
+	// the user-control loop does (user_control.suspend_locked_out while
+	// user_control is enabled).
+	SuspendLockedOut bool
 	// Progress, when set, is called with (done, total) changes while
 	// applying, for a progress display.
 	Progress func(done, total int64)

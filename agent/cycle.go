@@ -218,6 +218,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	c.job.UsersRead, c.job.GroupsRead = len(in.Users)+len(in.RemovedUsers), len(in.Groups)+len(in.RemovedGroups)
 	in.Settings = c.settings.Plan
 	in.Limits = a.opts.Limits
+	in.Now, in.SuspendLockedOut = a.now(), a.opts.SuspendLockedOut
 
 	var x *ids
 	if in.Mode == ModeFull {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/idsync/idsync/internal/directory"
 )
@@ -70,6 +71,12 @@ type Input struct {
 	// ManagedGroups is the same for groups: the number of groups idsync
 	// manages. Zero means: count the managed groups in Target.
 	ManagedGroups int
+	// Now is the time accountExpires is compared with (the zero time: no
+	// account counts as expired). SuspendLockedOut makes locked-out
+	// accounts inactive. Both feed directory.AccountState.Active, the
+	// definition the user-control loop uses too.
+	Now              time.Time
+	SuspendLockedOut bool
 }
 
 // Action is what happens to one object.
@@ -263,7 +270,8 @@ func planUsers(p *Plan, in *Input) {
 			continue
 		}
 		claimed[key] = u.ExternalID
-		c := UserChange{ExternalID: u.ExternalID, DN: u.DN, Fields: f, Active: u.Enabled, MustChangePassword: u.MustChangePassword}
+		active := u.Account().Active(in.Now, in.SuspendLockedOut)
+		c := UserChange{ExternalID: u.ExternalID, DN: u.DN, Fields: f, Active: active, MustChangePassword: u.MustChangePassword}
 		if t == nil {
 			other := byName[key]
 			switch {
@@ -298,9 +306,9 @@ func planUsers(p *Plan, in *Input) {
 			c.Action = ActionNone
 		}
 		switch {
-		case t.Active && !u.Enabled:
+		case t.Active && !active:
 			c.Status = StatusDeactivate
-		case !t.Active && u.Enabled:
+		case !t.Active && active:
 			c.Status = StatusActivate
 		}
 		if c.Action == ActionNone && c.Status == StatusSame {

@@ -22,6 +22,9 @@ import (
 
 const agentsTTL = 2 * time.Second
 
+// adSync is the session type of directory cycles.
+var adSync = idp.SessionType_AD_SYNC.String()
+
 // TestSeveralAgents runs three `idsync run` daemons on one pool, each with
 // its own state. Sessions must never overlap; when the agent holding the
 // session is killed with SIGKILL, another one must open the next session
@@ -58,7 +61,7 @@ func TestSeveralAgents(t *testing.T) {
 		var held emulator.DumpSession
 		if !waitFor(30*time.Second, func() bool {
 			for _, s := range w.emu.Dump().Sessions {
-				if s.Status == "OPENED" && daemons[s.AgentID] != nil && daemons[s.AgentID].ProcessState == nil {
+				if s.Type == adSync && s.Status == "OPENED" && daemons[s.AgentID] != nil && daemons[s.AgentID].ProcessState == nil {
 					held = s
 					return true
 				}
@@ -76,7 +79,7 @@ func TestSeveralAgents(t *testing.T) {
 		var next emulator.DumpSession
 		if !waitFor(agentsTTL+20*time.Second, func() bool {
 			for _, s := range w.emu.Dump().Sessions {
-				if s.CreatedAt.After(held.CreatedAt) && s.AgentID != held.AgentID {
+				if s.Type == adSync && s.CreatedAt.After(held.CreatedAt) && s.AgentID != held.AgentID {
 					next = s
 					return true
 				}
@@ -110,10 +113,16 @@ func TestSeveralAgents(t *testing.T) {
 	if _, dups := view(d); len(dups) > 0 {
 		sc.fail("duplicates in the pool: %v", dups)
 	}
-	// Sessions never overlap: each ends (closed or expired) before the
-	// next one opens.
-	for i := 1; i < len(d.Sessions); i++ {
-		prev, cur := d.Sessions[i-1], d.Sessions[i]
+	// AD_SYNC sessions never overlap: each ends (closed or expired) before
+	// the next one opens. (User-control sessions run beside them.)
+	var cycles []emulator.DumpSession
+	for _, s := range d.Sessions {
+		if s.Type == adSync {
+			cycles = append(cycles, s)
+		}
+	}
+	for i := 1; i < len(cycles); i++ {
+		prev, cur := cycles[i-1], cycles[i]
 		end := prev.ExpiresAt
 		if prev.ClosedAt != nil {
 			end = *prev.ClosedAt

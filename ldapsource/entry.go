@@ -21,7 +21,7 @@ const (
 // attributes.
 var (
 	baseUserAttrs = []string{"objectGUID", "objectSid", "objectClass", "sAMAccountName", "userAccountControl",
-		"accountExpires", "pwdLastSet", "primaryGroupID", "isCriticalSystemObject"}
+		"accountExpires", "pwdLastSet", "primaryGroupID", "isCriticalSystemObject", "lockoutTime"}
 	baseGroupAttrs = []string{"objectGUID", "objectSid", "objectClass", "sAMAccountName", "cn",
 		"isCriticalSystemObject", "member"}
 )
@@ -103,6 +103,11 @@ func (s *Source) decodeUser(e *ldap.Entry) (u directory.User, system bool, err e
 		if u.ExpiresAt, err = ParseFileTime(v); err != nil {
 			return u, false, fmt.Errorf("decode user %s: accountExpires: %w", dn, err)
 		}
+	}
+	// A set lockoutTime means the account may be locked out; the reader
+	// asks the domain controller (refineLockout) before the user leaves it.
+	if u.LockedOut, err = lockoutSet(firstValue(e, "lockoutTime")); err != nil {
+		return u, false, fmt.Errorf("decode user %s: %w", dn, err)
 	}
 	if v := firstValue(e, "pwdLastSet"); v != "" {
 		if u.PasswordLastSet, err = ParseFileTime(v); err != nil {

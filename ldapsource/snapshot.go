@@ -207,7 +207,8 @@ func newReader(s *Source, c *ldap.Conn, ous []*ldap.DN) *reader {
 func (r *reader) readUsers(ctx context.Context, base, filter string) error {
 	spec := searchSpec{base: base, scope: ldap.ScopeWholeSubtree, filter: filter, attrs: r.s.userAttrs(),
 		controls: []ldap.Control{extendedDNControl{}}}
-	return r.s.pagedSearch(ctx, r.c, spec, func(e *ldap.Entry) error {
+	first := len(r.users)
+	err := r.s.pagedSearch(ctx, r.c, spec, func(e *ldap.Entry) error {
 		u, system, err := r.s.decodeUser(e)
 		if err != nil {
 			return err
@@ -220,6 +221,10 @@ func (r *reader) readUsers(ctx context.Context, base, filter string) error {
 		r.users = append(r.users, u)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return r.s.refineLockout(ctx, r.c, r.users[first:])
 }
 
 func (r *reader) readGroups(ctx context.Context, base, filter string) error {

@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&opts.RPS, "rps", 0, "emulator rate limit of the rate-limited scenario (default 200; negative skips it)")
 	fs.Float64Var(&opts.ClientRate, "client-rate", 0, "idsync apply.rate_limit in the rate-limited scenario (default: the -rps value)")
 	fs.Float64Var(&opts.ChangePercent, "change-percent", 1, "percent of users and of memberships changed for the delta scenario")
+	fs.IntVar(&opts.UserControlChanges, "uc-changes", 0, "AD changes timed to the cloud in the user-control scenario (default 50; negative skips it)")
 	out := fs.String("o", "", "also write the report to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err

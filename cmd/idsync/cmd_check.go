@@ -119,6 +119,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				} else {
 					ck.info("directory", "no Replicating Directory Changes right: deltas use uSNChanged polling")
 				}
+				checkUserControl(ck, cfg, r.DirSync)
 			}
 			for _, p := range r.Problems {
 				ck.fail("directory", "%s", p)

@@ -135,6 +135,9 @@ func writeJobList(w io.Writer, list []*state.Job, loc *time.Location) {
 	for _, j := range list {
 		r := j.Result
 		mode := j.Mode
+		if j.Type != "" {
+			mode = j.Type + " " + mode
+		}
 		if j.DryRun {
 			mode += " (dry run)"
 		}

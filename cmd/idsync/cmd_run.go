@@ -25,7 +25,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped;\ncycles never overlap (one that comes due while another runs is skipped). On SIGINT\nor SIGTERM it waits up to 20s for the running cycle, then cancels it (its session\nis closed as failed). This is what the installed service runs.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped;\ncycles never overlap (one that comes due while another runs is skipped). User control\n(user_control) and password hash sync (password_hash_sync) run beside it, each on its\nown interval. On SIGINT or SIGTERM it waits up to 20s for the running cycle, then\ncancels it (its session is closed as failed). This is what the installed service runs.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -102,10 +102,12 @@ type daemon struct {
 	metrics *metrics.Metrics
 	states  *stateOpener
 
-	// runCycle and passwordLoop, when set, replace the cycle the schedule
-	// runs and the password hash loop (tests).
-	runCycle     func(ctx context.Context)
-	passwordLoop func(ctx context.Context)
+	// runCycle, passwordLoop and userControlLoop, when set, replace the
+	// cycle the schedule runs and the password hash and user-control
+	// loops (tests).
+	runCycle        func(ctx context.Context)
+	passwordLoop    func(ctx context.Context)
+	userControlLoop func(ctx context.Context)
 
 	mu        sync.Mutex
 	notBefore time.Time // the pool said too early until then
@@ -119,6 +121,9 @@ func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
 	d.metrics = metrics.New(time.Now())
+	if d.cfg.UserControl.Enabled {
+		d.metrics.EnableUserControl(userControlHealthyAfter(d.cfg.UserControl.Interval))
+	}
 	d.states = &stateOpener{path: d.cfg.StatePath}
 	if addr := d.cfg.Metrics.Listen; addr != "" {
 		stop, err := d.serveMetrics(ctx, addr)
@@ -143,22 +148,29 @@ func (d *daemon) run(ctx context.Context) error {
 	if passwords == nil {
 		passwords = d.runPasswordLoop
 	}
+	// Each loop runs beside the directory schedule; a panic in one stops
+	// the daemon (exit 1), never a silent dead loop.
 	var pw sync.WaitGroup
-	if d.cfg.PasswordHashSync.Enabled {
+	loop := func(name string, run func(context.Context)) {
 		pw.Go(func() {
-			if err := agent.CatchPanic(func() { passwords(ctx) }); err != nil {
-				d.log.Error("the password hash loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
+			if err := agent.CatchPanic(func() { run(ctx) }); err != nil {
+				d.log.Error("the "+name+" loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
 				cancel(err)
 			}
 		})
 	}
+	if d.cfg.PasswordHashSync.Enabled {
+		loop("password hash", passwords)
+	}
 	if d.cfg.EnablePasswordWriteback && !d.cfg.DryRun.Enabled {
-		pw.Go(func() {
-			if err := agent.CatchPanic(func() { d.runWritebackLoop(ctx) }); err != nil {
-				d.log.Error("the password writeback loop panicked; stopping", zap.Error(err), zap.ByteString("stack", err.(*agent.PanicError).Stack))
-				cancel(err)
-			}
-		})
+		loop("password writeback", d.runWritebackLoop)
+	}
+	if d.cfg.UserControl.Enabled {
+		uc := d.userControlLoop
+		if uc == nil {
+			uc = d.runUserControlLoop
+		}
+		loop("user control", uc)
 	}
 	if err := s.Run(ctx); err != nil {
 		cancel(err)

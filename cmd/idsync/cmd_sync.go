@@ -20,9 +20,10 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	full := fs.Bool("full", false, "read the whole directory and compare it with the whole pool")
 	dryRun := fs.Bool("dry-run", false, "plan and record the job without opening a session or changing anything")
 	passwords := fs.Bool("password-hashes", false, "run one password hash session (AD_PASSWORD_HASH) instead of a directory cycle")
+	userControl := fs.Bool("user-control", false, "run one user-control tick (AD_USER_CONTROL: suspend or reactivate users whose AD account state changed) instead of a directory cycle")
 	acceptScope := fs.Bool("accept-scope-change", false, "with --full: confirm that this agent takes over a pool last synchronized under another scope or mapping")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes] --config FILE\n\n"+
+		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes | --user-control] --config FILE\n\n"+
 			"Run one synchronization cycle now, then exit.\n\n"+
 			"A pool whose synchronization settings or replication token were written under another scope\n"+
 			"or mapping than this agent's (another agent, or a changed sync_settings filter or mapping) stops\n"+
@@ -33,8 +34,11 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *acceptScope && (!*full || *dryRun || *passwords) {
-		return usagef("--accept-scope-change goes with --full, and not with --dry-run or --password-hashes")
+	if *acceptScope && (!*full || *dryRun || *passwords || *userControl) {
+		return usagef("--accept-scope-change goes with --full, and not with --dry-run, --password-hashes or --user-control")
+	}
+	if *userControl && (*full || *dryRun || *passwords) {
+		return usagef("--user-control goes alone, not with --full, --dry-run or --password-hashes")
 	}
 	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
 	if err != nil {
@@ -59,6 +63,23 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		job, err := ps.RunOnce(ctx, agent.TriggerManual)
 		if job != nil {
 			printJobSummary(stdout, job)
+		}
+		return err
+	}
+	if *userControl {
+		if !cfg.UserControl.Enabled {
+			// Directory cycles follow suspend_locked_out only while user
+			// control is on; a tick without it would be undone.
+			return usagef("--user-control needs user_control.enabled: true in the config")
+		}
+		if cfg.DryRun.Enabled {
+			return usagef("--user-control changes the pool; dry_run.enabled is set in the config")
+		}
+		job, err := e.runUserControlOnce(ctx)
+		if job != nil {
+			printJobSummary(stdout, job)
+		} else if err == nil {
+			fmt.Fprintln(stdout, "user control: nothing to do (no session opened)")
 		}
 		return err
 	}

@@ -254,7 +254,8 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
-		NewHashSource: e.hashSourceFactory(),
+		SuspendLockedOut: cfg.UserControl.Enabled && cfg.UserControl.SuspendLockedOut,
+		NewHashSource:    e.hashSourceFactory(),
 	})
 	if err != nil {
 		e.close()

@@ -146,3 +146,16 @@ func TestReportTargets(t *testing.T) {
 		}
 	}
 }
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 20; i++ {
+		d = append(d, time.Duration(i)*time.Second)
+	}
+	if p50, p95, p100 := percentile(d, 0.5), percentile(d, 0.95), percentile(d, 1); p50 != 11*time.Second || p95 != 19*time.Second || p100 != 20*time.Second {
+		t.Errorf("p50 %s p95 %s p100 %s", p50, p95, p100)
+	}
+	if percentile(nil, 0.5) != 0 {
+		t.Error("percentile of nothing is not 0")
+	}
+}

@@ -39,6 +39,10 @@ type Options struct {
 	// ChangePercent is the share of users and of memberships changed for the
 	// delta scenario. Zero means 1.
 	ChangePercent float64
+	// UserControlChanges is the number of AD changes whose time to the
+	// cloud the user-control scenario measures. Zero means 50; negative
+	// skips the scenario.
+	UserControlChanges int
 	// Command is the command line recorded in the report.
 	Command string
 }
@@ -61,6 +65,9 @@ func (o *Options) normalize() error {
 	}
 	if o.ClientRate == 0 {
 		o.ClientRate = o.RPS
+	}
+	if o.UserControlChanges == 0 {
+		o.UserControlChanges = 50
 	}
 	if o.ChangePercent == 0 {
 		o.ChangePercent = 1

@@ -66,6 +66,17 @@ func (r *Report) Write(w io.Writer) {
 		p("- **%s**: %s\n", s.Name, s.Calls)
 	}
 
+	if u := r.UserControl; u != nil {
+		p("\n## User control\n\n")
+		p("`idsync run` with `user_control.interval` %s on the synchronized pool; %d accounts disabled and enabled again over LDAP, each at a random moment of the tick cycle; the time is from the LDAP modify to the emulator's Suspend or Reactivate call. ", u.Interval, len(u.Latencies))
+		p("The idle figures are over %d ticks with nothing changed: the daemon's whole CPU (an upper bound for a tick's), Samba's CPU, and the cloud calls made; the idle read is one account-state read (DirSync or uSNChanged, in the harness process), median and worst of 20.\n\n", u.IdleTicks)
+		p("| measure | value |\n|---|---:|\n")
+		p("| AD change to cloud state, p50 | %s |\n| AD change to cloud state, p95 | %s |\n| AD change to cloud state, max | %s |\n",
+			dur(u.P50()), dur(u.P95()), dur(percentile(u.Latencies, 1)))
+		p("| idle tick: idsync CPU | %s |\n| idle tick: DC CPU | %s |\n| idle tick: account-state read (median / max) | %s / %s |\n| idle ticks: cloud calls | %d |\n",
+			dur(u.IdleCPU), dur(u.IdleDCCPU), dur(u.IdleLDAP), dur(u.IdleLDAPx), u.IdleCalls)
+	}
+
 	p("\n## Floor\n\n")
 	emuFloor := time.Duration(float64(wl.MinCalls) / r.EmuRate * float64(time.Second))
 	floor := r.LDAP.total() + emuFloor
@@ -130,6 +141,10 @@ func (r *Report) targets(floor time.Duration) [][3]string {
 	if s, ok := r.scenario("delta cycle, "); ok {
 		nc, _ := r.scenario("no-change cycle, delta")
 		add("delta cycle grows with the changes, not the directory", fmt.Sprintf("%s for %s (no-change: %s)", dur(s.Wall), r.Changes, dur(nc.Wall)), true)
+	}
+	if u := r.UserControl; u != nil {
+		add(fmt.Sprintf("user control: AD change to cloud state p95 under interval + 2 s (%s)", u.Interval+2*time.Second), dur(u.P95()), u.P95() < u.Interval+2*time.Second)
+		add("user control: idle tick under 50 ms of idsync CPU, no cloud call", fmt.Sprintf("%s, %d calls", dur(u.IdleCPU), u.IdleCalls), u.IdleCPU < 50*time.Millisecond && u.IdleCalls == 0)
 	}
 	for _, s := range r.Scenarios {
 		if s.Limit > 0 {

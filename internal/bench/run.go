@@ -59,6 +59,8 @@ type Report struct {
 	LDAP      ldapFloor
 	EmuRate   float64 // emulator calls/s for UserService.Create
 	EmuCalls  int     // calls made to measure it
+	// UserControl is the user-control scenario (nil: not run).
+	UserControl *UserControl
 }
 
 // Run measures every scenario against the DC in opts.DCDir, which must hold
@@ -143,7 +145,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if restoreErr != nil {
 			return restoreErr
 		}
-		_, err = run("delta cycle, changes undone", in, e, 0)
+		if _, err = run("delta cycle, changes undone", in, e, 0); err != nil || opts.UserControlChanges < 0 {
+			return err
+		}
+		r.UserControl, err = measureUserControl(ctx, in, e, dc, ds, samba, opts.UserControlChanges)
 		return err
 	}(); err != nil {
 		return r, err

@@ -97,6 +97,8 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics"`
 	// PasswordHashSync configures password hash synchronization.
 	PasswordHashSync PasswordHashSync `yaml:"password_hash_sync"`
+	// UserControl configures the account-state loop (AD_USER_CONTROL).
+	UserControl UserControl `yaml:"user_control"`
 
 	file  string         // config file, for messages and the permission check
 	lines map[string]int // key path -> line, for messages
@@ -279,6 +281,22 @@ type Metrics struct {
 	// /healthz to report healthy. Default: 3 × SyncSettings.Interval, at
 	// least 1h.
 	HealthyAfter time.Duration `yaml:"healthy_after"`
+}
+
+// UserControl is the user_control section: the loop that suspends pool
+// users whose AD account is disabled, expired or locked out, and
+// reactivates them, within seconds.
+type UserControl struct {
+	// Enabled runs the loop in the daemon. Default true: it is the
+	// security feature (an account disabled in AD loses cloud access
+	// now, not at the next cycle), needs no right beyond the directory
+	// read, and an idle tick makes no cloud call.
+	Enabled bool `yaml:"enabled"`
+	// Interval is the time between ticks. Default 10s.
+	Interval time.Duration `yaml:"interval"`
+	// SuspendLockedOut suspends locked-out accounts until their lockout
+	// ends. Default true.
+	SuspendLockedOut bool `yaml:"suspend_locked_out"`
 }
 
 // PasswordHashSync is the password_hash_sync section.

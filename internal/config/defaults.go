@@ -58,6 +58,7 @@ func Default() *Config {
 		ReportInterval:    5 * time.Second,
 		HeartbeatInterval: 30 * time.Second,
 		PasswordHashSync:  PasswordHashSync{Interval: 2 * time.Minute},
+		UserControl:       UserControl{Enabled: true, Interval: 10 * time.Second, SuspendLockedOut: true},
 	}
 }
 

@@ -184,6 +184,7 @@ func TestGoodConfigs(t *testing.T) {
 					HeartbeatInterval: time.Minute,
 					Metrics:           Metrics{Listen: "127.0.0.1:9464", HealthyAfter: 2 * time.Hour},
 					PasswordHashSync:  PasswordHashSync{Enabled: true, Interval: 30 * time.Second},
+					UserControl:       UserControl{Interval: 3 * time.Second},
 				}
 			},
 		},

@@ -120,6 +120,9 @@ func (c *Config) validate(ps *problems) {
 	positive(ps, "report_interval", c.ReportInterval)
 	positive(ps, "heartbeat_interval", c.HeartbeatInterval)
 	positive(ps, "password_hash_sync.interval", c.PasswordHashSync.Interval)
+	if c.UserControl.Interval < time.Second {
+		ps.add("user_control.interval", "must be at least 1s, got %s", c.UserControl.Interval)
+	}
 
 	if c.Safety.MaxDeletions < -1 {
 		ps.add("safety.max_deletions", "must be -1 (no limit) or more, got %d", c.Safety.MaxDeletions)

@@ -113,7 +113,7 @@ func userEqual(a, b User) bool {
 		a.Username == b.Username && a.FullName == b.FullName && a.GivenName == b.GivenName &&
 		a.FamilyName == b.FamilyName && a.Email == b.Email && a.PhoneNumber == b.PhoneNumber &&
 		a.EmployeeID == b.EmployeeID && a.Department == b.Department && a.JobTitle == b.JobTitle &&
-		a.CompanyName == b.CompanyName && a.Enabled == b.Enabled && a.ExpiresAt.Equal(b.ExpiresAt) &&
+		a.CompanyName == b.CompanyName && a.Enabled == b.Enabled && a.ExpiresAt.Equal(b.ExpiresAt) && a.LockedOut == b.LockedOut &&
 		a.PasswordLastSet.Equal(b.PasswordLastSet) && a.MustChangePassword == b.MustChangePassword &&
 		a.PrimaryGroupID == b.PrimaryGroupID
 }

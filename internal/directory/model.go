@@ -30,6 +30,10 @@ type User struct {
 	Enabled bool
 	// ExpiresAt is accountExpires; the zero time means the account never expires.
 	ExpiresAt time.Time
+	// LockedOut is true when the directory reported the account locked out
+	// (UF_LOCKOUT in msDS-User-Account-Control-Computed) when it was read.
+	// A lockout ends by itself after the lockout duration, without a write.
+	LockedOut bool
 	// PasswordLastSet is pwdLastSet; zero when never set.
 	PasswordLastSet time.Time
 	// MustChangePassword is true when pwdLastSet is 0.

@@ -19,9 +19,11 @@ import (
 //
 // At most one session per session type is OPENED at a time. A session
 // expires SessionTTL after it was opened or last sent a heartbeat; expiry is
-// evaluated lazily with the injected clock. A new session of a type may open
+// evaluated lazily with the injected clock. A new AD_SYNC session may open
 // only once the pool's synchronization interval has passed since the last
-// COMPLETED session of that type closed (failed sessions do not count).
+// COMPLETED one closed (failed sessions do not count); AD_PASSWORD_HASH and
+// AD_USER_CONTROL sessions have no minimum interval, and sessions of
+// different types may be open at once.
 type sessionServer struct {
 	idp.UnimplementedSynchronizationSessionServiceServer
 	e *Emulator

@@ -25,7 +25,11 @@ func (m *Metrics) Handler(jobs *state.Jobs, maxAge time.Duration, now func() tim
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ok, detail := m.health(now(), maxAge, r.URL.Query().Get("verbose") == "1")
+		verbose := r.URL.Query().Get("verbose") == "1"
+		ok, detail := m.health(now(), maxAge, verbose)
+		if ucOK, ucDetail := m.userControlHealth(now(), verbose); !ucOK {
+			ok, detail = false, detail+"; "+ucDetail
+		}
 		status, code := "ok", http.StatusOK
 		if !ok {
 			status, code = "unhealthy", http.StatusServiceUnavailable

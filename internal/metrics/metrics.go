@@ -27,6 +27,7 @@ type Metrics struct {
 	lastSuccess prometheus.Gauge
 	lastCycle   prometheus.Gauge
 	sessionOpen prometheus.Gauge
+	uc          *userControl
 
 	mu              sync.Mutex
 	started         time.Time
@@ -73,6 +74,7 @@ func New(now time.Time) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
+	m.uc = newUserControl(m)
 	return m
 }
 

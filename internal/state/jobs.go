@@ -42,6 +42,9 @@ type Job struct {
 	// SessionType is the Identity Hub session type: AD_SYNC (users, groups
 	// and memberships) or AD_PASSWORD_HASH (password hashes).
 	SessionType string `json:"SessionType,omitempty"`
+	// Type names the loop that ran the job when it is not a directory
+	// cycle or a password session: "user_control".
+	Type string `json:"Type,omitempty"`
 	// Mode is "full" or "delta".
 	Mode string `json:"Mode,omitempty"`
 	// SessionID is the Identity Hub synchronization session of the job.
