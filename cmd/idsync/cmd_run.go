@@ -119,6 +119,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("idsync started", zap.String("version", version), zap.String("agent_id", d.cfg.AgentID),
 		zap.String("userpool_id", d.cfg.UserpoolID), zap.String("schedule", d.cfg.Schedule))
 	d.metrics = metrics.New(time.Now())
+	d.metrics.SetFailureLimit(d.cfg.Metrics.UnhealthyAfterFailures)
 	d.states = &stateOpener{path: d.cfg.StatePath}
 	if addr := d.cfg.Metrics.Listen; addr != "" {
 		stop, err := d.serveMetrics(ctx, addr)
@@ -184,27 +185,25 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		return
 	}
 	d.metrics.Started()
+	start := time.Now()
 	e, err := newEngine(d.cfg, d.log, d.states, nil)
 	if err != nil {
-		d.metrics.Finished(nil, "failed", time.Now())
-		if ctx.Err() == nil {
-			d.log.Error("cycle not started", zap.Error(err))
-		}
+		job := recordNotStarted(ctx, d.cfg, d.log, trigger, d.cfg.DryRun.Enabled, start, err)
+		d.metrics.Finished(job, cycleResult(job, err), time.Now())
 		return
 	}
 	defer e.close()
+	var changes []agent.SettingChange
 	if !d.cfg.DryRun.Enabled {
-		if err := e.pushSettings(ctx); err != nil {
+		if changes, err = e.pushSettings(ctx); err != nil {
 			// A scope change refused here is a safety stop, not a failure:
-			// the metric and the log say so.
-			d.metrics.Finished(nil, cycleResult(nil, err), time.Now())
-			if ctx.Err() == nil {
-				d.log.Error("cycle not started", zap.Error(err))
-			}
+			// the metric says so; the job records it as ScopeChanged.
+			job := recordNotStarted(ctx, d.cfg, d.log, trigger, false, start, err)
+			d.metrics.Finished(job, cycleResult(job, err), time.Now())
 			return
 		}
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled})
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled, SettingsChanges: changes})
 	d.metrics.Finished(job, cycleResult(job, err), time.Now())
 	st := e.client.Stats()
 	errs := make(map[[2]string]int64, len(st.Errors))

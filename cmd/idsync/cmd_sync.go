@@ -42,8 +42,12 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer closeLog()
 	bar := newProgressLine(stderr)
+	start := time.Now()
 	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar.update)
 	if err != nil {
+		if !*passwords {
+			recordNotStarted(ctx, cfg, log, agent.TriggerManual, *dryRun || cfg.DryRun.Enabled, start, err)
+		}
 		return err
 	}
 	defer e.close()
@@ -63,12 +67,16 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	dry := *dryRun || cfg.DryRun.Enabled
+	var changes []agent.SettingChange
 	if !dry {
-		if err := e.pushSettings(ctx); err != nil {
+		if changes, err = e.pushSettings(ctx); err != nil {
+			if job := recordNotStarted(ctx, cfg, log, agent.TriggerManual, false, start, err); job != nil {
+				printJobSummary(stdout, job)
+			}
 			return err
 		}
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope})
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope, SettingsChanges: changes})
 	bar.finish()
 	if job != nil {
 		printJobSummary(stdout, job)

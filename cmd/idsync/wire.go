@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/agent"
@@ -268,14 +269,28 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 // that may change the pool does it: never plan, dry runs or password
 // sessions. Settings of another scope or mapping in the pool stop it with
 // a safety stop unless e.acceptScopeChange is set.
-func (e *engine) pushSettings(ctx context.Context) error {
-	local := localSettings(e.cfg)
+func (e *engine) pushSettings(ctx context.Context) ([]agent.SettingChange, error) {
+	want := e.wantSettings()
+	if want == nil {
+		return nil, nil
+	}
+	return agent.PushCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
+}
+
+// wantSettings returns the pool settings the config file asks for, nil
+// without a sync_settings section.
+func (e *engine) wantSettings() *idp.SynchronizationSettings {
+	return wantCloudSettings(e.cfg)
+}
+
+func wantCloudSettings(cfg *config.Config) *idp.SynchronizationSettings {
+	local := localSettings(cfg)
 	if local == nil {
 		return nil
 	}
-	want := agent.ToCloud(*local, e.cfg.SyncSettings.Interval)
-	want.EnablePasswordWriteback = e.cfg.EnablePasswordWriteback
-	return agent.EnsureCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
+	want := agent.ToCloud(*local, cfg.SyncSettings.Interval)
+	want.EnablePasswordWriteback = cfg.EnablePasswordWriteback
+	return want
 }
 
 func (e *engine) close() {

@@ -284,6 +284,11 @@ type Metrics struct {
 	// /healthz to report healthy. Default: 3 × SyncSettings.Interval, at
 	// least 1h.
 	HealthyAfter time.Duration `yaml:"healthy_after"`
+	// UnhealthyAfterFailures makes /healthz report unhealthy once this
+	// many cycles in a row have failed (a safety stop counts; a cycle the
+	// pool said was too early does not), before HealthyAfter passes.
+	// Default 3; 0 turns it off.
+	UnhealthyAfterFailures int `yaml:"unhealthy_after_failures"`
 }
 
 // PasswordHashSync is the password_hash_sync section.

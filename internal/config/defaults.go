@@ -58,6 +58,7 @@ func Default() *Config {
 		ReportInterval:    5 * time.Second,
 		HeartbeatInterval: 30 * time.Second,
 		PasswordHashSync:  PasswordHashSync{Interval: 2 * time.Minute},
+		Metrics:           Metrics{UnhealthyAfterFailures: 3},
 	}
 }
 

@@ -183,7 +183,7 @@ func TestGoodConfigs(t *testing.T) {
 					Apply:             Apply{Concurrency: 16, RateLimit: 0, MaxRetries: 2},
 					ReportInterval:    10 * time.Second,
 					HeartbeatInterval: time.Minute,
-					Metrics:           Metrics{Listen: "127.0.0.1:9464", HealthyAfter: 2 * time.Hour},
+					Metrics:           Metrics{Listen: "127.0.0.1:9464", HealthyAfter: 2 * time.Hour, UnhealthyAfterFailures: 5},
 					PasswordHashSync:  PasswordHashSync{Enabled: true, Interval: 30 * time.Second},
 				}
 			},
