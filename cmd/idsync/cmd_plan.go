@@ -32,12 +32,14 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeLog()
-	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
+	bar := newProgress(stderr)
+	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar)
 	if err != nil {
 		return err
 	}
 	defer e.close()
 	p, err := e.agent.Plan(ctx, *full)
+	bar.finish()
 	if err != nil {
 		return err
 	}

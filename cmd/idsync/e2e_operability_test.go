@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -20,7 +21,12 @@ func TestE2ESettingsDiffAndFailedJobs(t *testing.T) {
 	if !strings.Contains(out, "the next sync changes") || !strings.Contains(out, "filter: (none) -> domain "+e.dc.Domain) {
 		t.Errorf("check before the first sync lacks the settings diff:\n%s", out)
 	}
-	e.mustRun(exitOK, "sync")
+	// In a pipe, sync prints one progress line per phase.
+	_, logs, code := e.run("sync")
+	if code != exitOK || !regexp.MustCompile(`(?m)^read \d+ directory objects in \d+ pages in `).MatchString(logs) ||
+		!regexp.MustCompile(`(?m)^applied (\d+)/(\d+) changes in `).MatchString(logs) {
+		t.Errorf("sync: exit %d, stderr lacks a line per phase:\n%s", code, logs)
+	}
 	if out := e.mustRun(exitOK, "check"); !strings.Contains(out, "the pool's synchronization settings match sync_settings") {
 		t.Errorf("check after the sync:\n%s", out)
 	}
@@ -36,7 +42,7 @@ func TestE2ESettingsDiffAndFailedJobs(t *testing.T) {
 	if out := e.mustRun(exitOK, "check"); !strings.Contains(out, "allow_to_capture_users: false -> true") {
 		t.Errorf("check lacks the changed setting:\n%s", out)
 	}
-	_, logs, code := e.run("sync")
+	_, logs, code = e.run("sync")
 	if code != exitOK || !strings.Contains(logs, `"field": "allow_to_capture_users", "old": "false", "new": "true"`) {
 		t.Errorf("sync after a settings change: exit %d, log lacks old -> new:\n%s", code, logs)
 	}

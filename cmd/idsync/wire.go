@@ -138,9 +138,13 @@ func mapping(m config.AttributeMapping) directory.AttributeMapping {
 
 // sourceFactory returns the function that builds the LDAP reader for the
 // effective settings of a cycle.
-func sourceFactory(cfg *config.Config, log *zap.Logger) func(agent.SyncSettings) (agent.Source, error) {
+func sourceFactory(cfg *config.Config, log *zap.Logger, progress progressSink) func(agent.SyncSettings) (agent.Source, error) {
 	return func(s agent.SyncSettings) (agent.Source, error) {
-		src, err := ldapsource.New(ldapsourceOptions(cfg, s, log))
+		opts := ldapsourceOptions(cfg, s, log)
+		if progress != nil {
+			opts.OnPage = progress.read
+		}
+		src, err := ldapsource.New(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -234,7 +238,9 @@ func (o *stateOpener) acquire(log *zap.Logger) (*state.Store, func(), error) {
 }
 
 // newEngine wires the agent. progress may be nil.
-func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progress func(done, total int64)) (*engine, error) {
+// newEngine wires a cycle's parts. progress, when not nil, hears of the
+// directory pages read and the changes applied.
+func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progress progressSink) (*engine, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
@@ -248,13 +254,13 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	maxDel := cfg.Safety.MaxDeletions
 	e.agent, err = agent.New(agent.Options{
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
-		NewSource: sourceFactory(cfg, log), Store: store, Jobs: e.jobs,
+		NewSource: sourceFactory(cfg, log, progress), Store: store, Jobs: e.jobs,
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
 			MinSourceUsers: cfg.Safety.MinSourceUsers},
 		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
-		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
+		FullSyncInterval: cfg.FullSyncInterval, Progress: applyProgress(progress), Logger: log.Named("agent"),
 		NewHashSource: e.hashSourceFactory(),
 	})
 	if err != nil {
@@ -262,6 +268,14 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 		return nil, err
 	}
 	return e, nil
+}
+
+// applyProgress is progress's apply, or nil without progress.
+func applyProgress(progress progressSink) func(done, total int64) {
+	if progress == nil {
+		return nil
+	}
+	return progress.apply
 }
 
 // pushSettings makes the pool's synchronization settings match the config
