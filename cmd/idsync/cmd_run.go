@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -31,8 +32,21 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	var adjust func(*config.Config)
+	asService := runningAsWindowsService()
+	if asService {
+		adjust = func(c *config.Config) { c.Logger = serviceLogDefaults(c.Logger, windowsDataDir(os.Getenv)) }
+	}
+	cfg, log, closeLog, err := openConfigWith(*cfgPath, stderr, adjust)
 	if err != nil {
+		if asService {
+			// Nobody reads a service's stderr: record why it stopped.
+			events, _ := openEventLog(windowsEventSource)
+			recordStartFailure(err, filepath.Join(windowsDataDir(os.Getenv), "idsync.log"), events, time.Now())
+			if events != nil {
+				_ = events.Close()
+			}
+		}
 		return err
 	}
 	defer closeLog()
@@ -320,14 +334,20 @@ func serviceConfig(configPath string) *service.Config {
 		DisplayName: "idsync directory synchronization",
 		Description: "Synchronizes Active Directory users, groups and memberships to a Yandex Identity Hub user pool.",
 		Arguments:   []string{"run", "--config", abs},
-		Dependencies: []string{
-			"After=network-online.target",
-			"Wants=network-online.target",
-		},
+		// systemd's network ordering; Windows takes service names here,
+		// and needs none.
+		Dependencies: unitDependencies(runtime.GOOS),
 		Option: service.KeyValue{
 			"Restart":          "on-failure",
 			"DelayedAutoStart": true,
 			"OnFailure":        "restart",
 		},
 	}
+}
+
+func unitDependencies(goos string) []string {
+	if goos == "windows" {
+		return nil
+	}
+	return []string{"After=network-online.target", "Wants=network-online.target"}
 }

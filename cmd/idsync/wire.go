@@ -34,9 +34,18 @@ func loadConfig(path string) (*config.Config, error) {
 // openConfig loads the config file and builds the logger from it; call the
 // returned function to flush the log when the command ends.
 func openConfig(path string, stderr io.Writer) (*config.Config, *zap.Logger, func(), error) {
+	return openConfigWith(path, stderr, nil)
+}
+
+// openConfigWith is openConfig with adjust, when not nil, applied to the
+// loaded config before the logger is built.
+func openConfigWith(path string, stderr io.Writer, adjust func(*config.Config)) (*config.Config, *zap.Logger, func(), error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if adjust != nil {
+		adjust(cfg)
 	}
 	log, closeLog, err := setupLogger(cfg, stderr)
 	if err != nil {
