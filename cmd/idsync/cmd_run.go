@@ -35,7 +35,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var adjust func(*config.Config)
 	asService := runningAsWindowsService()
 	if asService {
-		adjust = func(c *config.Config) { c.Logger = serviceLogDefaults(c.Logger, windowsDataDir(os.Getenv)) }
+		adjust = func(c *config.Config) {
+			c.Logger = serviceLogDefaults(c.Logger, windowsDataDir(os.Getenv), eventSourceRegistered())
+		}
 	}
 	cfg, log, closeLog, err := openConfigWith(*cfgPath, stderr, adjust)
 	if err != nil {

@@ -90,8 +90,9 @@ func windowsDataDir(getenv func(string) string) string {
 
 // serviceLogDefaults gives the logger of a Windows service the destinations
 // an admin looks at when the config names none: a rotating file in
-// dataDir and the Application event log under the service's source.
-func serviceLogDefaults(l config.Logger, dataDir string) config.Logger {
+// dataDir and, when haveSource (the service's source is registered, as
+// `service install` does), the Application event log under that source.
+func serviceLogDefaults(l config.Logger, dataDir string, haveSource bool) config.Logger {
 	if l.File.Filename == "" {
 		l.File.Filename = filepath.Join(dataDir, "idsync.log")
 		if l.File.MaxSize == 0 {
@@ -101,10 +102,22 @@ func serviceLogDefaults(l config.Logger, dataDir string) config.Logger {
 			l.File.MaxBackups = 10
 		}
 	}
-	if l.EventLog.Source == "" {
+	if l.EventLog.Source == "" && haveSource {
 		l.EventLog.Source = windowsEventSource
 	}
 	return l
+}
+
+// eventSourceRegistered reports whether the service's event source can be
+// opened: a service registered by hand (sc.exe) may lack it, and a default
+// must not stop the service from starting.
+func eventSourceRegistered() bool {
+	l, err := openEventLog(windowsEventSource)
+	if err != nil || l == nil {
+		return false
+	}
+	_ = l.Close()
+	return true
 }
 
 // runningAsWindowsService reports whether this process is the Windows

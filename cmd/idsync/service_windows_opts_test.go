@@ -89,13 +89,17 @@ func TestServiceLogDefaults(t *testing.T) {
 	if dir != filepath.Join("/pd", "idsync") {
 		t.Errorf("data dir %q", dir)
 	}
-	got := serviceLogDefaults(config.Logger{Level: "info"}, dir)
+	got := serviceLogDefaults(config.Logger{Level: "info"}, dir, true)
 	if got.File.Filename != filepath.Join("/pd", "idsync", "idsync.log") || got.File.MaxSize != 30 || got.File.MaxBackups != 10 || got.EventLog.Source != windowsEventSource {
 		t.Errorf("defaults %+v", got)
 	}
 	own := config.Logger{File: config.LogFile{Filename: `D:\logs\sync.log`, MaxSize: 5}, EventLog: config.EventLog{Source: "IdentityHubSync"}}
-	if got := serviceLogDefaults(own, dir); got != own {
+	if got := serviceLogDefaults(own, dir, true); got != own {
 		t.Errorf("the config's own destinations changed: %+v", got)
+	}
+	// Without the registered source only the file is a default.
+	if got := serviceLogDefaults(config.Logger{}, dir, false); got.EventLog.Source != "" || got.File.Filename == "" {
+		t.Errorf("defaults without the event source %+v", got)
 	}
 }
 
