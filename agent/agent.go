@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -159,6 +160,12 @@ func errorCode(err error) string {
 		return "SourceReadFailed"
 	case errors.Is(err, errTargetRead):
 		return "TargetReadFailed"
+	}
+	switch idhub.Classify(err) {
+	case idhub.ClassPermission:
+		return "PermissionDenied"
+	case idhub.ClassRetryable:
+		return "Unavailable"
 	}
 	return "Failed"
 }

@@ -33,6 +33,10 @@ type CycleOptions struct {
 	// token was written under another scope or mapping than this agent's;
 	// without it such a cycle stops with a *SafetyError before any change.
 	AcceptScopeChange bool
+	// SettingsChanges are what pushing the config's settings to the pool
+	// changed just before the cycle (PushCloudSettings); the job records
+	// them.
+	SettingsChanges []SettingChange
 }
 
 // RunCycle runs one synchronization cycle and returns its job record. The
@@ -47,6 +51,7 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: a.opts.UserpoolID, Direction: "ingress",
 		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(co.Trigger), Status: state.StatusRunning,
 		AgentID: a.opts.AgentID, DryRun: co.DryRun, SessionType: idp.SessionType_AD_SYNC.String(),
+		SettingsChanges: co.SettingsChanges,
 	}
 	log := a.log.With(zap.String("job", job.ID))
 	c := &cycle{a: a, log: log, job: job, counts: &reporter.Counts{}, opts: co}
@@ -71,9 +76,12 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 		zap.Int64("groups_deleted", r.GroupStatistics.Deleted.Success), zap.Int64("members_added", r.GroupMemberStatistics.Created.Success),
 		zap.Int64("members_removed", r.GroupMemberStatistics.Deleted.Success), zap.Int64("failed", r.Failures()),
 	}
-	if err != nil {
+	switch {
+	case job.Status == state.StatusFailed:
+		log.Error("cycle failed", append(fields, zap.String("code", job.ErrorCode), zap.Error(err))...)
+	case err != nil:
 		log.Warn("cycle finished", append(fields, zap.Error(err))...)
-	} else {
+	default:
 		log.Info("cycle finished", fields...)
 	}
 	return job, err

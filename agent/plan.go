@@ -115,6 +115,9 @@ type UserChange struct {
 	Fields UserFields `json:"fields"`
 	// Mask lists the update-mask paths that change (bind, update).
 	Mask []string `json:"mask,omitempty"`
+	// Previous are the pool user's values before a bind or update, so
+	// that a reader sees old -> new for each path of Mask.
+	Previous *UserFields `json:"previous,omitempty"`
 	// Active is the desired state after the change.
 	Active bool `json:"active"`
 	// MustChangePassword asks the user to set a new password at first login.
@@ -138,9 +141,12 @@ type GroupChange struct {
 	// Name.
 	ADName string `json:"ad_name,omitempty"`
 	// PreviousName is the pool name an update or bind changes.
-	PreviousName string   `json:"previous_name,omitempty"`
-	Description  string   `json:"description,omitempty"`
-	Mask         []string `json:"mask,omitempty"`
+	PreviousName string `json:"previous_name,omitempty"`
+	Description  string `json:"description,omitempty"`
+	// PreviousDescription is the pool description an update or bind
+	// changes (Mask has "description").
+	PreviousDescription string   `json:"previous_description,omitempty"`
+	Mask                []string `json:"mask,omitempty"`
 	// Replaces is the group, deleted by the same plan, that holds this new
 	// group's name: it is deleted before this group is created.
 	Replaces string `json:"replaces,omitempty"`
@@ -189,6 +195,9 @@ type Plan struct {
 	SameGroups int `json:"same_groups"`
 	// Safety is non-nil when a safety limit forbids applying the plan.
 	Safety *SafetyStop `json:"safety_stop,omitempty"`
+	// UserNames maps the external ids of the users in Members to their
+	// pool usernames, for people reading the plan; JSON keeps the ids only.
+	UserNames map[string]string `json:"-"`
 }
 
 // BuildPlan computes the changes that make the pool match the directory.
@@ -197,6 +206,7 @@ func BuildPlan(in Input) *Plan {
 	p := &Plan{Mode: in.Mode}
 	planUsers(p, &in)
 	planGroups(p, &in)
+	p.UserNames = memberNames(p, &in)
 	p.Safety = checkSafety(p, &in)
 	return p
 }
@@ -300,6 +310,10 @@ func planUsers(p *Plan, in *Input) {
 		}
 		c.TargetID = t.ID
 		c.Mask = userFieldMask(t.Fields, f)
+		if len(c.Mask) > 0 {
+			prev := t.Fields
+			c.Previous = &prev
+		}
 		if c.Action != ActionBind && len(c.Mask) > 0 {
 			c.Action = ActionUpdate
 		} else if c.Action != ActionBind {

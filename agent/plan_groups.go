@@ -83,6 +83,7 @@ func planGroups(p *Plan, in *Input) {
 		}
 		if t.Description != desc {
 			c.Mask = append(c.Mask, "description")
+			c.PreviousDescription = t.Description
 		}
 		switch {
 		case c.Action == ActionBind:

@@ -56,7 +56,7 @@ func TestPlanUsers(t *testing.T) {
 				Target: Target{Users: []PoolUser{poolUser("u1", "a", "ann@corp.test", true)}}},
 			users: []UserChange{{ExternalID: "a", TargetID: "u1", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionUpdate, Status: StatusDeactivate,
 				Fields: UserFields{Username: "ann.new@corp.test", FullName: "Name a", Email: "ann@corp.test", ExpiresAt: expires},
-				Mask:   []string{"username", "email", "expires_at"}}},
+				Mask:   []string{"username", "email", "expires_at"}, Previous: &UserFields{Username: "ann@corp.test", FullName: "Name a"}}},
 		},
 		{
 			name: "replacement domain and full-name fallback",
@@ -97,7 +97,7 @@ func TestPlanUsers(t *testing.T) {
 			in: Input{Mode: ModeFull, Settings: Settings{CaptureUsers: true}, Users: []directory.User{user("a", "ann@corp.test", true)},
 				Target: Target{Users: []PoolUser{{ID: "u9", Active: true, Fields: UserFields{Username: "ann@corp.test", FullName: "Old"}}}}},
 			users: []UserChange{{ExternalID: "a", TargetID: "u9", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionBind, Active: true,
-				Fields: UserFields{Username: "ann@corp.test", FullName: "Name a"}, Mask: []string{"full_name"}}},
+				Fields: UserFields{Username: "ann@corp.test", FullName: "Name a"}, Mask: []string{"full_name"}, Previous: &UserFields{Username: "ann@corp.test", FullName: "Old"}}},
 		},
 		{
 			name: "a bad user fails alone and is never deleted",
@@ -170,7 +170,7 @@ func TestPlanGroupsAndMembers(t *testing.T) {
 	p := BuildPlan(in)
 	wantGroups := []GroupChange{
 		{ExternalID: "g2", Action: ActionCreate, Name: "Domain-Users", ADName: "Domain Users", Description: "Domain Users"},
-		{ExternalID: "g3", TargetID: "t3", Action: ActionUpdate, Name: "Sales", Description: "sales team", Mask: []string{"description"}},
+		{ExternalID: "g3", TargetID: "t3", Action: ActionUpdate, Name: "Sales", Description: "sales team", Mask: []string{"description"}, PreviousDescription: "old"},
 		{ExternalID: "g4", TargetID: "t4", Action: ActionDelete, Name: "Gone"},
 	}
 	if diff := cmp.Diff(wantGroups, p.Groups); diff != "" {
@@ -182,6 +182,10 @@ func TestPlanGroupsAndMembers(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantMembers, p.Members); diff != "" {
 		t.Errorf("members (-want +got):\n%s", diff)
+	}
+	// No directory or pool user names a, b, c or x here: no names.
+	if len(p.UserNames) != 0 {
+		t.Errorf("user names %v, want none", p.UserNames)
 	}
 	if p.SameGroups != 1 {
 		t.Errorf("same groups = %d, want 1", p.SameGroups)
@@ -211,7 +215,7 @@ func TestPlanGroupCapture(t *testing.T) {
 	}
 	base.Settings.CaptureGroups = true
 	p = BuildPlan(base)
-	want := []GroupChange{{ExternalID: "g1", TargetID: "t9", Action: ActionBind, Name: "Ops", PreviousName: "ops", Mask: []string{"name", "description"}}}
+	want := []GroupChange{{ExternalID: "g1", TargetID: "t9", Action: ActionBind, Name: "Ops", PreviousName: "ops", Mask: []string{"name", "description"}, PreviousDescription: "manual"}}
 	if diff := cmp.Diff(want, p.Groups); diff != "" {
 		t.Errorf("capture on (-want +got):\n%s", diff)
 	}

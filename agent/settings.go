@@ -8,7 +8,6 @@ import (
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -142,9 +141,18 @@ type SettingsAPI interface {
 // Before anything is written, the mappings of want are checked against
 // ListSupportedAttributes(ACTIVE_DIRECTORY) (see resolveMappingTypes).
 func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, acceptScopeChange bool, log *zap.Logger) error {
+	_, err := PushCloudSettings(ctx, api, want, acceptScopeChange, log)
+	return err
+}
+
+// PushCloudSettings is EnsureCloudSettings returning what it changed:
+// every field it wrote with the pool's old and the new value (Old empty
+// when it created the settings), in the order of DiffCloudSettings. Each
+// change is logged at info as old -> new.
+func PushCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, acceptScopeChange bool, log *zap.Logger) ([]SettingChange, error) {
 	want, err := resolveMappingTypes(ctx, api, want)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	have, err := api.GetSyncSettings(ctx)
 	if idhub.IsNotFound(err) {
@@ -156,41 +164,28 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 			EnablePasswordWriteback: want.GetEnablePasswordWriteback(),
 		})
 		if err != nil {
-			return fmt.Errorf("create the pool's synchronization settings: %w", err)
+			return nil, fmt.Errorf("create the pool's synchronization settings: %w", err)
 		}
-		log.Info("created the pool's synchronization settings from the config file")
-		return nil
+		changes := DiffCloudSettings(nil, want)
+		log.Info("created the pool's synchronization settings from the config file", zap.Stringers("changes", changes))
+		return changes, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read the pool's synchronization settings: %w", err)
+		return nil, fmt.Errorf("read the pool's synchronization settings: %w", err)
 	}
 	if err := checkCloudScope(have, want); err != nil {
 		if !acceptScopeChange {
-			return err
+			return nil, err
 		}
 		log.Warn("the pool's synchronization settings change scope or mapping, as confirmed", zap.String("change", err.Error()))
 	}
-	var mask []string
-	diff := func(path string, same bool) {
-		if !same {
-			mask = append(mask, path)
-		}
+	changes := DiffCloudSettings(have, want)
+	if len(changes) == 0 {
+		return nil, nil
 	}
-	diff("filter", proto.Equal(have.GetFilter(), want.GetFilter()))
-	diff("replacement_domain", have.GetReplacementDomain() == want.GetReplacementDomain())
-	diff("remove_user_behavior", have.GetRemoveUserBehavior() == want.GetRemoveUserBehavior())
-	if want.GetSynchronizationInterval() != nil {
-		diff("synchronization_interval", proto.Equal(have.GetSynchronizationInterval(), want.GetSynchronizationInterval()))
-	}
-	diff("allow_to_capture_users", have.GetAllowToCaptureUsers() == want.GetAllowToCaptureUsers())
-	diff("allow_to_capture_groups", have.GetAllowToCaptureGroups() == want.GetAllowToCaptureGroups())
-	diff("user_attribute_mappings", slices.EqualFunc(have.GetUserAttributeMappings(), want.GetUserAttributeMappings(),
-		func(a, b *idp.UserAttributeMapping) bool { return proto.Equal(a, b) }))
-	diff("group_attribute_mappings", slices.EqualFunc(have.GetGroupAttributeMappings(), want.GetGroupAttributeMappings(),
-		func(a, b *idp.GroupAttributeMapping) bool { return proto.Equal(a, b) }))
-	diff("enable_password_writeback", have.GetEnablePasswordWriteback() == want.GetEnablePasswordWriteback())
-	if len(mask) == 0 {
-		return nil
+	mask := make([]string, len(changes))
+	for i, c := range changes {
+		mask[i] = c.Field
 	}
 	_, err = api.UpdateSyncSettings(ctx, &idp.UpdateSynchronizationSettingsRequest{
 		Filter: want.GetFilter(), ReplacementDomain: want.GetReplacementDomain(),
@@ -201,8 +196,29 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 		UpdateMask:              &fieldmaskpb.FieldMask{Paths: mask},
 	})
 	if err != nil {
-		return fmt.Errorf("update the pool's synchronization settings: %w", err)
+		return nil, fmt.Errorf("update the pool's synchronization settings: %w", err)
 	}
-	log.Info("updated the pool's synchronization settings from the config file", zap.Strings("fields", mask))
-	return nil
+	for _, c := range changes {
+		log.Info("updated the pool's synchronization setting from the config file",
+			zap.String("field", c.Field), zap.String("old", c.Old), zap.String("new", c.New))
+	}
+	return changes, nil
+}
+
+// CloudSettingsDiff returns what PushCloudSettings would change in the
+// pool's settings, writing nothing: the fields that differ with old and
+// new values, or every field (Old empty) when the pool has none.
+func CloudSettingsDiff(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings) ([]SettingChange, error) {
+	want, err := resolveMappingTypes(ctx, api, want)
+	if err != nil {
+		return nil, err
+	}
+	have, err := api.GetSyncSettings(ctx)
+	if idhub.IsNotFound(err) {
+		return DiffCloudSettings(nil, want), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the pool's synchronization settings: %w", err)
+	}
+	return DiffCloudSettings(have, want), nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
@@ -30,6 +31,19 @@ type Source struct {
 	url  string
 	// tlsState is the negotiated TLS state of conn, if any.
 	tlsVersion uint16
+
+	// readObjects and readPages count what every search of this Source
+	// has read, for Options.OnPage.
+	readObjects, readPages atomic.Int64
+}
+
+// pageRead counts one page (or DirSync round) of n entries and tells
+// Options.OnPage.
+func (s *Source) pageRead(n int64) {
+	objects, pages := s.readObjects.Add(n), s.readPages.Add(1)
+	if s.opts.OnPage != nil {
+		s.opts.OnPage(objects, pages)
+	}
 }
 
 // New validates opts and returns a Source. It does not connect.

@@ -77,8 +77,10 @@ func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string,
 			filter, attrs, nil)
 		r := c.DirSyncAsync(ctx, req, 64, dirSyncFlags, 0, out.cookie)
 		var ctrl *ldap.ControlDirSync
+		var entries int64
 		for r.Next() {
 			if e := r.Entry(); e != nil {
+				entries++
 				if collect {
 					if err := out.add(e); err != nil {
 						return nil, err
@@ -101,6 +103,7 @@ func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string,
 			return nil, fmt.Errorf("dirsync: %w", err)
 		}
 		out.rounds++
+		s.pageRead(entries)
 		if ctrl == nil {
 			return nil, fmt.Errorf("dirsync round %d: server returned no dirsync control", out.rounds)
 		}

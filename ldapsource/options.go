@@ -104,6 +104,11 @@ type Options struct {
 	Mapping directory.Mapping
 	// DeltaMode selects DirSync or uSNChanged polling; zero means auto.
 	DeltaMode DeltaMode
+	// OnPage, when set, is called after each page of a paged search or
+	// round of DirSync with the objects and pages this Source has read so
+	// far, for a progress display. It may be called from several
+	// goroutines at once and must return quickly.
+	OnPage func(objects, pages int64)
 	// Logger receives diagnostics; nil means no logging.
 	Logger *zap.Logger
 	// Now is the clock; nil means time.Now.

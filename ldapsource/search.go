@@ -99,9 +99,11 @@ func (s *Source) pagedSearch(ctx context.Context, c *ldap.Conn, spec searchSpec,
 		var cookie []byte
 		var referrals int
 		var fnErr error
+		var entries int64
 		r := c.SearchAsync(ctx, req, 64)
 		for r.Next() {
 			if e := r.Entry(); e != nil {
+				entries++
 				switch {
 				case fnErr != nil:
 					// Drain the page so the connection stays usable.
@@ -133,6 +135,7 @@ func (s *Source) pagedSearch(ctx context.Context, c *ldap.Conn, spec searchSpec,
 			return fnErr
 		}
 		pages++
+		s.pageRead(entries)
 		for _, e := range ranged {
 			if err := s.completeRanged(ctx, c, e, spec.rangedAttr, spec.controls); err != nil {
 				return err

@@ -4,6 +4,9 @@
 #   -windows-arm64.exe       static binaries (CGO_ENABLED=0, -trimpath)
 #   idsync_DEBVERSION_amd64.deb, _arm64.deb
 #                            Debian packages (see packaging/README.md)
+#   install.ps1, config.example.yaml
+#                            the Windows installer (packaging/windows) and the
+#                            config template it copies
 #   SHA256SUMS               checksums of all of the above (sha256sum -c)
 #
 # Usage: scripts/dist.sh [--no-deb]
@@ -142,6 +145,10 @@ if ((build_deb)); then
 			build_deb "${target#*/}" "$DIST_DIR/idsync-$VERSION-linux-${target#*/}"
 		fi
 	done
+fi
+
+if [[ " $TARGETS " == *" windows/"* ]]; then
+	cp packaging/windows/install.ps1 config.example.yaml "$DIST_DIR/"
 fi
 
 echo "== checksums"

@@ -29,7 +29,7 @@ func TestCheckOfflineGolden(t *testing.T) {
 	addr := l.Addr().String()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	data := "userpool_id: pool1\niam_token: t\nendpoints:\n  organization_manager: " + addr + "\n  iam: " + addr + "\n  operation: " + addr + "\n  plaintext: true\n" +
+	data := "userpool_id: pool1\niam_token: t\nendpoints:\n  organization_manager: " + addr + "\n  iam: " + addr + "\n  operation: " + addr + "\n  logging: " + addr + "\n  plaintext: true\n" +
 		"state_path: state\nldap:\n  host: ldaps://" + addr + "\n  username: svc@corp.test\n  password: p\n" +
 		"sync_settings:\n  interval: 4m\n  filter:\n    domain: corp.test\n    organization_units: [\"OU=Staff,DC=other,DC=test\"]\n"
 	if err := os.WriteFile(cfg, []byte(data), 0o600); err != nil {

@@ -87,8 +87,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if local := localSettings(cfg); local != nil {
 		settings = local
-		if cloud != nil {
-			checkMappings(ctx, ck, cloud, cfg, *local)
+		if cloud != nil && checkMappings(ctx, ck, cloud, cfg, *local) {
+			checkSettingsDiff(ctx, ck, cloud, cfg)
 		}
 	}
 
@@ -190,12 +190,32 @@ func (c *checklist) fail(area, f string, a ...any) { c.failed++; c.line("FAIL", 
 
 // checkMappings checks the config's attribute mappings against what
 // Identity Hub supports, as a sync does before it pushes the settings.
-func checkMappings(ctx context.Context, ck *checklist, api agent.AttributesAPI, cfg *config.Config, s agent.SyncSettings) {
+func checkMappings(ctx context.Context, ck *checklist, api agent.AttributesAPI, cfg *config.Config, s agent.SyncSettings) bool {
 	if err := agent.CheckMappings(ctx, api, agent.ToCloud(s, cfg.SyncSettings.Interval)); err != nil {
+		ck.fail("identity hub", "%v%s", err, hint(err))
+		return false
+	}
+	ck.ok("identity hub", "Identity Hub supports the attribute mappings of sync_settings")
+	return true
+}
+
+// checkSettingsDiff shows what the next sync changes in the pool's
+// synchronization settings to match sync_settings, one field a line with
+// the pool's value and the config's, before anything is overwritten.
+func checkSettingsDiff(ctx context.Context, ck *checklist, api agent.SettingsAPI, cfg *config.Config) {
+	changes, err := agent.CloudSettingsDiff(ctx, api, wantCloudSettings(cfg))
+	if err != nil {
 		ck.fail("identity hub", "%v%s", err, hint(err))
 		return
 	}
-	ck.ok("identity hub", "Identity Hub supports the attribute mappings of sync_settings")
+	if len(changes) == 0 {
+		ck.ok("identity hub", "the pool's synchronization settings match sync_settings")
+		return
+	}
+	ck.info("identity hub", "the next sync changes %d of the pool's synchronization settings to match sync_settings (pool -> config):", len(changes))
+	for _, c := range changes {
+		ck.info("identity hub", "  %s", c)
+	}
 }
 
 // checkDRSR checks that the drsr account can replicate password hashes:

@@ -172,6 +172,13 @@ func writeJobDetail(w io.Writer, j *state.Job, loc *time.Location) {
 	row("agent", orDash(j.AgentID))
 	row("pool", j.TargetID)
 	row("read", fmt.Sprintf("%d users, %d groups", j.UsersRead, j.GroupsRead))
+	for i, c := range j.SettingsChanges {
+		k := ""
+		if i == 0 {
+			k = "settings"
+		}
+		row(k, c.String())
+	}
 	printJobStats(w, j)
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/idsync/idsync/agent"
 )
@@ -13,35 +14,57 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("plan", stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
 	full := fs.Bool("full", false, "plan a full comparison instead of a delta")
-	output := fs.String("o", "text", "output format: text or json")
+	output := fs.String("o", "text", "output format: text, json, csv or html (a self-contained report)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o json] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o text|json|csv|html] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\nText shows names and old -> new values; JSON adds the external ids; html is a\nreport to attach to a change request (idsync plan -o html --config F > plan.html).\nA plan a safety limit would stop exits 4 in every format.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *output != "text" && *output != "json" {
-		return usagef("-o must be text or json, not %q", *output)
+	switch *output {
+	case "text", "json", "csv", "html":
+	default:
+		return usagef("-o must be text, json, csv or html, not %q", *output)
 	}
 	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
-	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
+	bar := newProgress(stderr)
+	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar)
 	if err != nil {
 		return err
 	}
 	defer e.close()
 	p, err := e.agent.Plan(ctx, *full)
+	bar.finish()
 	if err != nil {
 		return err
 	}
-	if *output == "json" {
-		return writePlanJSON(stdout, p)
+	return writePlan(stdout, p, *output, planReportMeta{Pool: cfg.UserpoolID, Agent: cfg.AgentID, Version: version,
+		Generated: time.Now().UTC().Format(time.RFC3339)})
+}
+
+// writePlan writes p in format (text, json, csv or html). A plan that a
+// safety limit stops returns a *agent.SafetyError after it is written, so
+// every format exits as the cycle would.
+func writePlan(w io.Writer, p *agent.Plan, format string, meta planReportMeta) error {
+	var err error
+	switch format {
+	case "json":
+		err = writePlanJSON(w, p)
+	case "csv":
+		err = writePlanCSV(w, p)
+	case "html":
+		err = writePlanHTML(w, p, meta)
+	default:
+		writePlanText(w, p)
 	}
-	writePlanText(stdout, p)
+	if err != nil {
+		return err
+	}
 	if p.Safety != nil {
 		return &agent.SafetyError{Stop: p.Safety}
 	}
@@ -69,50 +92,4 @@ func writePlanJSON(w io.Writer, p *agent.Plan) error {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil
-}
-
-// writePlanText prints one line per change, then a summary.
-func writePlanText(w io.Writer, p *agent.Plan) {
-	adds, removes := 0, 0
-	for _, c := range p.Users {
-		verb := string(c.Action)
-		if c.Status != agent.StatusSame {
-			if verb != "" {
-				verb += "+"
-			}
-			verb += string(c.Status)
-		}
-		fmt.Fprintf(w, "user   %-20s %s (%s)", verb, c.Fields.Username, c.ExternalID)
-		if len(c.Mask) > 0 {
-			fmt.Fprintf(w, " fields %v", c.Mask)
-		}
-		fmt.Fprintln(w)
-	}
-	for _, c := range p.Groups {
-		fmt.Fprintf(w, "group  %-20s %s", c.Action, c.Name)
-		if c.ADName != "" {
-			fmt.Fprintf(w, " (AD %q)", c.ADName)
-		}
-		fmt.Fprintf(w, " (%s)", c.ExternalID)
-		if len(c.Mask) > 0 {
-			fmt.Fprintf(w, " fields %v", c.Mask)
-		}
-		if c.PreviousName != "" && c.PreviousName != c.Name {
-			fmt.Fprintf(w, " renamed from %s", c.PreviousName)
-		}
-		fmt.Fprintln(w)
-	}
-	for _, m := range p.Members {
-		fmt.Fprintf(w, "group  %-20s %s (%s) +%d -%d\n", "members", m.GroupName, m.GroupExternalID, len(m.Add), len(m.Remove))
-		adds += len(m.Add)
-		removes += len(m.Remove)
-	}
-	for _, r := range p.Rejected {
-		fmt.Fprintf(w, "REJECTED %s %s %s: %s\n", r.Object, r.ExternalID, r.DN, r.Reason)
-	}
-	fmt.Fprintf(w, "%s plan: %d user changes, %d group changes, %d memberships to add, %d to remove, %d rejected, %d users and %d groups unchanged\n",
-		p.Mode, len(p.Users), len(p.Groups), adds, removes, len(p.Rejected), p.SameUsers, p.SameGroups)
-	if p.Safety != nil {
-		fmt.Fprintf(w, "SAFETY STOP: %s\n", p.Safety.Reason)
-	}
 }

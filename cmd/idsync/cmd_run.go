@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -31,8 +32,23 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	var adjust func(*config.Config)
+	asService := runningAsWindowsService()
+	if asService {
+		adjust = func(c *config.Config) {
+			c.Logger = serviceLogDefaults(c.Logger, windowsDataDir(os.Getenv), eventSourceRegistered())
+		}
+	}
+	cfg, log, closeLog, err := openConfigWith(*cfgPath, stderr, adjust)
 	if err != nil {
+		if asService {
+			// Nobody reads a service's stderr: record why it stopped.
+			events, _ := openEventLog(windowsEventSource)
+			recordStartFailure(err, filepath.Join(windowsDataDir(os.Getenv), "idsync.log"), events, time.Now())
+			if events != nil {
+				_ = events.Close()
+			}
+		}
 		return err
 	}
 	defer closeLog()
@@ -124,6 +140,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.cfg.UserControl.Enabled {
 		d.metrics.EnableUserControl(userControlHealthyAfter(d.cfg.UserControl.Interval))
 	}
+	d.metrics.SetFailureLimit(d.cfg.Metrics.UnhealthyAfterFailures)
 	d.states = &stateOpener{path: d.cfg.StatePath}
 	if addr := d.cfg.Metrics.Listen; addr != "" {
 		stop, err := d.serveMetrics(ctx, addr)
@@ -196,27 +213,25 @@ func (d *daemon) cycle(ctx context.Context, trigger agent.Trigger) {
 		return
 	}
 	d.metrics.Started()
+	start := time.Now()
 	e, err := newEngine(d.cfg, d.log, d.states, nil)
 	if err != nil {
-		d.metrics.Finished(nil, "failed", time.Now())
-		if ctx.Err() == nil {
-			d.log.Error("cycle not started", zap.Error(err))
-		}
+		job := recordNotStarted(ctx, d.cfg, d.log, trigger, d.cfg.DryRun.Enabled, start, err)
+		d.metrics.Finished(job, cycleResult(job, err), time.Now())
 		return
 	}
 	defer e.close()
+	var changes []agent.SettingChange
 	if !d.cfg.DryRun.Enabled {
-		if err := e.pushSettings(ctx); err != nil {
+		if changes, err = e.pushSettings(ctx); err != nil {
 			// A scope change refused here is a safety stop, not a failure:
-			// the metric and the log say so.
-			d.metrics.Finished(nil, cycleResult(nil, err), time.Now())
-			if ctx.Err() == nil {
-				d.log.Error("cycle not started", zap.Error(err))
-			}
+			// the metric says so; the job records it as ScopeChanged.
+			job := recordNotStarted(ctx, d.cfg, d.log, trigger, false, start, err)
+			d.metrics.Finished(job, cycleResult(job, err), time.Now())
 			return
 		}
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled})
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: trigger, DryRun: d.cfg.DryRun.Enabled, SettingsChanges: changes})
 	d.metrics.Finished(job, cycleResult(job, err), time.Now())
 	st := e.client.Stats()
 	errs := make(map[[2]string]int64, len(st.Errors))
@@ -333,14 +348,20 @@ func serviceConfig(configPath string) *service.Config {
 		DisplayName: "idsync directory synchronization",
 		Description: "Synchronizes Active Directory users, groups and memberships to a Yandex Identity Hub user pool.",
 		Arguments:   []string{"run", "--config", abs},
-		Dependencies: []string{
-			"After=network-online.target",
-			"Wants=network-online.target",
-		},
+		// systemd's network ordering; Windows takes service names here,
+		// and needs none.
+		Dependencies: unitDependencies(runtime.GOOS),
 		Option: service.KeyValue{
 			"Restart":          "on-failure",
 			"DelayedAutoStart": true,
 			"OnFailure":        "restart",
 		},
 	}
+}
+
+func unitDependencies(goos string) []string {
+	if goos == "windows" {
+		return nil
+	}
+	return []string{"After=network-online.target", "Wants=network-online.target"}
 }

@@ -22,7 +22,7 @@ var serviceActions = []string{"install", "uninstall", "start", "stop", "status"}
 
 func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || !slices.Contains(serviceActions, args[0]) {
-		fmt.Fprintln(stderr, "Usage: idsync service install|uninstall|start|stop|status --config FILE\n\nManage the idsync system service (systemd on Linux, the Service Control Manager on\nWindows). The service runs 'idsync run --config FILE' with the absolute path of FILE.\n\nOn Linux, install writes a unit with the packaged unit's sandbox that runs as the\nsystem user idsync (create it first, and make the config and key files its own);\nit refuses when the idsync package's unit is installed: use systemctl there.")
+		fmt.Fprintln(stderr, "Usage: idsync service install|uninstall|start|stop|status --config FILE\n       idsync service install [--user ACCOUNT] [--start auto|delayed|manual|disabled] --config FILE   (Windows)\n\nManage the idsync system service (systemd on Linux, the Service Control Manager on\nWindows). The service runs 'idsync run --config FILE' with the absolute path of FILE.\n\nOn Linux, install writes a unit with the packaged unit's sandbox that runs as the\nsystem user idsync (create it first, and make the config and key files its own);\nit refuses when the idsync package's unit is installed: use systemctl there.\n\nOn Windows, install registers the service (delayed automatic start, restart on\nfailure, as LocalSystem unless --user names an account) and its Application log\nsource idsync. A gMSA needs no password:\n  idsync service install --user 'CORP\\svc-idsync$' --config C:\\ProgramData\\idsync\\config.yaml\nAny other account's password is read from $IDSYNC_SERVICE_PASSWORD.")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
@@ -31,6 +31,11 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	action := args[0]
 	fs := newFlagSet("service "+action, stderr)
 	cfgPath := fs.String("config", "", "config file (required)")
+	var inst installOptions
+	if action == "install" {
+		fs.StringVar(&inst.user, "user", "", `Windows: the account the service runs as, such as CORP\svc-idsync$ (a gMSA; no password) or CORP\svc-idsync (password in $`+servicePasswordEnv+`); default LocalSystem`)
+		fs.StringVar(&inst.start, "start", "delayed", "Windows: start type: auto, delayed (automatic, delayed start), manual or disabled")
+	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -38,6 +43,11 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("--config is required")
 	}
 	sc := serviceConfig(*cfgPath)
+	if action == "install" {
+		if err := applyInstallOptions(sc, inst, runtime.GOOS, os.LookupEnv); err != nil {
+			return err
+		}
+	}
 	var eventSource string
 	if action == "install" {
 		if runtime.GOOS == "linux" {

@@ -4,11 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 	"time"
-
-	"github.com/mattn/go-isatty"
 
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/state"
@@ -45,9 +41,13 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer closeLog()
-	bar := newProgressLine(stderr)
-	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar.update)
+	bar := newProgress(stderr)
+	start := time.Now()
+	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar)
 	if err != nil {
+		if !*passwords {
+			recordNotStarted(ctx, cfg, log, agent.TriggerManual, *dryRun || cfg.DryRun.Enabled, start, err)
+		}
 		return err
 	}
 	defer e.close()
@@ -84,12 +84,16 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	dry := *dryRun || cfg.DryRun.Enabled
+	var changes []agent.SettingChange
 	if !dry {
-		if err := e.pushSettings(ctx); err != nil {
+		if changes, err = e.pushSettings(ctx); err != nil {
+			if job := recordNotStarted(ctx, cfg, log, agent.TriggerManual, false, start, err); job != nil {
+				printJobSummary(stdout, job)
+			}
 			return err
 		}
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope})
+	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope, SettingsChanges: changes})
 	bar.finish()
 	if job != nil {
 		printJobSummary(stdout, job)
@@ -153,47 +157,5 @@ func printJobStats(w io.Writer, j *state.Job) {
 	}
 	if j.ErrorMessage != "" {
 		fmt.Fprintf(w, "  %-12s%s: %s\n", "error", j.ErrorCode, j.ErrorMessage)
-	}
-}
-
-// progressLine draws "applying changes 123/456" on a terminal; it does
-// nothing when stderr is not a terminal.
-type progressLine struct {
-	mu    sync.Mutex
-	w     io.Writer
-	on    bool
-	drawn bool
-}
-
-func newProgressLine(w io.Writer) *progressLine {
-	f, ok := w.(*os.File)
-	return &progressLine{w: w, on: ok && isatty.IsTerminal(f.Fd())}
-}
-
-func (p *progressLine) update(done, total int64) {
-	if !p.on || total == 0 {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	const width = 30
-	filled := int(done * width / total)
-	bar := make([]byte, width)
-	for i := range bar {
-		bar[i] = '-'
-		if i < filled {
-			bar[i] = '#'
-		}
-	}
-	fmt.Fprintf(p.w, "\r[%s] %d/%d changes", bar, done, total)
-	p.drawn = true
-}
-
-func (p *progressLine) finish() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
 	}
 }

@@ -213,6 +213,9 @@ func TestE2EPlanAndDryRunChangeNothing(t *testing.T) {
 	if !strings.Contains(out, `"action": "create"`) {
 		t.Errorf("plan of an empty pool creates nothing:\n%s", out)
 	}
+	if html := e.mustRun(exitOK, "plan", "-o", "html"); !strings.HasPrefix(html, "<!DOCTYPE html>") || !strings.Contains(html, "<td>create</td>") || !strings.Contains(html, e2ePool) {
+		t.Errorf("plan -o html is not a report of the creates:\n%.500s", html)
+	}
 	e.mustRun(exitOK, "sync", "--dry-run")
 	calls := e.emu.Stats().Calls
 	for m, n := range calls {

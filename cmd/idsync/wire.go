@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/agent"
@@ -33,9 +34,18 @@ func loadConfig(path string) (*config.Config, error) {
 // openConfig loads the config file and builds the logger from it; call the
 // returned function to flush the log when the command ends.
 func openConfig(path string, stderr io.Writer) (*config.Config, *zap.Logger, func(), error) {
+	return openConfigWith(path, stderr, nil)
+}
+
+// openConfigWith is openConfig with adjust, when not nil, applied to the
+// loaded config before the logger is built.
+func openConfigWith(path string, stderr io.Writer, adjust func(*config.Config)) (*config.Config, *zap.Logger, func(), error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if adjust != nil {
+		adjust(cfg)
 	}
 	log, closeLog, err := setupLogger(cfg, stderr)
 	if err != nil {
@@ -137,9 +147,13 @@ func mapping(m config.AttributeMapping) directory.AttributeMapping {
 
 // sourceFactory returns the function that builds the LDAP reader for the
 // effective settings of a cycle.
-func sourceFactory(cfg *config.Config, log *zap.Logger) func(agent.SyncSettings) (agent.Source, error) {
+func sourceFactory(cfg *config.Config, log *zap.Logger, progress progressSink) func(agent.SyncSettings) (agent.Source, error) {
 	return func(s agent.SyncSettings) (agent.Source, error) {
-		src, err := ldapsource.New(ldapsourceOptions(cfg, s, log))
+		opts := ldapsourceOptions(cfg, s, log)
+		if progress != nil {
+			opts.OnPage = progress.read
+		}
+		src, err := ldapsource.New(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +247,9 @@ func (o *stateOpener) acquire(log *zap.Logger) (*state.Store, func(), error) {
 }
 
 // newEngine wires the agent. progress may be nil.
-func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progress func(done, total int64)) (*engine, error) {
+// newEngine wires a cycle's parts. progress, when not nil, hears of the
+// directory pages read and the changes applied.
+func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progress progressSink) (*engine, error) {
 	client, err := newClient(cfg, log)
 	if err != nil {
 		return nil, err
@@ -247,13 +263,13 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	maxDel := cfg.Safety.MaxDeletions
 	e.agent, err = agent.New(agent.Options{
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
-		NewSource: sourceFactory(cfg, log), Store: store, Jobs: e.jobs,
+		NewSource: sourceFactory(cfg, log, progress), Store: store, Jobs: e.jobs,
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
 			MinSourceUsers: cfg.Safety.MinSourceUsers},
 		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
-		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
+		FullSyncInterval: cfg.FullSyncInterval, Progress: applyProgress(progress), Logger: log.Named("agent"),
 		SuspendLockedOut: cfg.UserControl.Enabled && cfg.UserControl.SuspendLockedOut,
 		NewHashSource:    e.hashSourceFactory(),
 	})
@@ -264,19 +280,41 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	return e, nil
 }
 
+// applyProgress is progress's apply, or nil without progress.
+func applyProgress(progress progressSink) func(done, total int64) {
+	if progress == nil {
+		return nil
+	}
+	return progress.apply
+}
+
 // pushSettings makes the pool's synchronization settings match the config
 // file's sync_settings section, when it has one. Only a directory cycle
 // that may change the pool does it: never plan, dry runs or password
 // sessions. Settings of another scope or mapping in the pool stop it with
 // a safety stop unless e.acceptScopeChange is set.
-func (e *engine) pushSettings(ctx context.Context) error {
-	local := localSettings(e.cfg)
+func (e *engine) pushSettings(ctx context.Context) ([]agent.SettingChange, error) {
+	want := e.wantSettings()
+	if want == nil {
+		return nil, nil
+	}
+	return agent.PushCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
+}
+
+// wantSettings returns the pool settings the config file asks for, nil
+// without a sync_settings section.
+func (e *engine) wantSettings() *idp.SynchronizationSettings {
+	return wantCloudSettings(e.cfg)
+}
+
+func wantCloudSettings(cfg *config.Config) *idp.SynchronizationSettings {
+	local := localSettings(cfg)
 	if local == nil {
 		return nil
 	}
-	want := agent.ToCloud(*local, e.cfg.SyncSettings.Interval)
-	want.EnablePasswordWriteback = e.cfg.EnablePasswordWriteback
-	return agent.EnsureCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
+	want := agent.ToCloud(*local, cfg.SyncSettings.Interval)
+	want.EnablePasswordWriteback = cfg.EnablePasswordWriteback
+	return want
 }
 
 func (e *engine) close() {

@@ -66,7 +66,9 @@ type Config struct {
 	StatePath string `yaml:"state_path"`
 
 	// DRSR holds the credentials for reading password hashes (MS-DRSR),
-	// used only when PasswordHashSync.Enabled.
+	// used only when PasswordHashSync.Enabled. As in the Yandex agent, a
+	// drsr section with any key turns PasswordHashSync.Enabled on unless
+	// the file sets password_hash_sync.enabled itself.
 	DRSR DRSR `yaml:"drsr"`
 	// LDAP is how to reach and read Active Directory.
 	LDAP LDAP `yaml:"ldap"`
@@ -102,6 +104,9 @@ type Config struct {
 
 	file  string         // config file, for messages and the permission check
 	lines map[string]int // key path -> line, for messages
+	// hashSyncFromDRSR: PasswordHashSync.Enabled is true because of a drsr
+	// section, as in the Yandex agent (see PasswordHashSync.Enabled).
+	hashSyncFromDRSR bool
 }
 
 // DryRun is the dry_run section.
@@ -281,6 +286,11 @@ type Metrics struct {
 	// /healthz to report healthy. Default: 3 × SyncSettings.Interval, at
 	// least 1h.
 	HealthyAfter time.Duration `yaml:"healthy_after"`
+	// UnhealthyAfterFailures makes /healthz report unhealthy once this
+	// many cycles in a row have failed (a safety stop counts; a cycle the
+	// pool said was too early does not), before HealthyAfter passes.
+	// Default 3; 0 turns it off.
+	UnhealthyAfterFailures int `yaml:"unhealthy_after_failures"`
 }
 
 // UserControl is the user_control section: the loop that suspends pool
@@ -302,7 +312,9 @@ type UserControl struct {
 // PasswordHashSync is the password_hash_sync section.
 type PasswordHashSync struct {
 	// Enabled turns on password hash synchronization over MS-DRSR, using
-	// the drsr credentials. Default false.
+	// the drsr credentials. Default: true when the file has a drsr section
+	// with any key (the Yandex agent's behaviour), false otherwise; an
+	// explicit value always wins.
 	Enabled bool `yaml:"enabled"`
 	// Interval is how often password changes are read. Default 2m.
 	Interval time.Duration `yaml:"interval"`

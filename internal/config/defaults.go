@@ -59,6 +59,7 @@ func Default() *Config {
 		HeartbeatInterval: 30 * time.Second,
 		PasswordHashSync:  PasswordHashSync{Interval: 2 * time.Minute},
 		UserControl:       UserControl{Enabled: true, Interval: 10 * time.Second, SuspendLockedOut: true},
+		Metrics:           Metrics{UnhealthyAfterFailures: 3},
 	}
 }
 

@@ -53,6 +53,7 @@ func TestGoodConfigs(t *testing.T) {
 				c.CloudCredentialsFilePath = filepath.Join(td, "authorized_key.json")
 				c.StatePath = filepath.Join(td, "state")
 				c.DRSR = DRSR{Host: "dc1.example.com", Username: "svc-idsync", Password: NewSecret("drsr-password")}
+				c.PasswordHashSync.Enabled = true // the drsr section, as in the Yandex agent
 				c.LDAP.Host = "ldaps://dc1.example.com:636"
 				c.LDAP.Username = "CN=svc-idsync,CN=Users,DC=example,DC=com"
 				c.LDAP.Password = NewSecret("ldap-password")
@@ -88,7 +89,7 @@ func TestGoodConfigs(t *testing.T) {
 				return c
 			},
 			wantWarnings: []string{
-				"line 11: drsr: ignored: password hashes are synchronized only when password_hash_sync.enabled is true",
+				"line 11: drsr: password hashes are synchronized because this section is present, as in the Yandex agent; set password_hash_sync.enabled: false to turn that off",
 				"line 23: kerberos: ignored: neither ldap.use_kerberos nor drsr.use_kerberos is true",
 				"line 33: logger.event_log.source: ignored: the Windows Event Log exists only on Windows",
 				"line 35: sync_settings.interval: 10m0s is outside the pool's range of 15m0s to 6h0m0s: idsync runs cycles every 10m0s but leaves the pool's synchronization interval as it is",
@@ -182,7 +183,7 @@ func TestGoodConfigs(t *testing.T) {
 					Apply:             Apply{Concurrency: 16, RateLimit: 0, MaxRetries: 2},
 					ReportInterval:    10 * time.Second,
 					HeartbeatInterval: time.Minute,
-					Metrics:           Metrics{Listen: "127.0.0.1:9464", HealthyAfter: 2 * time.Hour},
+					Metrics:           Metrics{Listen: "127.0.0.1:9464", HealthyAfter: 2 * time.Hour, UnhealthyAfterFailures: 5},
 					PasswordHashSync:  PasswordHashSync{Enabled: true, Interval: 30 * time.Second},
 					UserControl:       UserControl{Interval: 3 * time.Second},
 				}

@@ -83,6 +83,10 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	}
 	cfg.file = opts.Path
 	cfg.lines = d.ps.lines
+	cfg.hashSyncFromDRSR = cfg.drsrImpliesHashSync()
+	if cfg.hashSyncFromDRSR {
+		cfg.PasswordHashSync.Enabled = true
+	}
 
 	hostname, err := getHostname()
 	if err != nil {
@@ -225,4 +229,32 @@ func LoadStatePath(path string) (string, error) {
 	}
 	cfg.applyDerived(filepath.Dir(abs), "")
 	return cfg.StatePath, nil
+}
+
+// drsrImpliesHashSync reports whether a drsr section with at least one key
+// turns password hash synchronization on, as it does in the Yandex agent:
+// only when the file does not say password_hash_sync.enabled itself.
+func (c *Config) drsrImpliesHashSync() bool {
+	if _, explicit := c.lines["password_hash_sync.enabled"]; explicit {
+		return false
+	}
+	for k := range c.lines {
+		if strings.HasPrefix(k, "drsr.") {
+			return true
+		}
+	}
+	return false
+}
+
+// HashSyncFromDRSR reports whether password hash synchronization is on
+// because the file has a drsr section and no password_hash_sync.enabled.
+func (c *Config) HashSyncFromDRSR() bool { return c.hashSyncFromDRSR }
+
+// hashSyncReason says why password hash synchronization is on, for
+// messages about what it requires.
+func (c *Config) hashSyncReason() string {
+	if c.hashSyncFromDRSR {
+		return "a drsr section turns password hash synchronization on (set password_hash_sync.enabled: false to turn it off)"
+	}
+	return "password_hash_sync.enabled is true"
 }

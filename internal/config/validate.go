@@ -142,6 +142,9 @@ func (c *Config) validate(ps *problems) {
 		validateHostPort(ps, "metrics.listen", c.Metrics.Listen, false)
 	}
 	positive(ps, "metrics.healthy_after", c.Metrics.HealthyAfter)
+	if c.Metrics.UnhealthyAfterFailures < 0 {
+		ps.add("metrics.unhealthy_after_failures", "must be 0 (off) or more, got %d", c.Metrics.UnhealthyAfterFailures)
+	}
 
 	if c.CheckConfigPermissions {
 		c.checkPermissions(ps)

@@ -55,7 +55,7 @@ func (c *Config) validateDRSRAuth(ps *problems) {
 		return
 	}
 	if d.Host == "" {
-		ps.add("drsr.host", "required when password_hash_sync.enabled is true")
+		ps.add("drsr.host", "required when %s", c.hashSyncReason())
 	} else if net.ParseIP(d.Host) != nil {
 		ps.add("drsr.host", "must be the domain controller's FQDN with Kerberos (the service ticket is for host/<name>), got the address %s", d.Host)
 	}

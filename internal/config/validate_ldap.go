@@ -101,12 +101,12 @@ func (c *Config) validateDRSR(ps *problems) {
 		return
 	}
 	if d.Host == "" {
-		ps.add("drsr.host", "required when password_hash_sync.enabled is true")
+		ps.add("drsr.host", "required when %s", c.hashSyncReason())
 	}
 	if d.Username == "" {
-		ps.add("drsr.username", "required when password_hash_sync.enabled is true")
+		ps.add("drsr.username", "required when %s", c.hashSyncReason())
 	}
 	if d.Password.IsZero() {
-		ps.add("drsr.password", "required when password_hash_sync.enabled is true")
+		ps.add("drsr.password", "required when %s", c.hashSyncReason())
 	}
 }

@@ -43,8 +43,10 @@ func (c *Config) Warnings() []Problem {
 	if c.LDAP.StartTLS && !hasPlainLDAP(c.LDAP.URLs()) {
 		ps.add("ldap.start_tls", "has no effect: every URL is ldaps://")
 	}
-	if !c.PasswordHashSync.Enabled && (c.DRSR.Host != "" || c.DRSR.Username != "" || !c.DRSR.Password.IsZero()) {
-		ps.add("drsr", "ignored: password hashes are synchronized only when password_hash_sync.enabled is true")
+	if c.hashSyncFromDRSR {
+		ps.add("drsr", "password hashes are synchronized because this section is present, as in the Yandex agent; set password_hash_sync.enabled: false to turn that off")
+	} else if !c.PasswordHashSync.Enabled && (c.DRSR.Host != "" || c.DRSR.Username != "" || !c.DRSR.Password.IsZero() || c.DRSR.UseKerberos) {
+		ps.add("drsr", "ignored: password_hash_sync.enabled is false")
 	}
 	if c.EnablePasswordWriteback && c.DryRun.Enabled {
 		ps.add("enable_password_writeback", "ignored in a dry run: no password is written back")

@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -34,6 +35,8 @@ type Metrics struct {
 	lastOK          time.Time
 	lastFailure     string // an error code or result name
 	lastFailureText string // its message; may name hosts and DNs
+	failedInARow    int    // cycles failed (or safety-stopped) since the last success
+	failureLimit    int    // failedInARow that makes /healthz unhealthy; 0: off
 	writeback       *Writeback
 }
 
@@ -78,6 +81,15 @@ func New(now time.Time) *Metrics {
 	return m
 }
 
+// SetFailureLimit makes /healthz unhealthy once n cycles in a row have
+// failed or stopped for safety, whatever the age of the last success;
+// n <= 0 turns that off. Cycles the pool said were too early do not count.
+func (m *Metrics) SetFailureLimit(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failureLimit = n
+}
+
 // Started marks a cycle as running.
 func (m *Metrics) Started() { m.sessionOpen.Set(1) }
 
@@ -93,6 +105,7 @@ func (m *Metrics) Finished(job *state.Job, result string, end time.Time) {
 	if job == nil {
 		if result != "not_now" {
 			m.lastFailure, m.lastFailureText = result, ""
+			m.failedInARow++
 		}
 		return
 	}
@@ -108,8 +121,10 @@ func (m *Metrics) Finished(job *state.Job, result string, end time.Time) {
 		m.lastOK = end
 		m.lastSuccess.Set(float64(end.Unix()))
 		m.lastFailure, m.lastFailureText = "", ""
+		m.failedInARow = 0
 	} else {
 		m.lastFailure, m.lastFailureText = job.ErrorCode, job.ErrorMessage
+		m.failedInARow++
 	}
 }
 
@@ -139,9 +154,10 @@ func (m *Metrics) APICalls(calls map[string]int64, errors map[[2]string]int64) {
 	}
 }
 
-// health reports whether the daemon is healthy at now: a successful cycle
-// ended less than maxAge ago, or the daemon started less than maxAge ago
-// and has not had one yet. The detail names the last failure by its code,
+// health reports whether the daemon is healthy at now: fewer cycles than
+// the failure limit failed in a row, and a successful cycle ended less
+// than maxAge ago, or the daemon started less than maxAge ago and has not
+// had one yet. The detail names the last failure by its code,
 // and with verbose by its message too (which may name hosts and DNs).
 func (m *Metrics) health(now time.Time, maxAge time.Duration, verbose bool) (ok bool, detail string) {
 	m.mu.Lock()
@@ -151,6 +167,8 @@ func (m *Metrics) health(now time.Time, maxAge time.Duration, verbose bool) (ok 
 		last += ": " + m.lastFailureText
 	}
 	switch {
+	case m.failureLimit > 0 && m.failedInARow >= m.failureLimit:
+		return false, strconv.Itoa(m.failedInARow) + " cycles failed in a row (limit " + strconv.Itoa(m.failureLimit) + ")" + failure(last)
 	case !m.lastOK.IsZero() && now.Sub(m.lastOK) <= maxAge:
 		return true, "last successful cycle " + now.Sub(m.lastOK).Round(time.Second).String() + " ago"
 	case m.lastOK.IsZero() && now.Sub(m.started) <= maxAge:

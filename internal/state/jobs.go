@@ -55,6 +55,27 @@ type Job struct {
 	// the whole scope in a full cycle, the changed objects in a delta.
 	UsersRead  int `json:"UsersRead"`
 	GroupsRead int `json:"GroupsRead"`
+	// SettingsChanges are the fields of the pool's synchronization
+	// settings that the cycle changed to match the config file.
+	SettingsChanges []SettingChange `json:"SettingsChanges,omitempty"`
+}
+
+// SettingChange is one field of the pool's synchronization settings that
+// was changed, with its values as an admin reads them. Old is "" when the
+// pool had no settings.
+type SettingChange struct {
+	Field string `json:"Field"`
+	Old   string `json:"Old"`
+	New   string `json:"New"`
+}
+
+// String renders the change as "field: old -> new".
+func (c SettingChange) String() string {
+	old := c.Old
+	if old == "" {
+		old = "(none)"
+	}
+	return c.Field + ": " + old + " -> " + c.New
 }
 
 // UnixMilli is a time that encodes as Unix milliseconds in JSON.
