@@ -141,6 +141,7 @@ func (c *cycle) sync(ctx context.Context) error {
 		return err
 	}
 	if pr.plan.Safety != nil {
+		c.logGuards(pr.plan)
 		return &SafetyError{Stop: pr.plan.Safety}
 	}
 	if c.opts.DryRun {

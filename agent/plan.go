@@ -182,6 +182,9 @@ type Plan struct {
 	SameGroups int `json:"same_groups"`
 	// Safety is non-nil when a safety limit forbids applying the plan.
 	Safety *SafetyStop `json:"safety_stop,omitempty"`
+	// Guards lists every guard beyond the deletion limits the plan trips;
+	// the first is also Safety when no deletion limit stops the plan.
+	Guards []SafetyStop `json:"guards_tripped,omitempty"`
 }
 
 // BuildPlan computes the changes that make the pool match the directory.
@@ -191,6 +194,10 @@ func BuildPlan(in Input) *Plan {
 	planUsers(p, &in)
 	planGroups(p, &in)
 	p.Safety = checkSafety(p, &in)
+	p.Guards = checkGuards(p, &in)
+	if p.Safety == nil && len(p.Guards) > 0 {
+		p.Safety = &p.Guards[0]
+	}
 	return p
 }
 

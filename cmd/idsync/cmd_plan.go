@@ -115,4 +115,5 @@ func writePlanText(w io.Writer, p *agent.Plan) {
 	if p.Safety != nil {
 		fmt.Fprintf(w, "SAFETY STOP: %s\n", p.Safety.Reason)
 	}
+	writeGuards(w, p)
 }

@@ -250,7 +250,7 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 		NewSource: sourceFactory(cfg, log), Store: store, Jobs: e.jobs,
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
-			MinSourceUsers: cfg.Safety.MinSourceUsers},
+			MinSourceUsers: cfg.Safety.MinSourceUsers, Guards: guards(cfg.Safety)},
 		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
