@@ -88,8 +88,15 @@ type Options struct {
 	// Progress, when set, is called with (done, total) changes while
 	// applying, for a progress display.
 	Progress func(done, total int64)
-	Logger   *zap.Logger
-	Now      func() time.Time
+	// Quarantine, when set with QuarantineAfter > 0, keeps objects whose
+	// change failed in QuarantineAfter consecutive cycles out of later
+	// cycles until their directory object changes, they are released, or
+	// QuarantineRetry (zero: DefaultQuarantineRetry) has passed.
+	Quarantine      QuarantineStore
+	QuarantineAfter int
+	QuarantineRetry time.Duration
+	Logger          *zap.Logger
+	Now             func() time.Time
 }
 
 // Agent runs synchronization cycles. Cycles of one Agent must not overlap.

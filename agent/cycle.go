@@ -91,6 +91,9 @@ type cycle struct {
 	session  *session
 	token    string
 	settings SyncSettings
+	// quarantine is what the cycle knows of failing objects; nil when
+	// quarantine is off or the cycle did not get to apply.
+	quarantine *quarantine
 }
 
 func (c *cycle) run(ctx context.Context) error {
@@ -149,11 +152,15 @@ func (c *cycle) sync(ctx context.Context) error {
 		countPlanned(c.counts, pr.plan, reporter.Skipped)
 		return nil
 	}
+	if err := c.holdQuarantined(pr); err != nil {
+		return err
+	}
 	return c.apply(ctx, pr.plan, pr.snap, pr.x)
 }
 
 // prepared is a plan with what applying it needs.
 type prepared struct {
+	in   *Input
 	plan *Plan
 	snap *directory.Snapshot
 	x    *ids
@@ -243,7 +250,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	c.log.Info("plan", zap.String("mode", string(plan.Mode)), zap.Int("user_changes", len(plan.Users)),
 		zap.Int("group_changes", len(plan.Groups)), zap.Int("membership_changes", len(plan.Members)),
 		zap.Int("rejected", len(plan.Rejected)), zap.Int("users_same", plan.SameUsers), zap.Int("groups_same", plan.SameGroups))
-	return &prepared{plan: plan, snap: snap, x: x}, nil
+	return &prepared{in: &in, plan: plan, snap: snap, x: x}, nil
 }
 
 // Plan computes what a cycle would change, without opening a session or

@@ -255,6 +255,7 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: progress, Logger: log.Named("agent"),
 		NewHashSource: e.hashSourceFactory(),
+		Quarantine:    store, QuarantineAfter: cfg.Apply.QuarantineAfter,
 	})
 	if err != nil {
 		e.close()

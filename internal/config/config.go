@@ -290,6 +290,12 @@ type Apply struct {
 	// transient error is retried after its first attempt, 0..100: at most
 	// MaxRetries+1 attempts per call, 0 meaning one. Default 5.
 	MaxRetries int `yaml:"max_retries"`
+	// QuarantineAfter is the number of consecutive cycles an object's
+	// change may fail before the object is quarantined: no longer tried
+	// every cycle, only once a day, when its directory object changes, or
+	// after `idsync jobs quarantine release`. 0 turns quarantine off.
+	// Default 5.
+	QuarantineAfter int `yaml:"quarantine_after"`
 }
 
 // Metrics is the metrics section.

@@ -56,7 +56,7 @@ func Default() *Config {
 		Safety: Safety{MaxDeletions: 500, MaxDeletionPercent: 20,
 			MaxMembershipRemovals: -1, MaxMembershipRemovalPercent: 100, MaxAttributeLosses: -1,
 			MaxUsernameChanges: -1, MaxGroupMemberLossPercent: 100, GroupMemberLossMinMembers: 10},
-		Apply:             Apply{Concurrency: 8, RateLimit: 50, MaxRetries: 5},
+		Apply:             Apply{Concurrency: 8, RateLimit: 50, MaxRetries: 5, QuarantineAfter: 5},
 		ReportInterval:    5 * time.Second,
 		HeartbeatInterval: 30 * time.Second,
 		PasswordHashSync:  PasswordHashSync{Interval: 2 * time.Minute},

@@ -181,7 +181,7 @@ func TestGoodConfigs(t *testing.T) {
 					Safety: Safety{MaxDeletions: -1, MaxDeletionPercent: 7.5, MinSourceUsers: 100,
 						MaxMembershipRemovals: 200, MaxMembershipRemovalPercent: 10, MaxAttributeLosses: 20,
 						MaxUsernameChanges: 0, MaxGroupMemberLossPercent: 50, GroupMemberLossMinMembers: 4},
-					Apply:             Apply{Concurrency: 16, RateLimit: 0, MaxRetries: 2},
+					Apply:             Apply{Concurrency: 16, RateLimit: 0, MaxRetries: 2, QuarantineAfter: 3},
 					ReportInterval:    10 * time.Second,
 					HeartbeatInterval: time.Minute,
 					Metrics:           Metrics{Listen: "127.0.0.1:9464", HealthyAfter: 2 * time.Hour},

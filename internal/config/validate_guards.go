@@ -28,6 +28,9 @@ func (c *Config) validateGuards(ps *problems) {
 			ps.add(g.key, "must be between 0 and 100 (100 is off), got %v", g.p)
 		}
 	}
+	if c.Apply.QuarantineAfter < 0 {
+		ps.add("apply.quarantine_after", "must be 0 (off) or more, got %d", c.Apply.QuarantineAfter)
+	}
 	if s.GroupMemberLossMinMembers < 0 {
 		ps.add("safety.group_member_loss_min_members", "must be 0 or more, got %d", s.GroupMemberLossMinMembers)
 	}

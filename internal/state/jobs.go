@@ -52,6 +52,9 @@ type Job struct {
 	// the whole scope in a full cycle, the changed objects in a delta.
 	UsersRead  int `json:"UsersRead"`
 	GroupsRead int `json:"GroupsRead"`
+	// Quarantined counts the objects in quarantine when the job ended
+	// (see 'idsync jobs quarantine').
+	Quarantined int `json:"Quarantined,omitempty"`
 }
 
 // UnixMilli is a time that encodes as Unix milliseconds in JSON.
