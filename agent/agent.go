@@ -154,6 +154,8 @@ func errorCode(err error) string {
 		return "SafetyStop"
 	case errors.As(err, &pe):
 		return "PartialFailure"
+	case errors.As(err, new(*StalePlanError)):
+		return "StalePlan"
 	case errors.Is(err, context.Canceled):
 		return "Canceled"
 	case errors.Is(err, errSessionLost):

@@ -33,6 +33,10 @@ type CycleOptions struct {
 	// token was written under another scope or mapping than this agent's;
 	// without it such a cycle stops with a *SafetyError before any change.
 	AcceptScopeChange bool
+	// Saved, when set, applies this saved plan instead of planning (see
+	// SavedPlan); the cycle refuses it with a *StalePlanError when the
+	// pool or the directory moved since.
+	Saved *SavedPlan
 }
 
 // RunCycle runs one synchronization cycle and returns its job record. The
@@ -114,6 +118,9 @@ func (c *cycle) run(ctx context.Context) error {
 			return err
 		}
 		c.logStart()
+		if c.opts.Saved != nil {
+			return c.applySaved(ctx)
+		}
 		return c.sync(ctx)
 	})
 }

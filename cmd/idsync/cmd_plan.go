@@ -14,8 +14,9 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "config file (required)")
 	full := fs.Bool("full", false, "plan a full comparison instead of a delta")
 	output := fs.String("o", "text", "output format: text or json")
+	out := fs.String("out", "", "also save the plan to this file, bound to the directory and the pool's replication token, for 'idsync apply'")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o json] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o json] [--out plan.json] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\nWith --out, save it for 'idsync apply plan.json', which applies exactly these\nchanges if neither the directory nor the pool moved since.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -34,7 +35,12 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer e.close()
-	p, err := e.agent.Plan(ctx, *full)
+	var p *agent.Plan
+	if *out != "" {
+		p, err = savePlan(ctx, e, *full, *out)
+	} else {
+		p, err = e.agent.Plan(ctx, *full)
+	}
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	cmds := []command{
+		{name: "apply", summary: "apply a plan saved by 'idsync plan --out', if it is still current", run: cmdApply},
 		{name: "check", summary: "check the configuration, the domain controller and Identity Hub", run: cmdCheck},
 		{name: "emulator", summary: "run the built-in Identity Hub API emulator", run: cmdEmulator},
 		{name: "jobs", summary: "list past synchronization jobs or show one", run: cmdJobs},
