@@ -37,6 +37,10 @@ type CycleOptions struct {
 	// SavedPlan); the cycle refuses it with a *StalePlanError when the
 	// pool or the directory moved since.
 	Saved *SavedPlan
+	// Object, when set, synchronizes only this directory object (see
+	// syncObject); AllowDelete lets it remove an object that left the scope.
+	Object      string
+	AllowDelete bool
 }
 
 // RunCycle runs one synchronization cycle and returns its job record. The
@@ -120,6 +124,9 @@ func (c *cycle) run(ctx context.Context) error {
 		c.logStart()
 		if c.opts.Saved != nil {
 			return c.applySaved(ctx)
+		}
+		if c.opts.Object != "" {
+			return c.syncObject(ctx)
 		}
 		return c.sync(ctx)
 	})
