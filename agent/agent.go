@@ -93,8 +93,15 @@ type Options struct {
 	// Progress, when set, is called with (done, total) changes while
 	// applying, for a progress display.
 	Progress func(done, total int64)
-	Logger   *zap.Logger
-	Now      func() time.Time
+	// Quarantine, when set with QuarantineAfter > 0, keeps objects whose
+	// change failed in QuarantineAfter consecutive cycles out of later
+	// cycles until their directory object changes, they are released, or
+	// QuarantineRetry (zero: DefaultQuarantineRetry) has passed.
+	Quarantine      QuarantineStore
+	QuarantineAfter int
+	QuarantineRetry time.Duration
+	Logger          *zap.Logger
+	Now             func() time.Time
 }
 
 // Agent runs synchronization cycles. Cycles of one Agent must not overlap.
@@ -152,6 +159,8 @@ func errorCode(err error) string {
 		return "SafetyStop"
 	case errors.As(err, &pe):
 		return "PartialFailure"
+	case errors.As(err, new(*StalePlanError)):
+		return "StalePlan"
 	case errors.Is(err, context.Canceled):
 		return "Canceled"
 	case errors.Is(err, errSessionLost):

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -43,12 +44,15 @@ type applier struct {
 	// unresolved are members whose user id could not be looked up this
 	// cycle (the lookup failed), as opposed to users not in the pool.
 	unresolved map[string]bool
+	// errs holds the last error of each failed object.
+	errs map[objKey]string
 }
 
 func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log *zap.Logger) *applier {
 	a := &applier{
 		pool: pool, counts: counts, x: x, concurrency: max(concurrency, 1), log: log,
 		failedUsers: map[string]bool{}, failedGroups: map[string]bool{}, unresolved: map[string]bool{},
+		errs: map[objKey]string{},
 	}
 	return a
 }
@@ -147,6 +151,7 @@ func (a *applier) count(o reporter.Object, ch reporter.Change, err error) {
 func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err error) {
 	a.mu.Lock()
 	a.failedUsers[c.ExternalID] = true
+	a.errs[objKey{state.User, c.ExternalID}] = op + ": " + err.Error()
 	a.mu.Unlock()
 	if ctx.Err() == nil {
 		a.log.Warn("user change failed", zap.String("op", op), zap.String("external_id", c.ExternalID),
@@ -157,6 +162,7 @@ func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err er
 func (a *applier) failGroup(ctx context.Context, ext, dn, op string, err error) {
 	a.mu.Lock()
 	a.failedGroups[ext] = true
+	a.errs[objKey{state.Group, ext}] = op + ": " + err.Error()
 	a.mu.Unlock()
 	if ctx.Err() == nil {
 		a.log.Warn("group change failed", zap.String("op", op), zap.String("external_id", ext), zap.String("dn", dn), zap.Error(err))

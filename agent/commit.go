@@ -78,11 +78,16 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 			pendingGroups = append(pendingGroups, r.ExternalID)
 		}
 	}
+	pendingUsers = append(pendingUsers, c.heldIDs(state.User)...)
+	pendingGroups = append(pendingGroups, c.heldIDs(state.Group)...)
 	st := a.opts.Store
 	if err := st.SetPending(state.User, pendingUsers); err != nil {
 		return err
 	}
 	if err := st.SetPending(state.Group, pendingGroups); err != nil {
+		return err
+	}
+	if err := c.recordFailures(plan, ap); err != nil {
 		return err
 	}
 	if plan.Mode == ModeFull {

@@ -37,6 +37,14 @@ type CycleOptions struct {
 	// changed just before the cycle (PushCloudSettings); the job records
 	// them.
 	SettingsChanges []SettingChange
+	// Saved, when set, applies this saved plan instead of planning (see
+	// SavedPlan); the cycle refuses it with a *StalePlanError when the
+	// pool or the directory moved since.
+	Saved *SavedPlan
+	// Object, when set, synchronizes only this directory object (see
+	// syncObject); AllowDelete lets it remove an object that left the scope.
+	Object      string
+	AllowDelete bool
 }
 
 // RunCycle runs one synchronization cycle and returns its job record. The
@@ -99,6 +107,9 @@ type cycle struct {
 	session  *session
 	token    string
 	settings SyncSettings
+	// quarantine is what the cycle knows of failing objects; nil when
+	// quarantine is off or the cycle did not get to apply.
+	quarantine *quarantine
 }
 
 func (c *cycle) run(ctx context.Context) error {
@@ -119,6 +130,12 @@ func (c *cycle) run(ctx context.Context) error {
 			return err
 		}
 		c.logStart()
+		if c.opts.Saved != nil {
+			return c.applySaved(ctx)
+		}
+		if c.opts.Object != "" {
+			return c.syncObject(ctx)
+		}
 		return c.sync(ctx)
 	})
 }
@@ -149,6 +166,7 @@ func (c *cycle) sync(ctx context.Context) error {
 		return err
 	}
 	if pr.plan.Safety != nil {
+		c.logGuards(pr.plan)
 		return &SafetyError{Stop: pr.plan.Safety}
 	}
 	if c.opts.DryRun {
@@ -156,11 +174,15 @@ func (c *cycle) sync(ctx context.Context) error {
 		countPlanned(c.counts, pr.plan, reporter.Skipped)
 		return nil
 	}
+	if err := c.holdQuarantined(pr); err != nil {
+		return err
+	}
 	return c.apply(ctx, pr.plan, pr.snap, pr.x)
 }
 
 // prepared is a plan with what applying it needs.
 type prepared struct {
+	in   *Input
 	plan *Plan
 	snap *directory.Snapshot
 	x    *ids
@@ -251,7 +273,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	c.log.Info("plan", zap.String("mode", string(plan.Mode)), zap.Int("user_changes", len(plan.Users)),
 		zap.Int("group_changes", len(plan.Groups)), zap.Int("membership_changes", len(plan.Members)),
 		zap.Int("rejected", len(plan.Rejected)), zap.Int("users_same", plan.SameUsers), zap.Int("groups_same", plan.SameGroups))
-	return &prepared{plan: plan, snap: snap, x: x}, nil
+	return &prepared{in: &in, plan: plan, snap: snap, x: x}, nil
 }
 
 // Plan computes what a cycle would change, without opening a session or

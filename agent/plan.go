@@ -198,6 +198,9 @@ type Plan struct {
 	// UserNames maps the external ids of the users in Members to their
 	// pool usernames, for people reading the plan; JSON keeps the ids only.
 	UserNames map[string]string `json:"-"`
+	// Guards lists every guard beyond the deletion limits the plan trips;
+	// the first is also Safety when no deletion limit stops the plan.
+	Guards []SafetyStop `json:"guards_tripped,omitempty"`
 }
 
 // BuildPlan computes the changes that make the pool match the directory.
@@ -208,6 +211,10 @@ func BuildPlan(in Input) *Plan {
 	planGroups(p, &in)
 	p.UserNames = memberNames(p, &in)
 	p.Safety = checkSafety(p, &in)
+	p.Guards = checkGuards(p, &in)
+	if p.Safety == nil && len(p.Guards) > 0 {
+		p.Safety = &p.Guards[0]
+	}
 	return p
 }
 

@@ -17,6 +17,9 @@ type Limits struct {
 	// MinSourceUsers stops a full cycle whose directory read returned fewer
 	// users than this. Zero disables the check.
 	MinSourceUsers int
+	// Guards bound membership removals, attribute losses, username changes
+	// and group member losses; nil turns them all off.
+	Guards *Guards
 }
 
 // SafetyStop explains why a plan must not be applied.
@@ -27,6 +30,16 @@ type SafetyStop struct {
 	// ScopeChange is set when the stop is not about removals but about a
 	// pool last synchronized under another scope or mapping.
 	ScopeChange bool `json:"scope_change,omitempty"`
+	// Guard names the guard that tripped (GuardMembershipRemovals, ...); empty for
+	// the deletion limits and scope stops.
+	Guard string `json:"guard,omitempty"`
+	// Count, Of and Limit are the guard's numbers: Count changes of Of
+	// objects, over Limit (a count or a percentage).
+	Count int     `json:"count,omitempty"`
+	Of    int     `json:"of,omitempty"`
+	Limit float64 `json:"limit,omitempty"`
+	// Examples are the first objects the guard counted.
+	Examples []string `json:"examples,omitempty"`
 }
 
 func (s *SafetyStop) Error() string { return s.Reason }

@@ -18,6 +18,8 @@ import (
 const jobsUsage = `Usage:
   idsync jobs list [-n N] [-o json] --config FILE
   idsync jobs show ID|last [-o json] --config FILE
+  idsync jobs quarantine [-o json] --config FILE
+  idsync jobs quarantine release OBJECT --config FILE
 
 ID may be the start of a job id, with or without "sync_" (it must match one
 job); "last" is the newest job. Flags may come before or after the
@@ -25,10 +27,17 @@ subcommand and the id. Times are ISO 8601 in this machine's time zone; JSON
 has the IDaaS fields (times in Unix milliseconds) and the same times in
 RFC 3339 (StartTimeRFC3339, EndTimeRFC3339).
 
+quarantine lists the objects whose change failed in consecutive cycles,
+with the last error; from apply.quarantine_after failures on they are
+quarantined (tried once a day or when their directory object changes).
+release OBJECT (a username, group name, DN or external id) has it tried at
+the next cycle.
+
 Examples:
   idsync jobs list -n 5 --config /etc/idsync/config.yaml
   idsync jobs show last --config /etc/idsync/config.yaml
-  idsync jobs --config /etc/idsync/config.yaml show 20261123T1000 -o json`
+  idsync jobs --config /etc/idsync/config.yaml show 20261123T1000 -o json
+  idsync jobs quarantine release ann@corp.example --config /etc/idsync/config.yaml`
 
 func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("jobs", stderr)
@@ -43,9 +52,9 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if len(pos) == 0 || (pos[0] != "list" && pos[0] != "show") {
+	if len(pos) == 0 || (pos[0] != "list" && pos[0] != "show" && pos[0] != "quarantine") {
 		fs.Usage()
-		return usagef("jobs needs a subcommand: list or show")
+		return usagef("jobs needs a subcommand: list, show or quarantine")
 	}
 	sub, pos := pos[0], pos[1:]
 	switch {
@@ -65,6 +74,9 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	statePath, err := config.LoadStatePath(*cfgPath)
 	if err != nil {
 		return usageError{err}
+	}
+	if sub == "quarantine" {
+		return jobsQuarantine(statePath, pos, *output, stdout)
 	}
 	jobs := state.OpenJobs(statePath)
 	if sub == "show" {

@@ -15,8 +15,9 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfgPath := fs.String("config", "", "config file (required)")
 	full := fs.Bool("full", false, "plan a full comparison instead of a delta")
 	output := fs.String("o", "text", "output format: text, json, csv or html (a self-contained report)")
+	out := fs.String("out", "", "also save the plan to this file, bound to the directory and the pool's replication token, for 'idsync apply'")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o text|json|csv|html] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\nText shows names and old -> new values; JSON adds the external ids; html is a\nreport to attach to a change request (idsync plan -o html --config F > plan.html).\nA plan a safety limit would stop exits 4 in every format.\n\nFlags:")
+		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o text|json|csv|html] [--out plan.json] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\nText shows names and old -> new values; JSON adds the external ids; html is a\nreport to attach to a change request (idsync plan -o html --config F > plan.html).\nA plan a safety limit would stop exits 4 in every format.\nWith --out, save it for 'idsync apply plan.json', which applies exactly these\nchanges if neither the directory nor the pool moved since.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -38,7 +39,12 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer e.close()
-	p, err := e.agent.Plan(ctx, *full)
+	var p *agent.Plan
+	if *out != "" {
+		p, err = savePlan(ctx, e, *full, *out)
+	} else {
+		p, err = e.agent.Plan(ctx, *full)
+	}
 	bar.finish()
 	if err != nil {
 		return err

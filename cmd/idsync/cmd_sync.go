@@ -18,9 +18,14 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	passwords := fs.Bool("password-hashes", false, "run one password hash session (AD_PASSWORD_HASH) instead of a directory cycle")
 	userControl := fs.Bool("user-control", false, "run one user-control tick (AD_USER_CONTROL: suspend or reactivate users whose AD account state changed) instead of a directory cycle")
 	acceptScope := fs.Bool("accept-scope-change", false, "with --full: confirm that this agent takes over a pool last synchronized under another scope or mapping")
+	object := fs.String("object", "", "synchronize only this object now (UPN, sAMAccountName, DN, objectGUID or group name) and its memberships, without moving the replication token")
+	allowDelete := fs.Bool("allow-delete", false, "with --object: remove the object from the pool when it left the directory scope")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes | --user-control] --config FILE\n\n"+
-			"Run one synchronization cycle now, then exit.\n\n"+
+		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes | --user-control] --config FILE\n"+
+			"       idsync sync --object OBJECT [--allow-delete] --config FILE\n\n"+
+			"Run one synchronization cycle now, then exit. With --object, apply the changes of one object\n"+
+			"(and its memberships) in a session of its own, recorded with trigger on_demand; removing it\n"+
+			"needs --allow-delete.\n\n"+
 			"A pool whose synchronization settings or replication token were written under another scope\n"+
 			"or mapping than this agent's (another agent, or a changed sync_settings filter or mapping) stops\n"+
 			"the cycle before any change, with exit code 4. Review with 'idsync plan --full', then confirm\n"+
@@ -29,6 +34,12 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *object == "" && *allowDelete {
+		return usagef("--allow-delete goes with --object")
+	}
+	if *object != "" && (*full || *dryRun || *passwords || *acceptScope || *userControl) {
+		return usagef("--object goes with --allow-delete only")
 	}
 	if *acceptScope && (!*full || *dryRun || *passwords || *userControl) {
 		return usagef("--accept-scope-change goes with --full, and not with --dry-run, --password-hashes or --user-control")
@@ -84,6 +95,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	dry := *dryRun || cfg.DryRun.Enabled
+	if dry && *object != "" {
+		return usagef("--object applies changes, but dry_run.enabled is set in the config; see 'idsync plan'")
+	}
 	var changes []agent.SettingChange
 	if !dry {
 		if changes, err = e.pushSettings(ctx); err != nil {
@@ -93,7 +107,11 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	job, err := e.agent.RunCycle(ctx, agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope, SettingsChanges: changes})
+	co := agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope, SettingsChanges: changes}
+	if *object != "" {
+		co = agent.CycleOptions{Trigger: agent.TriggerOnDemand, Object: *object, AllowDelete: *allowDelete, SettingsChanges: changes}
+	}
+	job, err := e.agent.RunCycle(ctx, co)
 	bar.finish()
 	if job != nil {
 		printJobSummary(stdout, job)

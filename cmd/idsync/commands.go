@@ -24,8 +24,10 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	cmds := []command{
+		{name: "apply", summary: "apply a plan saved by 'idsync plan --out', if it is still current", run: cmdApply},
 		{name: "check", summary: "check the configuration, the domain controller and Identity Hub", run: cmdCheck},
 		{name: "emulator", summary: "run the built-in Identity Hub API emulator", run: cmdEmulator},
+		{name: "explain", summary: "explain what a cycle does with one user or group, and why", run: cmdExplain},
 		{name: "jobs", summary: "list past synchronization jobs or show one", run: cmdJobs},
 		{name: "plan", summary: "show what a cycle would change, changing nothing", run: cmdPlan},
 		{name: "run", summary: "run the daemon (what the service runs)", run: cmdRun},

@@ -158,6 +158,7 @@ func writePlanText(w io.Writer, p *agent.Plan) {
 	if p.Safety != nil {
 		fmt.Fprintf(w, "SAFETY STOP: %s\n", p.Safety.Reason)
 	}
+	writeGuards(w, p)
 }
 
 // writePlanCSV writes one row per planned change, field or member, for a

@@ -266,12 +266,13 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 		NewSource: sourceFactory(cfg, log, progress), Store: store, Jobs: e.jobs,
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
-			MinSourceUsers: cfg.Safety.MinSourceUsers},
+			MinSourceUsers: cfg.Safety.MinSourceUsers, Guards: guards(cfg.Safety)},
 		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
 		FullSyncInterval: cfg.FullSyncInterval, Progress: applyProgress(progress), Logger: log.Named("agent"),
 		SuspendLockedOut: cfg.UserControl.Enabled && cfg.UserControl.SuspendLockedOut,
 		NewHashSource:    e.hashSourceFactory(),
+		Quarantine:       store, QuarantineAfter: cfg.Apply.QuarantineAfter,
 	})
 	if err != nil {
 		e.close()

@@ -262,6 +262,28 @@ type Safety struct {
 	// users than this, guarding against an empty or truncated read.
 	// 0 disables the check. Default 0.
 	MinSourceUsers int `yaml:"min_source_users"`
+	// MaxMembershipRemovals stops the cycle when it would remove more group
+	// memberships than this; 0 allows none, -1 (default) turns it off.
+	MaxMembershipRemovals int `yaml:"max_membership_removals"`
+	// MaxMembershipRemovalPercent stops the cycle when it would remove more
+	// than this percentage of the memberships of the groups it looked at,
+	// 0..100 (100, the default, turns it off).
+	MaxMembershipRemovalPercent float64 `yaml:"max_membership_removal_percent"`
+	// MaxAttributeLosses stops the cycle when more users than this would
+	// lose the value of one mapped attribute (mail emptied, ...); 0 allows
+	// none, -1 (default) turns it off.
+	MaxAttributeLosses int `yaml:"max_attribute_losses"`
+	// MaxUsernameChanges stops the cycle when more users than this would
+	// get a new username (a UPN suffix change renames everyone); 0 allows
+	// none, -1 (default) turns it off.
+	MaxUsernameChanges int `yaml:"max_username_changes"`
+	// MaxGroupMemberLossPercent stops the cycle when a group would lose more
+	// than this percentage of its members, 0..100 (100, the default, turns
+	// it off).
+	MaxGroupMemberLossPercent float64 `yaml:"max_group_member_loss_percent"`
+	// GroupMemberLossMinMembers exempts groups with fewer members than this
+	// from max_group_member_loss_percent. Default 10.
+	GroupMemberLossMinMembers int `yaml:"group_member_loss_min_members"`
 }
 
 // Apply tunes the applier.
@@ -275,6 +297,12 @@ type Apply struct {
 	// transient error is retried after its first attempt, 0..100: at most
 	// MaxRetries+1 attempts per call, 0 meaning one. Default 5.
 	MaxRetries int `yaml:"max_retries"`
+	// QuarantineAfter is the number of consecutive cycles an object's
+	// change may fail before the object is quarantined: no longer tried
+	// every cycle, only once a day, when its directory object changes, or
+	// after `idsync jobs quarantine release`. 0 turns quarantine off.
+	// Default 5.
+	QuarantineAfter int `yaml:"quarantine_after"`
 }
 
 // Metrics is the metrics section.

@@ -133,6 +133,7 @@ func (c *Config) validate(ps *problems) {
 	if c.Safety.MinSourceUsers < 0 {
 		ps.add("safety.min_source_users", "must be 0 (off) or more, got %d", c.Safety.MinSourceUsers)
 	}
+	c.validateGuards(ps)
 	intRange(ps, "apply.concurrency", c.Apply.Concurrency, 1, 64)
 	if r := c.Apply.RateLimit; math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
 		ps.add("apply.rate_limit", "must be 0 (unlimited) or a positive number of calls per second, got %v", r)

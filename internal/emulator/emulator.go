@@ -128,6 +128,9 @@ type Options struct {
 	// OpDelay makes operations report done only OpDelay after they were
 	// created; clients must poll OperationService.Get. Zero means done at once.
 	OpDelay time.Duration
+	// FailObjects names objects (username, group name or external id)
+	// whose every change fails; see SetFailObjects. A test hook.
+	FailObjects []string
 
 	// Quotas are the organization limits; use DefaultQuotas() for Yandex's
 	// defaults. The zero value means unlimited.
@@ -165,6 +168,8 @@ type Emulator struct {
 
 	stats statsCounter
 	pers  persister
+
+	objFaults objectFaults // objfaults.go
 }
 
 // New returns an emulator for opts, loading opts.StatePath if it exists.
@@ -213,6 +218,7 @@ func New(opts Options) (*Emulator, error) {
 		e.now = time.Now
 	}
 	e.opMethods = e.operationMethods()
+	e.SetFailObjects(opts.FailObjects)
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}

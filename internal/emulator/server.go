@@ -60,7 +60,7 @@ func (e *Emulator) Register(s *grpc.Server) {
 // (latency, rate limit, random errors), authentication and request
 // validation. The keepalive policy admits the go-sdk's client keepalive.
 func (e *Emulator) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalivePolicy), grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.transitionInterceptor, e.opErrorInterceptor)}
+	return []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalivePolicy), grpc.ChainUnaryInterceptor(e.statsInterceptor, e.faultInterceptor, e.authInterceptor, validateInterceptor, e.transitionInterceptor, e.opErrorInterceptor, e.objectFaultInterceptor)}
 }
 
 // Serve serves the emulator on lis until ctx is done, then stops gracefully

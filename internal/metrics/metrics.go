@@ -29,6 +29,7 @@ type Metrics struct {
 	lastCycle   prometheus.Gauge
 	sessionOpen prometheus.Gauge
 	uc          *userControl
+	quarantined prometheus.Gauge
 
 	mu              sync.Mutex
 	started         time.Time
@@ -37,6 +38,7 @@ type Metrics struct {
 	lastFailureText string // its message; may name hosts and DNs
 	failedInARow    int    // cycles failed (or safety-stopped) since the last success
 	failureLimit    int    // failedInARow that makes /healthz unhealthy; 0: off
+	quarantinedN    int    // objects in quarantine after the last cycle
 	writeback       *Writeback
 }
 
@@ -72,8 +74,11 @@ func New(now time.Time) *Metrics {
 	m.sessionOpen = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "idsync_session_open", Help: "1 while a synchronization cycle (and its session) is running, else 0.",
 	})
+	m.quarantined = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "idsync_quarantined_objects", Help: "Objects in quarantine after the last cycle: their change failed in apply.quarantine_after consecutive cycles.",
+	})
 	for _, c := range []prometheus.Collector{m.cycles, m.duration, m.objectsRead, m.changes, m.apiCalls, m.apiErrors,
-		m.lastSuccess, m.lastCycle, m.sessionOpen,
+		m.lastSuccess, m.lastCycle, m.sessionOpen, m.quarantined,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -117,6 +122,10 @@ func (m *Metrics) Finished(job *state.Job, result string, end time.Time) {
 	addStats(m.changes, "user", job.Result.UserStatistics)
 	addStats(m.changes, "group", job.Result.GroupStatistics)
 	addStats(m.changes, "membership", job.Result.GroupMemberStatistics)
+	if (job.Status == state.StatusSuccess || job.Status == state.StatusPartialSuccess) && !job.DryRun {
+		m.quarantinedN = job.Quarantined
+		m.quarantined.Set(float64(job.Quarantined))
+	}
 	if job.Status == state.StatusSuccess || job.Status == state.StatusPartialSuccess {
 		m.lastOK = end
 		m.lastSuccess.Set(float64(end.Unix()))
@@ -170,7 +179,7 @@ func (m *Metrics) health(now time.Time, maxAge time.Duration, verbose bool) (ok 
 	case m.failureLimit > 0 && m.failedInARow >= m.failureLimit:
 		return false, strconv.Itoa(m.failedInARow) + " cycles failed in a row (limit " + strconv.Itoa(m.failureLimit) + ")" + failure(last)
 	case !m.lastOK.IsZero() && now.Sub(m.lastOK) <= maxAge:
-		return true, "last successful cycle " + now.Sub(m.lastOK).Round(time.Second).String() + " ago"
+		return true, "last successful cycle " + now.Sub(m.lastOK).Round(time.Second).String() + " ago" + quarantineDetail(m.quarantinedN)
 	case m.lastOK.IsZero() && now.Sub(m.started) <= maxAge:
 		return true, "starting: no successful cycle yet"
 	case m.lastOK.IsZero():

@@ -55,6 +55,9 @@ type Job struct {
 	// the whole scope in a full cycle, the changed objects in a delta.
 	UsersRead  int `json:"UsersRead"`
 	GroupsRead int `json:"GroupsRead"`
+	// Quarantined counts the objects in quarantine when the job ended
+	// (see 'idsync jobs quarantine').
+	Quarantined int `json:"Quarantined,omitempty"`
 	// SettingsChanges are the fields of the pool's synchronization
 	// settings that the cycle changed to match the config file.
 	SettingsChanges []SettingChange `json:"SettingsChanges,omitempty"`

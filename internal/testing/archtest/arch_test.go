@@ -78,7 +78,7 @@ var (
 // planner lists the files of agent that make the plan. They import only the
 // standard library and the neutral model, so the plan is a pure function of
 // its inputs.
-var planner = []string{"plan.go", "plan_groups.go", "groupname.go", "translit.go", "safety.go", "usermap.go", "target.go"}
+var planner = []string{"plan.go", "plan_groups.go", "groupname.go", "translit.go", "safety.go", "guards.go", "usermap.go", "target.go"}
 
 // plannerMayImport is what a planner file may import besides the standard
 // library.

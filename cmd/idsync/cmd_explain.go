@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/idsync/idsync/agent"
+)
+
+func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("explain", stderr)
+	cfgPath := fs.String("config", "", "config file (required)")
+	output := fs.String("o", "text", "output format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: idsync explain OBJECT [-o json] --config FILE\n\n"+
+			"Explain one user or group (UPN, sAMAccountName, DN, objectGUID or group name): why it is in or\n"+
+			"out of scope, how each mapped field is computed, its effective groups, what the pool holds,\n"+
+			"the change a cycle would make, any rejection and recorded failures. Changes nothing.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usagef("explain needs one object")
+	}
+	if *output != "text" && *output != "json" {
+		return usagef("-o must be text or json, not %q", *output)
+	}
+	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	ex, err := e.agent.Explain(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(stdout, ex)
+	}
+	writeExplanation(stdout, ex)
+	return nil
+}
+
+// writeExplanation prints an explanation as numbered sections.
+func writeExplanation(w io.Writer, ex *agent.Explanation) {
+	if !ex.Found {
+		fmt.Fprintf(w, "%s: not found\n", ex.Ref)
+	} else {
+		fmt.Fprintf(w, "%s %s\n  dn: %s\n  objectGUID: %s\n", ex.Object, ex.Ref, ex.DN, ex.ExternalID)
+	}
+	fmt.Fprintln(w, "1. scope")
+	for _, l := range ex.Scope {
+		fmt.Fprintf(w, "  - %s\n", l)
+	}
+	if !ex.Found {
+		return
+	}
+	if len(ex.Fields) > 0 {
+		fmt.Fprintln(w, "2. attributes")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  FIELD\tSOURCE\tDIRECTORY\tSENT\tPOOL\tNOTE")
+		for _, f := range ex.Fields {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", f.Field, f.Source, orDash(f.Directory), orDash(f.Desired), orDash(f.Pool), f.Note)
+		}
+		tw.Flush()
+	}
+	if ex.Object == agent.ObjectUser {
+		fmt.Fprintf(w, "3. effective groups (direct, nested, primary): %s\n", orDash(strings.Join(ex.Groups, ", ")))
+	}
+	fmt.Fprintln(w, "4. pool")
+	switch {
+	case ex.PoolUser != nil:
+		fmt.Fprintf(w, "  user %s %s active=%v\n", ex.PoolUser.ID, ex.PoolUser.Fields.Username, ex.PoolUser.Active)
+	case ex.PoolGroup != nil:
+		fmt.Fprintf(w, "  group %s %s, %d managed members\n", ex.PoolGroup.ID, ex.PoolGroup.Name, len(ex.PoolGroup.Members))
+	default:
+		fmt.Fprintln(w, "  not in the pool")
+	}
+	fmt.Fprintln(w, "5. change a cycle would make")
+	n := 0
+	for _, c := range ex.Users {
+		fmt.Fprintf(w, "  user %s%s %s", c.Action, statusSuffix(c), c.Fields.Username)
+		if len(c.Mask) > 0 {
+			fmt.Fprintf(w, " fields %v", c.Mask)
+		}
+		fmt.Fprintln(w)
+		n++
+	}
+	for _, c := range ex.GroupsCh {
+		fmt.Fprintf(w, "  group %s %s\n", c.Action, c.Name)
+		n++
+	}
+	for _, m := range ex.Members {
+		fmt.Fprintf(w, "  member of %s +%d -%d\n", m.GroupName, len(m.Add), len(m.Remove))
+		n++
+	}
+	for _, r := range ex.Rejected {
+		fmt.Fprintf(w, "  REJECTED (%s): %s\n", r.Action, r.Reason)
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "  none: the pool is up to date")
+	}
+	if f := ex.Failure; f != nil {
+		state := "failing"
+		if f.Quarantined {
+			state = "quarantined"
+		}
+		fmt.Fprintf(w, "6. recorded failures: %s, %d in a row, last %s: %s\n", state, f.Count, f.Last.Format("2006-01-02T15:04:05Z07:00"), f.LastError)
+	}
+}
+
+func statusSuffix(c agent.UserChange) string {
+	if c.Status == agent.StatusSame {
+		return ""
+	}
+	return "+" + string(c.Status)
+}
