@@ -185,14 +185,17 @@ install_stage() {
 	# The template is refused with a configuration error (exit 2) naming
 	# what is missing; the unit does not restart on exit 2.
 	check install "template config refused" "exit 2, names IDSYNC_LDAP_PASSWORD" bash -c '
-		expect_status 2 runuser -u idsync -- /usr/bin/idsync jobs list --config /etc/idsync/config.yaml &&
+		expect_status 2 runuser -u idsync -- /usr/bin/idsync check --offline --config /etc/idsync/config.yaml &&
 			grep -q IDSYNC_LDAP_PASSWORD "$1/out"' _ "$work"
+	# Reading the job history needs only state_path, even from the template.
+	check install "jobs list needs only state" "template config, jobs list exit 0" \
+		expect_status 0 runuser -u idsync -- /usr/bin/idsync jobs list --config /etc/idsync/config.yaml
 	install -o idsync -g idsync -m 0600 internal/config/testdata/authorized_key.json /etc/idsync/authorized_key.json
-	check install "filled config loads as idsync" "key 600 idsync, jobs list exit 0" \
-		expect_status 0 runuser -u idsync -- env IDSYNC_LDAP_PASSWORD=x /usr/bin/idsync jobs list --config /etc/idsync/config.yaml
+	check install "filled config loads as idsync" "key 600 idsync, check --offline exit 0" \
+		expect_status 0 runuser -u idsync -- env IDSYNC_LDAP_PASSWORD=x /usr/bin/idsync check --offline --config /etc/idsync/config.yaml
 	chmod 0644 /etc/idsync/authorized_key.json
 	check install "permission check active" "key mode 644 is refused (exit 2)" \
-		expect_status 2 runuser -u idsync -- env IDSYNC_LDAP_PASSWORD=x /usr/bin/idsync jobs list --config /etc/idsync/config.yaml
+		expect_status 2 runuser -u idsync -- env IDSYNC_LDAP_PASSWORD=x /usr/bin/idsync check --offline --config /etc/idsync/config.yaml
 	check install "state writable by idsync" "/var/lib/idsync" \
 		runuser -u idsync -- sh -c 'touch /var/lib/idsync/.probe && rm /var/lib/idsync/.probe'
 	# A fault nothing recovers (SIGQUIT takes the runtime's crash path, as an
