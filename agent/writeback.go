@@ -212,6 +212,7 @@ func (w *Writeback) process(ctx context.Context, c *directory.PasswordChange) er
 			if err := w.st.save(w.opts.Store); err != nil {
 				return err
 			}
+			log.Info("password written to the directory and recorded; committing it")
 			if w.opts.AfterWrite != nil {
 				w.opts.AfterWrite(c)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,7 +121,15 @@ func TestE2EWritebackKill9BetweenWriteAndCommit(t *testing.T) {
 	opID := make(chan string, 1)
 	go func() { opID <- w.reset(id, "Wb-Kill-0001") }()
 	var usn string
-	if !waitFor(30*time.Second, func() bool { return w.passwordIs(u.DN, "Wb-Kill-0001") }) {
+	// Kill once AD has the password and the daemon has recorded that it
+	// wrote it (the record is what makes a restart commit instead of
+	// writing again; README names the instant before it).
+	if !waitFor(30*time.Second, func() bool {
+		return strings.Contains(w.logged.String(), "password written to the directory and recorded")
+	}) {
+		t.Fatal("the daemon did not record writing the password to AD")
+	}
+	if !w.passwordIs(u.DN, "Wb-Kill-0001") {
 		t.Fatal("the password did not reach AD")
 	}
 	if err := daemon.Process.Kill(); err != nil { // SIGKILL
