@@ -59,12 +59,24 @@ type GraphChange struct {
 	// Links are domain groups added or whose RID, InScope or direct members
 	// changed; Direct is the complete new list.
 	Links []Links
+	// Members are direct-member value changes of groups whose Links the
+	// graph has and that are not in Links or RemovedLinks (what an
+	// incremental read of member values gives).
+	MemberEdits []MemberEdit
 	// RemovedLinks are groups that left the domain.
 	RemovedLinks []string
 	// Groups are synchronized groups added (ExternalID is used).
 	Groups []Group
 	// RemovedGroups are groups no longer synchronized.
 	RemovedGroups []string
+}
+
+// MemberEdit adds and removes direct member values (ExternalIDs) of one
+// group.
+type MemberEdit struct {
+	GroupID string
+	Added   []string
+	Removed []string
 }
 
 // NewMemberGraph builds the graph of c (which it does not modify) with the
@@ -170,6 +182,9 @@ func (g *MemberGraph) Apply(c GraphChange) []string {
 	for i := range c.Links {
 		g.setLinks(a, &c.Links[i])
 	}
+	for _, mc := range c.MemberEdits {
+		g.editLinks(a, mc)
+	}
 	for _, id := range c.RemovedGroups {
 		if n, ok := g.index[id]; ok && g.groups[n] != nil && g.groups[n].listed {
 			a.listing(n)
@@ -234,6 +249,33 @@ func (g *MemberGraph) setLinks(a *applyState, l *Links) {
 		a.dirtyList(g.parents[n]) // whether they can enter n changed
 	}
 	gr.linked, gr.rid, gr.inScope, gr.direct = true, l.RID, l.InScope, slices.Clip(direct)
+	a.dirty(n)
+}
+
+// editLinks adds and removes direct members of a group with links.
+func (g *MemberGraph) editLinks(a *applyState, mc MemberEdit) {
+	n, ok := g.index[mc.GroupID]
+	if !ok || g.groups[n] == nil || !g.groups[n].linked {
+		return
+	}
+	gr := g.groups[n]
+	for _, id := range mc.Removed {
+		m, ok := g.index[id]
+		if !ok {
+			continue
+		}
+		if i, found := slices.BinarySearch(gr.direct, m); found {
+			gr.direct = slices.Delete(gr.direct, i, i+1)
+			g.parents[m] = remove(g.parents[m], n)
+		}
+	}
+	for _, id := range mc.Added {
+		m := g.intern(id)
+		if i, found := slices.BinarySearch(gr.direct, m); !found {
+			gr.direct = slices.Insert(gr.direct, i, m)
+			g.parents[m] = append(g.parents[m], n)
+		}
+	}
 	a.dirty(n)
 }
 

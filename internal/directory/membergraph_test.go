@@ -88,8 +88,25 @@ func (m *graphModel) member() string {
 // GraphChange: each touched object as it is at the end.
 func (m *graphModel) change() GraphChange {
 	users, links, listed := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	start := map[string][]string{} // direct members before member edits
 	for range 1 + m.next(4) {
-		switch m.next(10) {
+		switch m.next(11) {
+		case 10:
+			id := m.groupID(m.next(m.nGroup))
+			l, ok := m.links[id]
+			if !ok {
+				break
+			}
+			if _, seen := start[id]; !seen {
+				start[id] = slices.Clone(l.Direct)
+			}
+			l.Direct = slices.Clone(l.Direct)
+			if len(l.Direct) > 0 && m.next(2) == 0 {
+				l.Direct = slices.Delete(l.Direct, 0, 1)
+			} else {
+				l.Direct = append(l.Direct, m.member())
+			}
+			m.links[id] = l
 		case 0, 1:
 			u := User{ExternalID: m.userID(m.next(m.nUsers)), PrimaryGroupID: m.rid()}
 			m.users[u.ExternalID] = u
@@ -150,6 +167,15 @@ func (m *graphModel) change() GraphChange {
 		} else {
 			c.RemovedLinks = append(c.RemovedLinks, id)
 		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(start)) {
+		if links[id] {
+			continue
+		}
+		before := slices.Compact(slices.Sorted(slices.Values(start[id])))
+		after := slices.Compact(slices.Sorted(slices.Values(m.links[id].Direct)))
+		added, removed := DiffSorted(before, after)
+		c.MemberEdits = append(c.MemberEdits, MemberEdit{GroupID: id, Added: added, Removed: removed})
 	}
 	for _, id := range slices.Sorted(maps.Keys(listed)) {
 		if m.listed[id] {
