@@ -6,7 +6,7 @@ usage: samba-offline-load.py SMB_CONF LDIF PRIMARY [BATCH]
 The records go through Samba's own module stack (objectGUID, objectSid and
 RID allocation, sAMAccountType, linked attributes and memberOf, security
 descriptors) as Administrator, the account LDAP seeding binds as, in
-transactions of BATCH records (default 5000) instead of one per LDAP
+transactions of BATCH records (default 2000) instead of one per LDAP
 request. PRIMARY lists "user DN<TAB>group DN" lines: primaryGroupID is set
 once the groups have their RIDs, as the LDAP seeding does.
 """
@@ -23,7 +23,7 @@ from samba.samdb import SamDB
 
 def main():
     conf, ldif_path, primary_path = sys.argv[1:4]
-    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 5000
+    batch = int(sys.argv[4]) if len(sys.argv) > 4 else 2000
     lp = param.LoadParm()
     lp.load(conf)
     url = lp.private_path("sam.ldb")
@@ -37,6 +37,7 @@ def main():
     with open(ldif_path, encoding="utf-8") as f:
         text = f.read()
     n = 0
+    lap = time.time()
     db.transaction_start()
     try:
         for changetype, msg in db.parse_ldif(text):
@@ -50,8 +51,9 @@ def main():
             if n % batch == 0:
                 db.transaction_commit()
                 db.transaction_start()
-                if n % (batch * 10) == 0:
-                    print("samba-offline-load: %d records, %.1fs" % (n, time.time() - t0), flush=True)
+                now = time.time()
+                print("samba-offline-load: %d records, %.1fs (%.0f/s)" % (n, now - t0, batch / (now - lap)), flush=True)
+                lap = now
         rids = {}
         with open(primary_path, encoding="utf-8") as f:
             for line in f:
