@@ -8,7 +8,8 @@ RID allocation, sAMAccountType, linked attributes and memberOf, security
 descriptors) as Administrator, the account LDAP seeding binds as, in
 transactions of BATCH records (default 2000) instead of one per LDAP
 request. PRIMARY lists "user DN<TAB>group DN" lines: primaryGroupID is set
-once the groups have their RIDs, as the LDAP seeding does.
+once the groups have their RIDs, as the LDAP seeding does (empty when the
+memberships are added over LDAP afterwards).
 """
 import sys
 import time

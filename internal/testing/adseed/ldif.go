@@ -11,12 +11,13 @@ import (
 
 // WriteLDIF writes ds as the LDAP seeding adds it, for a bulk load into a
 // stopped DC's database (scripts/samba-dc.sh seed --offline): the same Add
-// requests (OUs, users, groups, computers), then the member values of each
-// group (with the users that get it as primary group) as Modify records.
-// primaryGroupID needs the groups' RIDs, which only exist once they are
-// added: primary receives one "user DN<TAB>group DN" line per user with a
-// custom primary group, for the loader to set after the adds.
-func WriteLDIF(ldif, primary io.Writer, ds *Dataset) error {
+// requests (OUs, users, groups, computers) and, with members, the member
+// values of each group (with the users that get it as primary group) as
+// Modify records. primaryGroupID needs the groups' RIDs, which only exist
+// once they are added: with members, primary receives one "user DN<TAB>group
+// DN" line per user with a custom primary group, for the loader to set
+// after the adds. Without members, SeedMemberships adds both over LDAP.
+func WriteLDIF(ldif, primary io.Writer, ds *Dataset, members bool) error {
 	w := bufio.NewWriterSize(ldif, 1<<16)
 	var reqs []*ldap.AddRequest
 	for _, ou := range ds.OUs {
@@ -41,7 +42,10 @@ func WriteLDIF(ldif, primary io.Writer, ds *Dataset) error {
 		}
 		w.WriteByte('\n')
 	}
-	jobs, _ := memberJobs(ds, 1000)
+	var jobs []memberJob
+	if members {
+		jobs, _ = memberJobs(ds, 1000)
+	}
 	for _, j := range jobs {
 		writeLine(w, "dn", j.dn)
 		writeLine(w, "changetype", "modify")
@@ -53,6 +57,9 @@ func WriteLDIF(ldif, primary io.Writer, ds *Dataset) error {
 	}
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("write ldif: %w", err)
+	}
+	if !members {
+		return nil
 	}
 	p := bufio.NewWriter(primary)
 	for _, u := range ds.Users {

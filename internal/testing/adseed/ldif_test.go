@@ -3,6 +3,7 @@ package adseed
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -11,12 +12,18 @@ import (
 // requests: every add with its attributes, every member value, and a
 // primary-group line per user with a custom primary group.
 func TestWriteLDIF(t *testing.T) {
+	for _, members := range []bool{true, false} {
+		t.Run(fmt.Sprintf("members=%v", members), func(t *testing.T) { testWriteLDIF(t, members) })
+	}
+}
+
+func testWriteLDIF(t *testing.T, members bool) {
 	ds, err := Profile("test", "DC=idsync,DC=test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ldif, primary bytes.Buffer
-	if err := WriteLDIF(&ldif, &primary, ds); err != nil {
+	if err := WriteLDIF(&ldif, &primary, ds, members); err != nil {
 		t.Fatal(err)
 	}
 	type record struct {
@@ -57,6 +64,9 @@ func TestWriteLDIF(t *testing.T) {
 		records = append(records, r)
 	}
 	jobs, total := memberJobs(ds, 1000)
+	if !members {
+		jobs, total = nil, ds.MembershipCount()
+	}
 	if want := len(ds.OUs) + len(ds.Users) + len(ds.Groups) + len(ds.Computers) + len(jobs); len(records) != want {
 		t.Fatalf("%d records, want %d", len(records), want)
 	}
@@ -102,6 +112,12 @@ func TestWriteLDIF(t *testing.T) {
 	for _, j := range jobs {
 		check(record{dn: j.dn, changetype: "modify", attrs: map[string][]string{"add": {"member"}, "member": j.values}})
 		values += len(j.values)
+	}
+	if !members {
+		if primary.Len() != 0 {
+			t.Errorf("primary list written without members: %q", primary.String())
+		}
+		return
 	}
 	if values != total || total < ds.MembershipCount() {
 		t.Errorf("%d member values written, want %d (dataset %d)", values, total, ds.MembershipCount())

@@ -130,19 +130,47 @@ func Seed(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, 
 	st.Create = time.Since(t0)
 	log.Info("objects created", zap.Int("users", st.Users), zap.Int("groups", st.Groups), zap.Duration("took", st.Create))
 
-	t0 = time.Now()
-	n, err := addMemberships(ctx, pool, ds, batch)
-	if err != nil {
-		return st, fmt.Errorf("seed %s: %w", ds.Profile, err)
+	if err := seedMemberships(ctx, pool, ds, batch, &st); err != nil {
+		return st, err
 	}
-	st.Members = n
-	if err := setPrimaryGroups(ctx, pool, ds); err != nil {
-		return st, fmt.Errorf("seed %s: %w", ds.Profile, err)
-	}
-	st.Memberships = time.Since(t0)
 	st.Total = time.Since(start)
 	log.Info("memberships added", zap.Int("values", st.Members), zap.Duration("took", st.Memberships))
 	return st, nil
+}
+
+// SeedMemberships adds the member values and custom primary groups of ds,
+// whose objects already exist (loaded by WriteLDIF's output), as Seed does.
+func SeedMemberships(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, error) {
+	var st Stats
+	workers, batch := opts.Workers, opts.MemberBatch
+	if workers <= 0 {
+		workers = 4
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
+	pool, err := newConnPool(ctx, t, workers)
+	if err != nil {
+		return st, fmt.Errorf("seed memberships %s: %w", ds.Profile, err)
+	}
+	defer pool.close()
+	err = seedMemberships(ctx, pool, ds, batch, &st)
+	st.Total = st.Memberships
+	return st, err
+}
+
+func seedMemberships(ctx context.Context, pool *connPool, ds *Dataset, batch int, st *Stats) error {
+	t0 := time.Now()
+	n, err := addMemberships(ctx, pool, ds, batch)
+	if err != nil {
+		return fmt.Errorf("seed %s: %w", ds.Profile, err)
+	}
+	st.Members = n
+	if err := setPrimaryGroups(ctx, pool, ds); err != nil {
+		return fmt.Errorf("seed %s: %w", ds.Profile, err)
+	}
+	st.Memberships = time.Since(t0)
+	return nil
 }
 
 func ouAdd(ou OU) *ldap.AddRequest {
