@@ -7,8 +7,8 @@ import "slices"
 // recomputes only G and the groups that contain G, transitively (strongly
 // connected components, i.e. nesting cycles, are recomputed as one). Users,
 // groups and member ids are interned: a node is an int32 and a membership
-// costs four bytes in each direction. It performs no I/O and is not safe for
-// concurrent use.
+// costs four bytes in each direction (the ids of removed objects stay
+// interned). It performs no I/O and is not safe for concurrent use.
 //
 // Effective returns what Build puts in Group.Members for the same
 // candidates and filter. With a group filter, the users in scope are
