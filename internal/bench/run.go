@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/testing/adseed"
 	"github.com/idsync/idsync/internal/testing/testdc"
 )
@@ -226,49 +227,29 @@ func describe(ds *adseed.Dataset) Workload {
 }
 
 // effectiveCounts returns, per group DN (lowercased), the number of users
-// that are members directly, through nested groups or by primary group: what
-// Dataset.EffectiveMembers gives, with the indexes built once instead of per
-// group (W100k has 5,000 groups and 100,000 users).
+// that are members directly, through nested groups or by primary group:
+// what Dataset.EffectiveMembers gives, computed once for every group by
+// directory.MemberGraph (W100k has 5,000 groups and 100,000 users).
 func effectiveCounts(ds *adseed.Dataset) map[string]int {
-	groups := make(map[string]adseed.Group, len(ds.Groups))
-	for _, g := range ds.Groups {
-		groups[strings.ToLower(g.DN)] = g
+	rids := make(map[string]uint32, len(ds.Groups))
+	var c directory.Candidates
+	for i, g := range ds.Groups {
+		k := strings.ToLower(g.DN)
+		rids[k] = uint32(i + 1)
+		direct := make([]string, len(g.Members))
+		for j, m := range g.Members {
+			direct[j] = strings.ToLower(m)
+		}
+		c.Groups = append(c.Groups, directory.Group{ExternalID: k})
+		c.Links = append(c.Links, directory.Links{GroupID: k, RID: uint32(i + 1), InScope: true, Direct: direct})
 	}
-	users := make(map[string]bool, len(ds.Users))
-	primaries := map[string][]string{}
 	for _, u := range ds.Users {
-		k := strings.ToLower(u.DN)
-		users[k] = true
-		if u.PrimaryGroup != "" {
-			pk := strings.ToLower(u.PrimaryGroup)
-			primaries[pk] = append(primaries[pk], k)
-		}
+		c.Users = append(c.Users, directory.User{ExternalID: strings.ToLower(u.DN), PrimaryGroupID: rids[strings.ToLower(u.PrimaryGroup)]})
 	}
-	out := make(map[string]int, len(groups))
-	for gk := range groups {
-		seenGroups := map[string]bool{}
-		seenUsers := map[string]bool{}
-		stack := []string{gk}
-		for len(stack) > 0 {
-			k := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seenGroups[k] {
-				continue
-			}
-			seenGroups[k] = true
-			for _, u := range primaries[k] {
-				seenUsers[u] = true
-			}
-			for _, m := range groups[k].Members {
-				mk := strings.ToLower(m)
-				if users[mk] {
-					seenUsers[mk] = true
-				} else if _, ok := groups[mk]; ok {
-					stack = append(stack, mk)
-				}
-			}
-		}
-		out[gk] = len(seenUsers)
+	g := directory.NewMemberGraph(c, nil)
+	out := make(map[string]int, len(ds.Groups))
+	for _, gr := range c.Groups {
+		out[gr.ExternalID] = len(g.Effective(gr.ExternalID))
 	}
 	return out
 }

@@ -85,10 +85,7 @@ func Seed(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, 
 	t0 := time.Now()
 	conn = pool.get()
 	for _, ou := range ds.OUs {
-		req := ldap.NewAddRequest(ou.DN, nil)
-		req.Attribute("objectClass", []string{"organizationalUnit"})
-		addIf(req, "description", ou.Description)
-		if err := conn.Add(req); err != nil {
+		if err := conn.Add(ouAdd(ou)); err != nil {
 			pool.put(conn)
 			return st, fmt.Errorf("seed %s: add ou %s: %w", ds.Profile, ou.DN, err)
 		}
@@ -111,13 +108,8 @@ func Seed(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, 
 	}
 	st.Users = len(ds.Users)
 	err = pool.each(ctx, len(ds.Groups), func(c *ldap.Conn, i int) error {
-		g := ds.Groups[i]
-		req := ldap.NewAddRequest(g.DN, nil)
-		req.Attribute("objectClass", []string{"group"})
-		req.Attribute("sAMAccountName", []string{g.SAMAccountName})
-		addIf(req, "description", g.Description)
-		if err := c.Add(req); err != nil {
-			return fmt.Errorf("add group %s: %w", g.DN, err)
+		if err := c.Add(groupAdd(ds.Groups[i])); err != nil {
+			return fmt.Errorf("add group %s: %w", ds.Groups[i].DN, err)
 		}
 		return nil
 	})
@@ -126,13 +118,8 @@ func Seed(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, 
 	}
 	st.Groups = len(ds.Groups)
 	err = pool.each(ctx, len(ds.Computers), func(c *ldap.Conn, i int) error {
-		m := ds.Computers[i]
-		req := ldap.NewAddRequest(m.DN, nil)
-		req.Attribute("objectClass", []string{"computer"})
-		req.Attribute("sAMAccountName", []string{m.SAMAccountName})
-		req.Attribute("userAccountControl", []string{strconv.Itoa(UACComputer)})
-		if err := c.Add(req); err != nil {
-			return fmt.Errorf("add computer %s: %w", m.DN, err)
+		if err := c.Add(computerAdd(ds.Computers[i])); err != nil {
+			return fmt.Errorf("add computer %s: %w", ds.Computers[i].DN, err)
 		}
 		return nil
 	})
@@ -143,19 +130,70 @@ func Seed(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, 
 	st.Create = time.Since(t0)
 	log.Info("objects created", zap.Int("users", st.Users), zap.Int("groups", st.Groups), zap.Duration("took", st.Create))
 
-	t0 = time.Now()
-	n, err := addMemberships(ctx, pool, ds, batch)
-	if err != nil {
-		return st, fmt.Errorf("seed %s: %w", ds.Profile, err)
+	if err := seedMemberships(ctx, pool, ds, batch, &st); err != nil {
+		return st, err
 	}
-	st.Members = n
-	if err := setPrimaryGroups(ctx, pool, ds); err != nil {
-		return st, fmt.Errorf("seed %s: %w", ds.Profile, err)
-	}
-	st.Memberships = time.Since(t0)
 	st.Total = time.Since(start)
 	log.Info("memberships added", zap.Int("values", st.Members), zap.Duration("took", st.Memberships))
 	return st, nil
+}
+
+// SeedMemberships adds the member values and custom primary groups of ds,
+// whose objects already exist (loaded by WriteLDIF's output), as Seed does.
+func SeedMemberships(ctx context.Context, t Target, ds *Dataset, opts SeedOptions) (Stats, error) {
+	var st Stats
+	workers, batch := opts.Workers, opts.MemberBatch
+	if workers <= 0 {
+		workers = 4
+	}
+	if batch <= 0 {
+		batch = 1000
+	}
+	pool, err := newConnPool(ctx, t, workers)
+	if err != nil {
+		return st, fmt.Errorf("seed memberships %s: %w", ds.Profile, err)
+	}
+	defer pool.close()
+	err = seedMemberships(ctx, pool, ds, batch, &st)
+	st.Total = st.Memberships
+	return st, err
+}
+
+func seedMemberships(ctx context.Context, pool *connPool, ds *Dataset, batch int, st *Stats) error {
+	t0 := time.Now()
+	n, err := addMemberships(ctx, pool, ds, batch)
+	if err != nil {
+		return fmt.Errorf("seed %s: %w", ds.Profile, err)
+	}
+	st.Members = n
+	if err := setPrimaryGroups(ctx, pool, ds); err != nil {
+		return fmt.Errorf("seed %s: %w", ds.Profile, err)
+	}
+	st.Memberships = time.Since(t0)
+	return nil
+}
+
+func ouAdd(ou OU) *ldap.AddRequest {
+	req := ldap.NewAddRequest(ou.DN, nil)
+	req.Attribute("objectClass", []string{"organizationalUnit"})
+	addIf(req, "description", ou.Description)
+	return req
+}
+
+func groupAdd(g Group) *ldap.AddRequest {
+	req := ldap.NewAddRequest(g.DN, nil)
+	req.Attribute("objectClass", []string{"group"})
+	req.Attribute("sAMAccountName", []string{g.SAMAccountName})
+	addIf(req, "description", g.Description)
+	return req
+}
+
+func computerAdd(m Computer) *ldap.AddRequest {
+	req := ldap.NewAddRequest(m.DN, nil)
+	req.Attribute("objectClass", []string{"computer"})
+	req.Attribute("sAMAccountName", []string{m.SAMAccountName})
+	req.Attribute("userAccountControl", []string{strconv.Itoa(UACComputer)})
+	return req
 }
 
 // userAdd builds the Add request of u.
@@ -202,28 +240,7 @@ func addIf(req *ldap.AddRequest, attr, value string) {
 // addMemberships adds every group's members, plus users that will get the
 // group as primary group (AD requires membership first), in batches.
 func addMemberships(ctx context.Context, pool *connPool, ds *Dataset, batch int) (int, error) {
-	primary := map[string][]string{}
-	for _, u := range ds.Users {
-		if u.PrimaryGroup != "" {
-			k := strings.ToLower(u.PrimaryGroup)
-			primary[k] = append(primary[k], u.DN)
-		}
-	}
-	type job struct {
-		dn     string
-		values []string
-	}
-	var jobs []job
-	total := 0
-	for _, g := range ds.Groups {
-		values := append(append([]string(nil), g.Members...), primary[strings.ToLower(g.DN)]...)
-		for len(values) > 0 {
-			n := min(batch, len(values))
-			jobs = append(jobs, job{dn: g.DN, values: values[:n]})
-			total += n
-			values = values[n:]
-		}
-	}
+	jobs, total := memberJobs(ds, batch)
 	// Batches of one group may run concurrently: each adds distinct values.
 	err := pool.each(ctx, len(jobs), func(c *ldap.Conn, i int) error {
 		req := ldap.NewModifyRequest(jobs[i].dn, nil)
@@ -234,6 +251,34 @@ func addMemberships(ctx context.Context, pool *connPool, ds *Dataset, batch int)
 		return nil
 	})
 	return total, err
+}
+
+// memberJob adds values to the member attribute of group dn.
+type memberJob struct {
+	dn     string
+	values []string
+}
+
+// memberJobs splits every group's members, plus the users that will get the
+// group as primary group, into batches; total counts the values.
+func memberJobs(ds *Dataset, batch int) (jobs []memberJob, total int) {
+	primary := map[string][]string{}
+	for _, u := range ds.Users {
+		if u.PrimaryGroup != "" {
+			k := strings.ToLower(u.PrimaryGroup)
+			primary[k] = append(primary[k], u.DN)
+		}
+	}
+	for _, g := range ds.Groups {
+		values := append(append([]string(nil), g.Members...), primary[strings.ToLower(g.DN)]...)
+		for len(values) > 0 {
+			n := min(batch, len(values))
+			jobs = append(jobs, memberJob{dn: g.DN, values: values[:n]})
+			total += n
+			values = values[n:]
+		}
+	}
+	return jobs, total
 }
 
 // setPrimaryGroups sets primaryGroupID of users with a custom primary group.
