@@ -328,7 +328,7 @@ seed_offline() {
 	# Samba's Python modules belong to the interpreter samba-tool runs on.
 	py="$(sed -n '1s/^#! *//p' "$(command -v samba-tool)")"
 	t0=$(now_ms)
-	(cd "$REPO_DIR" && go run ./internal/testing/adseed/ldifgen -env "$ENV_FILE" -profile "$profile" -out "$out")
+	(cd "$REPO_DIR" && go run ./cmd/adseed-ldif -env "$ENV_FILE" -profile "$profile" -out "$out")
 	t1=$(now_ms)
 	stop_dc
 	if ! $py "$SCRIPT_DIR/samba-offline-load.py" "$CONF" "$out/$profile.ldif" "$out/$profile.primary" >>"$DIR/log/offline-load.log" 2>&1; then
@@ -341,9 +341,9 @@ seed_offline() {
 	start
 	wait_ready
 	t3=$(now_ms)
-	(cd "$REPO_DIR" && go run ./internal/testing/adseed/ldifgen -env "$ENV_FILE" -profile "$profile" -seed-members)
+	(cd "$REPO_DIR" && go run ./cmd/adseed-ldif -env "$ENV_FILE" -profile "$profile" -seed-members)
 	t4=$(now_ms)
-	(cd "$REPO_DIR" && go run ./internal/testing/adseed/ldifgen -env "$ENV_FILE" -profile "$profile" -mark)
+	(cd "$REPO_DIR" && go run ./cmd/adseed-ldif -env "$ENV_FILE" -profile "$profile" -mark)
 	rm -rf "$out"
 	log "seeded $profile in $(((t4 - t0) / 1000)) s: generate $((t1 - t0)) ms, offline load $((t2 - t1)) ms, restart $((t3 - t2)) ms, memberships over LDAP $((t4 - t3)) ms"
 }

@@ -1,4 +1,4 @@
-// Command ldifgen writes an adseed profile's objects as LDIF for
+// Command adseed-ldif writes an adseed profile's objects as LDIF for
 // `scripts/samba-dc.sh seed --offline`, which loads it into the stopped
 // DC's database, then adds the memberships over LDAP (-seed-members) and
 // records the profile as seeded (-mark).
@@ -19,13 +19,13 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "ldifgen:", err)
+		fmt.Fprintln(os.Stderr, "adseed-ldif:", err)
 		os.Exit(1)
 	}
 }
 
 func run(args []string) error {
-	fs := flag.NewFlagSet("ldifgen", flag.ContinueOnError)
+	fs := flag.NewFlagSet("adseed-ldif", flag.ContinueOnError)
 	envFile := fs.String("env", testdc.EnvFile(testdc.DefaultDir()), "DC env file written by scripts/samba-dc.sh")
 	profile := fs.String("profile", "test", "profile: test, demo, w1k, w10k or w100k")
 	out := fs.String("out", "", "write <out>/<profile>.ldif and <out>/<profile>.primary")
