@@ -11,7 +11,6 @@ import (
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
-	"github.com/idsync/idsync/ldapsource"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -227,7 +226,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		}
 		d, err := src.Delta(ctx, prev)
 		switch {
-		case errors.Is(err, ldapsource.ErrFullSyncRequired):
+		case errors.Is(err, directory.ErrFullSyncRequired):
 			full, why = true, err.Error()
 		case err != nil:
 			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
