@@ -131,10 +131,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.ReportInterval <= 0 {
 		opts.ReportInterval = 5 * time.Second
 	}
-	a := &Agent{opts: opts, log: opts.Logger, now: opts.Now}
-	if a.log == nil {
-		a.log = zap.NewNop()
-	}
+	a := &Agent{opts: opts, log: named(opts.Logger, ""), now: opts.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}

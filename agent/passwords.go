@@ -118,10 +118,7 @@ func NewPasswordSync(opts PasswordOptions) (*PasswordSync, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
-	p := &PasswordSync{opts: opts, log: zap.NewNop(), now: time.Now}
-	if opts.Logger != nil {
-		p.log = opts.Logger.Named("passwords")
-	}
+	p := &PasswordSync{opts: opts, log: named(opts.Logger, "passwords"), now: time.Now}
 	if opts.Now != nil {
 		p.now = opts.Now
 	}

@@ -154,10 +154,7 @@ func NewUserControl(opts UserControlOptions) (*UserControl, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
-	u := &UserControl{opts: opts, log: zap.NewNop(), now: time.Now}
-	if opts.Logger != nil {
-		u.log = opts.Logger.Named("usercontrol")
-	}
+	u := &UserControl{opts: opts, log: named(opts.Logger, "usercontrol"), now: time.Now}
 	if opts.Now != nil {
 		u.now = opts.Now
 	}
