@@ -141,7 +141,7 @@ func (c *cycle) showProgress(ctx context.Context, total int64) {
 	for {
 		r := c.counts.Result()
 		done := r.Successes() + r.Failures()
-		for _, s := range []reporter.Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
+		for _, s := range []state.Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
 			done -= s.Same.Success
 			done += s.Created.Skipped + s.Deleted.Skipped
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/idsync/idsync/internal/state"
 )
 
 func TestResultCountsEveryOutcome(t *testing.T) {
@@ -20,13 +22,13 @@ func TestResultCountsEveryOutcome(t *testing.T) {
 	c.Add(Membership, Create, Skipped, 4)
 	c.Add(Membership, Delete, Success, 5)
 	got := c.Result()
-	want := Result{
-		UserStatistics: Statistics{
-			Created: Counter{Total: 4, Success: 3, Failed: 1},
-			Same:    Counter{Total: 7, Success: 7},
+	want := state.Result{
+		UserStatistics: state.Statistics{
+			Created: state.Counter{Total: 4, Success: 3, Failed: 1},
+			Same:    state.Counter{Total: 7, Success: 7},
 		},
-		GroupStatistics:       Statistics{Binded: Counter{Total: 2, Success: 2}},
-		GroupMemberStatistics: Statistics{Created: Counter{Total: 4, Skipped: 4}, Deleted: Counter{Total: 5, Success: 5}},
+		GroupStatistics:       state.Statistics{Binded: state.Counter{Total: 2, Success: 2}},
+		GroupMemberStatistics: state.Statistics{Created: state.Counter{Total: 4, Skipped: 4}, Deleted: state.Counter{Total: 5, Success: 5}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
@@ -149,7 +151,7 @@ func TestPasswordHashProgress(t *testing.T) {
 	if diff := cmp.Diff(want, c.Entries(), protocmp.Transform()); diff != "" {
 		t.Errorf("password hash progress (-want +got):\n%s", diff)
 	}
-	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (Counter{Total: 4, Success: 3, Failed: 1}) {
+	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (state.Counter{Total: 4, Success: 3, Failed: 1}) {
 		t.Errorf("PasswordHashUpdated = %+v", got)
 	}
 }

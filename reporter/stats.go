@@ -103,14 +103,6 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
-// The job statistics schema belongs to the job record (state.Job); these
-// names are the same types.
-type (
-	Counter    = state.Counter
-	Statistics = state.Statistics
-	Result     = state.Result
-)
-
 // Counts is a concurrency-safe tally of change outcomes. The zero value is
 // ready to use.
 type Counts struct {
@@ -146,18 +138,18 @@ func (c *Counts) snapshot() (n [numObjects][numChanges][numOutcomes]int64, versi
 }
 
 // Result returns the job statistics so far.
-func (c *Counts) Result() Result {
+func (c *Counts) Result() state.Result {
 	n, _ := c.snapshot()
-	stats := func(o Object) Statistics {
-		ctr := func(ch Change) Counter {
+	stats := func(o Object) state.Statistics {
+		ctr := func(ch Change) state.Counter {
 			s, f, k := n[o][ch][Success], n[o][ch][Failed], n[o][ch][Skipped]
-			return Counter{Total: s + f + k, Success: s, Failed: f, Skipped: k}
+			return state.Counter{Total: s + f + k, Success: s, Failed: f, Skipped: k}
 		}
-		return Statistics{
+		return state.Statistics{
 			Created: ctr(Create), Updated: ctr(Update), Deleted: ctr(Delete), Binded: ctr(Bind),
 			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate), PasswordHashUpdated: ctr(PasswordHash),
 			PasswordWritten: ctr(PasswordWriteback),
 		}
 	}
-	return Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}
+	return state.Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}
 }
