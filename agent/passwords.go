@@ -172,7 +172,7 @@ func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job
 	}
 	fields := []zap.Field{zap.String("status", job.Status), zap.String("mode", job.Mode),
 		zap.Duration("took", job.EndTime.Sub(start)), zap.Int("changed", job.UsersRead),
-		zap.Int64("hashes_set", s.counts.Get(reporter.User, reporter.PasswordHash, reporter.Success)),
+		zap.Int64("hashes_set", s.counts.Get(directory.KindUser, reporter.PasswordHash, reporter.Success)),
 		zap.Int64("failed", job.Result.Failures())}
 	if err != nil {
 		s.log.Warn("password session finished", append(fields, zap.Error(err))...)
@@ -359,13 +359,13 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []directo
 					return gctx.Err()
 				}
 				s.log.Warn("setting a password hash failed", zap.String("external_id", ext), zap.Error(err))
-				s.counts.Add(reporter.User, reporter.PasswordHash, reporter.Failed, 1)
+				s.counts.Add(directory.KindUser, reporter.PasswordHash, reporter.Failed, 1)
 				mu.Lock()
 				failed = append(failed, ext)
 				mu.Unlock()
 				return nil
 			}
-			s.counts.Add(reporter.User, reporter.PasswordHash, reporter.Success, 1)
+			s.counts.Add(directory.KindUser, reporter.PasswordHash, reporter.Success, 1)
 			return nil
 		})
 		return nil

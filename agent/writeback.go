@@ -327,7 +327,7 @@ func (w *Writeback) count(failure *directory.WritebackFailure) {
 	if failure != nil {
 		out = reporter.Failed
 	}
-	w.counts.Add(reporter.User, reporter.PasswordWriteback, out, 1)
+	w.counts.Add(directory.KindUser, reporter.PasswordWriteback, out, 1)
 }
 
 // finishJob saves the current job, if any.

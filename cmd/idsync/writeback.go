@@ -158,7 +158,7 @@ func (h *heldStore) managed(externalID string) (bool, error) {
 		return false, err
 	}
 	defer release()
-	ids, err := st.IDs(state.User, []string{externalID})
+	ids, err := st.IDs(directory.KindUser, []string{externalID})
 	if err != nil {
 		return false, err
 	}
