@@ -263,7 +263,8 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 			return nil, gerr
 		}
 		in.ManagedGroups = len(groups)
-		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
+		in.Target, x, err = deltaTarget{pool: a.opts.Cloud, concurrency: a.opts.Concurrency, in: &in,
+			known: known, knownGroups: len(groups), settings: c.settings.Plan}.read(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errTargetRead, err)

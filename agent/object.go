@@ -140,7 +140,8 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 	}
 	in.ManagedUsers, in.ManagedGroups = len(known), len(groups)
 	var x *ids
-	in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
+	in.Target, x, err = deltaTarget{pool: a.opts.Cloud, concurrency: a.opts.Concurrency, in: &in,
+		known: known, knownGroups: len(groups), settings: c.settings.Plan}.read(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errTargetRead, err)
 	}
