@@ -134,21 +134,19 @@ func (f *fakePool) DeleteUser(_ context.Context, id string) error {
 }
 
 func (f *fakePool) SuspendUser(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u, err := f.user("SuspendUser", id)
-	if err == nil {
-		u.Status = idp.User_SUSPENDED
-	}
-	return err
+	return f.setStatus("SuspendUser", id, false)
 }
 
 func (f *fakePool) ReactivateUser(_ context.Context, id string) error {
+	return f.setStatus("ReactivateUser", id, true)
+}
+
+func (f *fakePool) setStatus(method, id string, active bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u, err := f.user("ReactivateUser", id)
+	u, err := f.user(method, id)
 	if err == nil {
-		u.Status = idp.User_ACTIVE
+		u.Status = statusOf(active)
 	}
 	return err
 }
