@@ -21,11 +21,11 @@ import (
 type Store interface {
 	Snapshot(kind string) (*directory.Snapshot, error)
 	SaveSnapshot(kind string, snap *directory.Snapshot) error
-	AllIDs(k state.Kind) (map[string]string, error)
-	ReplaceIDs(k state.Kind, pairs map[string]string) error
-	UpdateIDs(k state.Kind, set map[string]string, remove []string) error
-	Pending(k state.Kind) ([]string, error)
-	SetPending(k state.Kind, externalIDs []string) error
+	AllIDs(k directory.Kind) (map[string]string, error)
+	ReplaceIDs(k directory.Kind, pairs map[string]string) error
+	UpdateIDs(k directory.Kind, set map[string]string, remove []string) error
+	Pending(k directory.Kind) ([]string, error)
+	SetPending(k directory.Kind, externalIDs []string) error
 	Meta(name string) (string, error)
 	SetMeta(name, value string) error
 }
@@ -131,10 +131,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.ReportInterval <= 0 {
 		opts.ReportInterval = 5 * time.Second
 	}
-	a := &Agent{opts: opts, log: opts.Logger, now: opts.Now}
-	if a.log == nil {
-		a.log = zap.NewNop()
-	}
+	a := &Agent{opts: opts, log: named(opts.Logger, ""), now: opts.Now}
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/idhub"
-	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -140,7 +140,7 @@ func each[T any](ctx context.Context, n int, items []T, fn func(context.Context,
 	return ctx.Err()
 }
 
-func (a *applier) count(o reporter.Object, ch reporter.Change, err error) {
+func (a *applier) count(o directory.Kind, ch reporter.Change, err error) {
 	out := reporter.Success
 	if err != nil {
 		out = reporter.Failed
@@ -151,7 +151,7 @@ func (a *applier) count(o reporter.Object, ch reporter.Change, err error) {
 func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err error) {
 	a.mu.Lock()
 	a.failedUsers[c.ExternalID] = true
-	a.errs[objKey{state.User, c.ExternalID}] = op + ": " + err.Error()
+	a.errs[objKey{directory.KindUser, c.ExternalID}] = op + ": " + err.Error()
 	a.mu.Unlock()
 	if ctx.Err() == nil {
 		a.log.Warn("user change failed", zap.String("op", op), zap.String("external_id", c.ExternalID),
@@ -162,7 +162,7 @@ func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err er
 func (a *applier) failGroup(ctx context.Context, ext, dn, op string, err error) {
 	a.mu.Lock()
 	a.failedGroups[ext] = true
-	a.errs[objKey{state.Group, ext}] = op + ": " + err.Error()
+	a.errs[objKey{directory.KindGroup, ext}] = op + ": " + err.Error()
 	a.mu.Unlock()
 	if ctx.Err() == nil {
 		a.log.Warn("group change failed", zap.String("op", op), zap.String("external_id", ext), zap.String("dn", dn), zap.Error(err))
@@ -184,7 +184,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		if err == nil {
 			id = u.GetId()
 		}
-		a.count(reporter.User, reporter.Create, err)
+		a.count(directory.KindUser, reporter.Create, err)
 		if err != nil {
 			a.failUser(ctx, c, "create", err)
 			return
@@ -198,7 +198,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		if err == nil && len(c.Mask) > 0 {
 			_, err = a.pool.UpdateUser(ctx, updateUserRequest(c))
 		}
-		a.count(reporter.User, reporter.Bind, err)
+		a.count(directory.KindUser, reporter.Bind, err)
 		if err != nil {
 			a.failUser(ctx, c, "bind", err)
 			return
@@ -208,7 +208,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		a.mu.Unlock()
 	case ActionUpdate:
 		_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
-		a.count(reporter.User, reporter.Update, err)
+		a.count(directory.KindUser, reporter.Update, err)
 		if err != nil {
 			a.failUser(ctx, c, "update", err)
 		}
@@ -217,7 +217,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		if idhub.IsNotFound(err) {
 			err = nil // already gone
 		}
-		a.count(reporter.User, reporter.Delete, err)
+		a.count(directory.KindUser, reporter.Delete, err)
 		if err != nil {
 			a.failUser(ctx, c, "delete", err)
 			return
@@ -230,13 +230,13 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	switch c.Status {
 	case StatusActivate:
 		err := a.pool.ReactivateUser(ctx, id)
-		a.count(reporter.User, reporter.Activate, err)
+		a.count(directory.KindUser, reporter.Activate, err)
 		if err != nil {
 			a.failUser(ctx, c, "activate", err)
 		}
 	case StatusDeactivate:
 		err := a.pool.SuspendUser(ctx, id)
-		a.count(reporter.User, reporter.Deactivate, err)
+		a.count(directory.KindUser, reporter.Deactivate, err)
 		if err != nil {
 			a.failUser(ctx, c, "deactivate", err)
 		}
@@ -346,7 +346,7 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 	default:
 		return
 	}
-	a.count(reporter.Group, ch, err)
+	a.count(directory.KindGroup, ch, err)
 	if err != nil {
 		a.failGroup(ctx, c.ExternalID, c.DN, string(c.Action), err)
 		return
@@ -398,12 +398,12 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 		}
 		a.mu.Unlock()
 		if !ok {
-			a.counts.Add(reporter.Membership, reporter.Create, reporter.Skipped, int64(len(m.Add)))
-			a.counts.Add(reporter.Membership, reporter.Delete, reporter.Skipped, int64(len(m.Remove)))
+			a.counts.Add(directory.KindMembership, reporter.Create, reporter.Skipped, int64(len(m.Add)))
+			a.counts.Add(directory.KindMembership, reporter.Delete, reporter.Skipped, int64(len(m.Remove)))
 			return
 		}
-		a.counts.Add(reporter.Membership, reporter.Create, reporter.Skipped, int64(skippedAdd))
-		a.counts.Add(reporter.Membership, reporter.Delete, reporter.Skipped, int64(skippedRemove))
+		a.counts.Add(directory.KindMembership, reporter.Create, reporter.Skipped, int64(skippedAdd))
+		a.counts.Add(directory.KindMembership, reporter.Delete, reporter.Skipped, int64(skippedRemove))
 		if len(deltas) == 0 {
 			return
 		}
@@ -413,11 +413,11 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 		// makes the failed rest again.
 		done, err := a.pool.UpdateGroupMembers(ctx, gid, deltas)
 		okAdds := min(done, adds)
-		a.counts.Add(reporter.Membership, reporter.Create, reporter.Success, int64(okAdds))
-		a.counts.Add(reporter.Membership, reporter.Delete, reporter.Success, int64(done-okAdds))
+		a.counts.Add(directory.KindMembership, reporter.Create, reporter.Success, int64(okAdds))
+		a.counts.Add(directory.KindMembership, reporter.Delete, reporter.Success, int64(done-okAdds))
 		if err != nil {
-			a.counts.Add(reporter.Membership, reporter.Create, reporter.Failed, int64(adds-okAdds))
-			a.counts.Add(reporter.Membership, reporter.Delete, reporter.Failed, int64(len(deltas)-adds-(done-okAdds)))
+			a.counts.Add(directory.KindMembership, reporter.Create, reporter.Failed, int64(adds-okAdds))
+			a.counts.Add(directory.KindMembership, reporter.Delete, reporter.Failed, int64(len(deltas)-adds-(done-okAdds)))
 			a.failGroup(ctx, m.GroupExternalID, "", "members", err)
 		}
 	})

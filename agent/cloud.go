@@ -17,7 +17,7 @@ type Source interface {
 	// partial read is never returned.
 	Snapshot(ctx context.Context) (*directory.Snapshot, error)
 	// Delta reads the changes since prev. It fails with an error wrapping
-	// ldapsource.ErrFullSyncRequired when only a full read can be trusted.
+	// directory.ErrFullSyncRequired when only a full read can be trusted.
 	Delta(ctx context.Context, prev *directory.Snapshot) (*directory.Delta, error)
 }
 

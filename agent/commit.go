@@ -30,8 +30,8 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 
 	countRejected(c.counts, plan)
 	c.logRejected(plan)
-	c.counts.Add(reporter.User, reporter.Same, reporter.Success, int64(plan.SameUsers))
-	c.counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(plan.SameGroups))
+	c.counts.Add(directory.KindUser, reporter.Same, reporter.Success, int64(plan.SameUsers))
+	c.counts.Add(directory.KindGroup, reporter.Same, reporter.Success, int64(plan.SameGroups))
 	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, c.log)
 	if a.opts.NewHashSource != nil && hasCreates(plan) {
 		src, err := a.opts.NewHashSource(ctx)
@@ -72,29 +72,29 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 		pendingGroups = append(pendingGroups, ext)
 	}
 	for _, r := range plan.Rejected {
-		if r.Object == ObjectUser {
+		if r.Object == directory.KindUser {
 			pendingUsers = append(pendingUsers, r.ExternalID)
 		} else {
 			pendingGroups = append(pendingGroups, r.ExternalID)
 		}
 	}
-	pendingUsers = append(pendingUsers, c.heldIDs(state.User)...)
-	pendingGroups = append(pendingGroups, c.heldIDs(state.Group)...)
+	pendingUsers = append(pendingUsers, c.heldIDs(directory.KindUser)...)
+	pendingGroups = append(pendingGroups, c.heldIDs(directory.KindGroup)...)
 	st := a.opts.Store
-	if err := st.SetPending(state.User, pendingUsers); err != nil {
+	if err := st.SetPending(directory.KindUser, pendingUsers); err != nil {
 		return err
 	}
-	if err := st.SetPending(state.Group, pendingGroups); err != nil {
+	if err := st.SetPending(directory.KindGroup, pendingGroups); err != nil {
 		return err
 	}
 	if err := c.recordFailures(plan, ap); err != nil {
 		return err
 	}
 	if plan.Mode == ModeFull {
-		if err := st.ReplaceIDs(state.User, x.users); err != nil {
+		if err := st.ReplaceIDs(directory.KindUser, x.users); err != nil {
 			return err
 		}
-		if err := st.ReplaceIDs(state.Group, x.groups); err != nil {
+		if err := st.ReplaceIDs(directory.KindGroup, x.groups); err != nil {
 			return err
 		}
 	} else {
@@ -104,7 +104,7 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 				gone = append(gone, ch.ExternalID)
 			}
 		}
-		if err := st.UpdateIDs(state.User, x.users, gone); err != nil {
+		if err := st.UpdateIDs(directory.KindUser, x.users, gone); err != nil {
 			return err
 		}
 		var goneGroups []string
@@ -113,7 +113,7 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 				goneGroups = append(goneGroups, ch.ExternalID)
 			}
 		}
-		if err := st.UpdateIDs(state.Group, x.groups, goneGroups); err != nil {
+		if err := st.UpdateIDs(directory.KindGroup, x.groups, goneGroups); err != nil {
 			return err
 		}
 	}
@@ -141,7 +141,7 @@ func (c *cycle) showProgress(ctx context.Context, total int64) {
 	for {
 		r := c.counts.Result()
 		done := r.Successes() + r.Failures()
-		for _, s := range []reporter.Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
+		for _, s := range []state.Statistics{r.UserStatistics, r.GroupStatistics, r.GroupMemberStatistics} {
 			done -= s.Same.Success
 			done += s.Created.Skipped + s.Deleted.Skipped
 		}

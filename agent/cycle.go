@@ -11,7 +11,6 @@ import (
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
-	"github.com/idsync/idsync/ldapsource"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -217,17 +216,17 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		in   Input
 	)
 	if !full {
-		pu, err := a.opts.Store.Pending(state.User)
+		pu, err := a.opts.Store.Pending(directory.KindUser)
 		if err != nil {
 			return nil, err
 		}
-		pg, err := a.opts.Store.Pending(state.Group)
+		pg, err := a.opts.Store.Pending(directory.KindGroup)
 		if err != nil {
 			return nil, err
 		}
 		d, err := src.Delta(ctx, prev)
 		switch {
-		case errors.Is(err, ldapsource.ErrFullSyncRequired):
+		case errors.Is(err, directory.ErrFullSyncRequired):
 			full, why = true, err.Error()
 		case err != nil:
 			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
@@ -254,17 +253,18 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	if in.Mode == ModeFull {
 		in.Target, x, err = readFullTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in)
 	} else {
-		known, kerr := a.opts.Store.AllIDs(state.User)
+		known, kerr := a.opts.Store.AllIDs(directory.KindUser)
 		if kerr != nil {
 			return nil, kerr
 		}
 		in.ManagedUsers = len(known)
-		groups, gerr := a.opts.Store.AllIDs(state.Group)
+		groups, gerr := a.opts.Store.AllIDs(directory.KindGroup)
 		if gerr != nil {
 			return nil, gerr
 		}
 		in.ManagedGroups = len(groups)
-		in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
+		in.Target, x, err = deltaTarget{pool: a.opts.Cloud, concurrency: a.opts.Concurrency, in: &in,
+			known: known, knownGroups: len(groups), settings: c.settings.Plan}.read(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errTargetRead, err)
@@ -348,9 +348,9 @@ func (c *cycle) logRejected(p *Plan) {
 // countRejected counts the objects the planner refused as failed.
 func countRejected(counts *reporter.Counts, p *Plan) {
 	for _, r := range p.Rejected {
-		o := reporter.User
-		if r.Object == ObjectGroup {
-			o = reporter.Group
+		o := directory.KindUser
+		if r.Object == directory.KindGroup {
+			o = directory.KindGroup
 		}
 		counts.Add(o, actionChange(r.Action), reporter.Failed, 1)
 	}
@@ -360,25 +360,25 @@ func countRejected(counts *reporter.Counts, p *Plan) {
 // counts them as skipped).
 func countPlanned(counts *reporter.Counts, p *Plan, out reporter.Outcome) {
 	countRejected(counts, p)
-	counts.Add(reporter.User, reporter.Same, reporter.Success, int64(p.SameUsers))
-	counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(p.SameGroups))
+	counts.Add(directory.KindUser, reporter.Same, reporter.Success, int64(p.SameUsers))
+	counts.Add(directory.KindGroup, reporter.Same, reporter.Success, int64(p.SameGroups))
 	for _, u := range p.Users {
 		if u.Action != ActionNone {
-			counts.Add(reporter.User, actionChange(u.Action), out, 1)
+			counts.Add(directory.KindUser, actionChange(u.Action), out, 1)
 		}
 		switch u.Status {
 		case StatusActivate:
-			counts.Add(reporter.User, reporter.Activate, out, 1)
+			counts.Add(directory.KindUser, reporter.Activate, out, 1)
 		case StatusDeactivate:
-			counts.Add(reporter.User, reporter.Deactivate, out, 1)
+			counts.Add(directory.KindUser, reporter.Deactivate, out, 1)
 		}
 	}
 	for _, g := range p.Groups {
-		counts.Add(reporter.Group, actionChange(g.Action), out, 1)
+		counts.Add(directory.KindGroup, actionChange(g.Action), out, 1)
 	}
 	for _, m := range p.Members {
-		counts.Add(reporter.Membership, reporter.Create, out, int64(len(m.Add)))
-		counts.Add(reporter.Membership, reporter.Delete, out, int64(len(m.Remove)))
+		counts.Add(directory.KindMembership, reporter.Create, out, int64(len(m.Add)))
+		counts.Add(directory.KindMembership, reporter.Delete, out, int64(len(m.Remove)))
 	}
 }
 

@@ -518,7 +518,7 @@ func TestCycleRecreatedObjectsTakeOverTheirNames(t *testing.T) {
 	}
 	// The local state forgets the deleted group: it is the base of the
 	// group deletion percentage in deltas.
-	known, err := r.store.AllIDs(state.Group)
+	known, err := r.store.AllIDs(directory.KindGroup)
 	if err != nil || len(known) != 2 || known["g-old"] != "" {
 		t.Errorf("managed groups in the local state after the delta: %v (%v)", known, err)
 	}

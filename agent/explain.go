@@ -15,12 +15,12 @@ import (
 // how its fields are computed, what the pool holds and what a cycle would
 // change. It is what `idsync explain` prints.
 type Explanation struct {
-	Ref        string     `json:"ref"`
-	Found      bool       `json:"found"`
-	Object     ObjectType `json:"object,omitempty"`
-	DN         string     `json:"dn,omitempty"`
-	ExternalID string     `json:"external_id,omitempty"`
-	InScope    bool       `json:"in_scope"`
+	Ref        string         `json:"ref"`
+	Found      bool           `json:"found"`
+	Object     directory.Kind `json:"object,omitempty"`
+	DN         string         `json:"dn,omitempty"`
+	ExternalID string         `json:"external_id,omitempty"`
+	InScope    bool           `json:"in_scope"`
 	// Scope are the scope decisions, one line each.
 	Scope []string `json:"scope"`
 	// Fields is how each mapped user field is computed.

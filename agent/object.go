@@ -10,7 +10,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -25,7 +24,7 @@ var ErrObjectNotFound = errors.New("no such object")
 // is in scope, its effective groups, what the pool holds, and the changes.
 type ObjectPlan struct {
 	Ref    string           `json:"ref"`
-	Object ObjectType       `json:"object"`
+	Object directory.Kind   `json:"object"`
 	User   *directory.User  `json:"user,omitempty"`
 	Group  *directory.Group `json:"group,omitempty"`
 	// InScope is false for an object found only in the last synchronized
@@ -79,7 +78,7 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 	for i := range snap.Users {
 		if matchUser(&snap.Users[i], ref) {
 			u := snap.Users[i]
-			op.Object, op.User = ObjectUser, &u
+			op.Object, op.User = directory.KindUser, &u
 			break
 		}
 	}
@@ -87,7 +86,7 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 		for i := range snap.Groups {
 			if matchGroup(&snap.Groups[i], ref) {
 				g := snap.Groups[i]
-				op.Object, op.Group = ObjectGroup, &g
+				op.Object, op.Group = directory.KindGroup, &g
 				break
 			}
 		}
@@ -99,14 +98,14 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 			for i := range prev.Users {
 				if matchUser(&prev.Users[i], ref) {
 					u := prev.Users[i]
-					op.Object, op.User, op.InScope = ObjectUser, &u, false
+					op.Object, op.User, op.InScope = directory.KindUser, &u, false
 					break
 				}
 			}
 			for i := range prev.Groups {
 				if op.User == nil && matchGroup(&prev.Groups[i], ref) {
 					g := prev.Groups[i]
-					op.Object, op.Group, op.InScope = ObjectGroup, &g, false
+					op.Object, op.Group, op.InScope = directory.KindGroup, &g, false
 					break
 				}
 			}
@@ -131,17 +130,18 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 	default:
 		in.RemovedGroups = []string{op.Group.ExternalID}
 	}
-	known, err := a.opts.Store.AllIDs(state.User)
+	known, err := a.opts.Store.AllIDs(directory.KindUser)
 	if err != nil {
 		return nil, nil, err
 	}
-	groups, err := a.opts.Store.AllIDs(state.Group)
+	groups, err := a.opts.Store.AllIDs(directory.KindGroup)
 	if err != nil {
 		return nil, nil, err
 	}
 	in.ManagedUsers, in.ManagedGroups = len(known), len(groups)
 	var x *ids
-	in.Target, x, err = readDeltaTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in, known, len(groups), c.settings.Plan)
+	in.Target, x, err = deltaTarget{pool: a.opts.Cloud, concurrency: a.opts.Concurrency, in: &in,
+		known: known, knownGroups: len(groups), settings: c.settings.Plan}.read(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errTargetRead, err)
 	}
@@ -226,8 +226,8 @@ func (c *cycle) syncObject(ctx context.Context) error {
 	reps := c.session.startReports(ctx)
 	countRejected(c.counts, p)
 	c.logRejected(p)
-	c.counts.Add(reporter.User, reporter.Same, reporter.Success, int64(p.SameUsers))
-	c.counts.Add(reporter.Group, reporter.Same, reporter.Success, int64(p.SameGroups))
+	c.counts.Add(directory.KindUser, reporter.Same, reporter.Success, int64(p.SameUsers))
+	c.counts.Add(directory.KindGroup, reporter.Same, reporter.Success, int64(p.SameGroups))
 	ap := newApplier(a.opts.Cloud, c.counts, x, a.opts.Concurrency, c.log)
 	applyErr := ap.apply(ctx, p)
 	reps.Stop()
@@ -248,8 +248,8 @@ func (c *cycle) syncObject(ctx context.Context) error {
 			goneGroups = append(goneGroups, ch.ExternalID)
 		}
 	}
-	if err := a.opts.Store.UpdateIDs(state.User, x.users, gone); err != nil {
+	if err := a.opts.Store.UpdateIDs(directory.KindUser, x.users, gone); err != nil {
 		return err
 	}
-	return a.opts.Store.UpdateIDs(state.Group, x.groups, goneGroups)
+	return a.opts.Store.UpdateIDs(directory.KindGroup, x.groups, goneGroups)
 }

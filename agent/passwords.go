@@ -12,11 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/idsync/idsync/drsrsource"
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
@@ -31,17 +32,26 @@ const (
 // HashSource reads password changes and hashes from the directory.
 // *drsrsource.Client implements it.
 type HashSource interface {
-	// CheckRights fails with a *drsrsource.RightError naming a missing
-	// replication right.
+	// CheckRights fails with an error that has a MissingRight() string
+	// method (see RightError) naming a missing replication right.
 	CheckRights(ctx context.Context) error
-	// Changes calls fn for each in-scope account whose password changed
-	// since the cursor and returns the next cursor and whether it was a
-	// full pass.
-	Changes(ctx context.Context, from drsrsource.Cursor, fn func(drsrsource.Account) error) (drsrsource.Cursor, bool, error)
-	// Hashes calls fn with the hash of each account; the hash is wiped
-	// when fn returns.
-	Hashes(ctx context.Context, accounts []drsrsource.Account, fn func(*drsrsource.Secret) error) error
+	// PasswordChanges calls fn for each in-scope account whose password
+	// changed since the opaque cursor (empty: everything) and returns the
+	// next cursor and whether it was a full pass. A cursor it cannot use
+	// fails with directory.ErrFullSyncRequired.
+	PasswordChanges(ctx context.Context, from []byte, fn func(directory.HashChange) error) ([]byte, bool, error)
+	// PasswordHashes calls fn with the hash of each account, named by
+	// external id; accounts without a password are skipped, and the hash
+	// is wiped when fn returns.
+	PasswordHashes(ctx context.Context, externalIDs []string, fn func(directory.PasswordHash) error) error
 	Close() error
+}
+
+// RightError is what a HashSource's error says when the replication
+// account lacks a right.
+type RightError interface {
+	error
+	MissingRight() string
 }
 
 // PasswordCloud is what a password hash session needs from Identity Hub.
@@ -108,10 +118,7 @@ func NewPasswordSync(opts PasswordOptions) (*PasswordSync, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
-	p := &PasswordSync{opts: opts, log: zap.NewNop(), now: time.Now}
-	if opts.Logger != nil {
-		p.log = opts.Logger.Named("passwords")
-	}
+	p := &PasswordSync{opts: opts, log: named(opts.Logger, "passwords"), now: time.Now}
 	if opts.Now != nil {
 		p.now = opts.Now
 	}
@@ -142,7 +149,7 @@ func (p *PasswordSync) Run(ctx context.Context) error {
 
 // RunOnce runs one AD_PASSWORD_HASH session and returns its job record.
 // The error is a *NotNowError (nothing ran, no job), a *PartialError, a
-// *drsrsource.RightError (wrapped) or another failure.
+// RightError (wrapped) or another failure.
 func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job, error) {
 	start := p.now()
 	job := &state.Job{
@@ -165,7 +172,7 @@ func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job
 	}
 	fields := []zap.Field{zap.String("status", job.Status), zap.String("mode", job.Mode),
 		zap.Duration("took", job.EndTime.Sub(start)), zap.Int("changed", job.UsersRead),
-		zap.Int64("hashes_set", s.counts.Get(reporter.User, reporter.PasswordHash, reporter.Success)),
+		zap.Int64("hashes_set", s.counts.Get(directory.KindUser, reporter.PasswordHash, reporter.Success)),
 		zap.Int64("failed", job.Result.Failures())}
 	if err != nil {
 		s.log.Warn("password session finished", append(fields, zap.Error(err))...)
@@ -176,7 +183,7 @@ func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job
 }
 
 func passwordErrorCode(err error) string {
-	var re *drsrsource.RightError
+	var re RightError
 	if errors.As(err, &re) {
 		return "ReplicationRightMissing"
 	}
@@ -220,11 +227,17 @@ func (s *pwSession) sync(ctx context.Context) error {
 	if why != "" {
 		s.log.Info("full password pass", zap.String("reason", why))
 	}
-	var changed []drsrsource.Account
-	next, full, err := src.Changes(ctx, from, func(a drsrsource.Account) error {
+	var changed []directory.HashChange
+	collect := func(a directory.HashChange) error {
 		changed = append(changed, a)
 		return nil
-	})
+	}
+	next, full, err := src.PasswordChanges(ctx, from, collect)
+	if errors.Is(err, directory.ErrFullSyncRequired) && len(from) > 0 {
+		s.log.Info("full password pass", zap.String("reason", "unreadable local password cursor"))
+		changed = nil
+		next, full, err = src.PasswordChanges(ctx, nil, collect)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", errSourceRead, err)
 	}
@@ -248,42 +261,38 @@ func (s *pwSession) sync(ctx context.Context) error {
 	if err := o.Store.SetMeta(metaPasswordPending, string(pending)); err != nil {
 		return fmt.Errorf("save pending password updates: %w", err)
 	}
-	raw, _ := next.MarshalBinary() // fails only beyond 65535 DCs
-	if err := o.Store.SetMeta(metaPasswordCursor, base64.StdEncoding.EncodeToString(raw)); err != nil {
+	if err := o.Store.SetMeta(metaPasswordCursor, base64.StdEncoding.EncodeToString(next)); err != nil {
 		return fmt.Errorf("save the password cursor: %w", err)
 	}
-	if err := s.session.setToken(ctx, cursorToken(raw)); err != nil {
+	if err := s.session.setToken(ctx, cursorToken(next)); err != nil {
 		return fmt.Errorf("store the password replication token: %w", err)
 	}
 	return nil
 }
 
 // cursor returns the local cursor when the pool's token vouches for it,
-// otherwise the zero cursor and why a full pass is needed.
-func (s *pwSession) cursor() (drsrsource.Cursor, string) {
+// otherwise the empty cursor and why a full pass is needed. The source
+// says when the cursor itself is unreadable.
+func (s *pwSession) cursor() ([]byte, string) {
 	local, err := s.p.opts.Store.Meta(metaPasswordCursor)
 	if err != nil || local == "" {
-		return drsrsource.Cursor{}, "no local password cursor"
+		return nil, "no local password cursor"
 	}
 	raw, err := base64.StdEncoding.DecodeString(local)
 	if err != nil {
-		return drsrsource.Cursor{}, "unreadable local password cursor"
+		return nil, "unreadable local password cursor"
 	}
 	if s.token == "" {
-		return drsrsource.Cursor{}, "the pool has no password replication token"
+		return nil, "the pool has no password replication token"
 	}
 	if s.token != cursorToken(raw) {
-		return drsrsource.Cursor{}, "the pool's password replication token does not match the local cursor"
+		return nil, "the pool's password replication token does not match the local cursor"
 	}
-	c, err := drsrsource.ParseCursor(raw)
-	if err != nil {
-		return drsrsource.Cursor{}, "unreadable local password cursor"
-	}
-	return c, ""
+	return raw, ""
 }
 
 // withPending adds the accounts whose update failed last time.
-func (s *pwSession) withPending(changed []drsrsource.Account) ([]drsrsource.Account, error) {
+func (s *pwSession) withPending(changed []directory.HashChange) ([]directory.HashChange, error) {
 	v, err := s.p.opts.Store.Meta(metaPasswordPending)
 	if err != nil {
 		return nil, fmt.Errorf("read pending password updates: %w", err)
@@ -299,9 +308,9 @@ func (s *pwSession) withPending(changed []drsrsource.Account) ([]drsrsource.Acco
 		seen[a.ExternalID] = true
 	}
 	for _, id := range ids {
-		if a, err := drsrsource.AccountFor(id); err == nil && !seen[id] {
+		if _, err := uuid.Parse(id); err == nil && !seen[id] {
 			seen[id] = true
-			changed = append(changed, a)
+			changed = append(changed, directory.HashChange{ExternalID: id})
 		}
 	}
 	return changed, nil
@@ -309,7 +318,7 @@ func (s *pwSession) withPending(changed []drsrsource.Account) ([]drsrsource.Acco
 
 // apply sets the hash of each changed account that is in the pool and
 // returns the external ids whose update failed.
-func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsource.Account) ([]string, error) {
+func (s *pwSession) apply(ctx context.Context, src HashSource, changed []directory.HashChange) ([]string, error) {
 	o := &s.p.opts
 	if len(changed) == 0 {
 		return nil, nil
@@ -326,7 +335,7 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsou
 	for _, r := range resolved {
 		userOf[r.GetExternalId()] = r.GetUserId()
 	}
-	inPool := slices.DeleteFunc(changed, func(a drsrsource.Account) bool { return userOf[a.ExternalID] == "" })
+	inPool := slices.DeleteFunc(changed, func(a directory.HashChange) bool { return userOf[a.ExternalID] == "" })
 	s.log.Info("password changes", zap.Int("changed", len(ids)), zap.Int("in_pool", len(inPool)))
 	if len(inPool) == 0 {
 		return nil, nil
@@ -338,7 +347,11 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsou
 	var failed []string
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
-	err = src.Hashes(gctx, inPool, func(sec *drsrsource.Secret) error {
+	inPoolIDs := make([]string, len(inPool))
+	for i, a := range inPool {
+		inPoolIDs[i] = a.ExternalID
+	}
+	err = src.PasswordHashes(gctx, inPoolIDs, func(sec directory.PasswordHash) error {
 		ext, user, hash, must := sec.ExternalID, userOf[sec.ExternalID], sec.Hash.Hex(), sec.MustChange
 		g.Go(func() error {
 			if err := o.Cloud.SetPasswordHash(gctx, user, hash, must); err != nil {
@@ -346,13 +359,13 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []drsrsou
 					return gctx.Err()
 				}
 				s.log.Warn("setting a password hash failed", zap.String("external_id", ext), zap.Error(err))
-				s.counts.Add(reporter.User, reporter.PasswordHash, reporter.Failed, 1)
+				s.counts.Add(directory.KindUser, reporter.PasswordHash, reporter.Failed, 1)
 				mu.Lock()
 				failed = append(failed, ext)
 				mu.Unlock()
 				return nil
 			}
-			s.counts.Add(reporter.User, reporter.PasswordHash, reporter.Success, 1)
+			s.counts.Add(directory.KindUser, reporter.PasswordHash, reporter.Success, 1)
 			return nil
 		})
 		return nil
@@ -384,13 +397,9 @@ func cursorToken(raw []byte) string {
 // the user must change the password (pwdLastSet 0). It returns nil, false,
 // nil when the account has no password; the caller then generates one.
 func CreateCredentials(ctx context.Context, src HashSource, externalID string) (*idp.CreateUserRequest_PasswordHash, bool, error) {
-	a, err := drsrsource.AccountFor(externalID)
-	if err != nil {
-		return nil, false, err
-	}
 	var creds *idp.CreateUserRequest_PasswordHash
 	var must bool
-	err = src.Hashes(ctx, []drsrsource.Account{a}, func(s *drsrsource.Secret) error {
+	err := src.PasswordHashes(ctx, []string{externalID}, func(s directory.PasswordHash) error {
 		creds = &idp.CreateUserRequest_PasswordHash{PasswordHash: &idp.PasswordHash{
 			PasswordHash: s.Hash.Hex(), PasswordHashType: idp.PasswordHash_AD_MD4}}
 		must = s.MustChange

@@ -3,23 +3,25 @@ package agent
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/state"
@@ -32,7 +34,7 @@ type fakeHashes struct {
 	usn      int64
 	accounts map[string]*fakeAccount
 	rights   error
-	froms    []drsrsource.Cursor
+	froms    [][]byte
 }
 
 type fakeAccount struct {
@@ -56,42 +58,63 @@ func (f *fakeHashes) set(ext string, seed byte, must bool) string {
 func (f *fakeHashes) CheckRights(context.Context) error { return f.rights }
 func (f *fakeHashes) Close() error                      { return nil }
 
-func (f *fakeHashes) Changes(_ context.Context, from drsrsource.Cursor, fn func(drsrsource.Account) error) (drsrsource.Cursor, bool, error) {
+// The fake's cursor is the USN in decimal.
+func (f *fakeHashes) PasswordChanges(_ context.Context, from []byte, fn func(directory.HashChange) error) ([]byte, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.froms = append(f.froms, from)
+	var usn int64
+	if len(from) > 0 {
+		var err error
+		if usn, err = strconv.ParseInt(string(from), 10, 64); err != nil {
+			return nil, false, fmt.Errorf("%w: %w", directory.ErrFullSyncRequired, err)
+		}
+	}
 	for ext, a := range f.accounts {
-		if a.usn > from.HighObjUpdate {
-			if err := fn(drsrsource.Account{ExternalID: ext, MustChange: a.must}); err != nil {
-				return drsrsource.Cursor{}, false, err
+		if a.usn > usn {
+			if err := fn(directory.HashChange{ExternalID: ext, MustChange: a.must}); err != nil {
+				return nil, false, err
 			}
 		}
 	}
-	return drsrsource.Cursor{InvocationID: [16]byte{1}, HighObjUpdate: f.usn, HighPropUpdate: f.usn}, from.IsZero(), nil
+	return []byte(strconv.FormatInt(f.usn, 10)), len(from) == 0, nil
 }
 
-func (f *fakeHashes) Hashes(_ context.Context, accs []drsrsource.Account, fn func(*drsrsource.Secret) error) error {
+// fakeNTHash is a hash the fake hands out; Hex gives its value.
+type fakeNTHash struct{ b [16]byte }
+
+func (h *fakeNTHash) Hex() string { return hex.EncodeToString(h.b[:]) }
+
+func (f *fakeHashes) PasswordHashes(_ context.Context, ids []string, fn func(directory.PasswordHash) error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, acc := range accs {
-		a := f.accounts[acc.ExternalID]
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err != nil {
+			return fmt.Errorf("external id %q: %w", id, err)
+		}
+	}
+	for _, id := range ids {
+		a := f.accounts[id]
 		if a == nil {
 			continue
 		}
-		h, err := drsrsource.NewNTHash(a.hash[:])
-		if err != nil {
-			return err
-		}
-		acc.MustChange = a.must
-		s := &drsrsource.Secret{Account: acc, Hash: h}
-		err = fn(s)
-		s.Hash.Wipe()
+		h := &fakeNTHash{b: a.hash}
+		err := fn(directory.PasswordHash{ExternalID: id, MustChange: a.must, Hash: h})
+		clear(h.b[:])
 		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// rightError is a HashSource's refusal for lack of a replication right.
+type rightError struct{ right string }
+
+func (e *rightError) Error() string {
+	return "the account svc lacks the " + e.right + " right: access denied"
+}
+func (e *rightError) MissingRight() string { return e.right }
 
 // fingerprint is the emulator dump's form of a stored hash.
 func fingerprint(secret string) string {
@@ -256,7 +279,7 @@ func TestPasswordSessionDelta(t *testing.T) {
 	if diff := cmp.Diff(want, r.lastSession(t).Progress); diff != "" {
 		t.Errorf("progress (-want +got):\n%s", diff)
 	}
-	if last := r.src.froms[len(r.src.froms)-1]; last.IsZero() {
+	if last := r.src.froms[len(r.src.froms)-1]; len(last) == 0 {
 		t.Error("the second session did not resume from the cursor")
 	}
 
@@ -268,7 +291,7 @@ func TestPasswordSessionDelta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Mode != string(ModeFull) || job.UsersRead != 2 || !r.src.froms[len(r.src.froms)-1].IsZero() {
+	if job.Mode != string(ModeFull) || job.UsersRead != 2 || len(r.src.froms[len(r.src.froms)-1]) != 0 {
 		t.Errorf("after a foreign token: mode %s read %d; want a full pass over 2", job.Mode, job.UsersRead)
 	}
 }
@@ -277,9 +300,9 @@ func TestPasswordSessionWithoutRights(t *testing.T) {
 	r := newPwRig(t)
 	ext1, id1 := r.poolUser(t, 1)
 	r.src.set(ext1, 0x10, false)
-	r.src.rights = &drsrsource.RightError{Right: drsrsource.RightGetChangesAll, Account: "svc", Err: errors.New("access denied")}
+	r.src.rights = &rightError{right: "Replicating Directory Changes All"}
 	job, err := r.pw.RunOnce(t.Context(), TriggerAuto)
-	var re *drsrsource.RightError
+	var re RightError
 	if !errors.As(err, &re) {
 		t.Fatalf("RunOnce = %v; want a RightError", err)
 	}
@@ -287,7 +310,7 @@ func TestPasswordSessionWithoutRights(t *testing.T) {
 		t.Errorf("job %s %s", job.Status, job.ErrorCode)
 	}
 	s := r.lastSession(t)
-	if s.Status != "FAILED" || !strings.Contains(s.FailReason, drsrsource.RightGetChangesAll) {
+	if s.Status != "FAILED" || !strings.Contains(s.FailReason, "Replicating Directory Changes All") {
 		t.Errorf("session %s, reason %q; want FAILED naming the right", s.Status, s.FailReason)
 	}
 	if r.fingerprints()[id1] == fingerprint(hex.EncodeToString(r.src.accounts[ext1].hash[:])) {
@@ -344,5 +367,32 @@ func TestPasswordRunLoops(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %v; want context.Canceled", err)
+	}
+}
+
+func TestPasswordSessionUnreadableCursor(t *testing.T) {
+	r := newPwRig(t)
+	ext1, _ := r.poolUser(t, 1)
+	r.src.set(ext1, 0x10, false)
+	// A cursor the pool vouches for but the source cannot read.
+	raw := []byte("not a cursor")
+	if err := r.store.SetMeta(metaPasswordCursor, base64.StdEncoding.EncodeToString(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.client.SetReplicationToken(t.Context(), idp.SessionType_AD_PASSWORD_HASH, cursorToken(raw)); err != nil {
+		t.Fatal(err)
+	}
+	job, err := r.pw.RunOnce(t.Context(), TriggerAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Mode != string(ModeFull) || job.UsersRead != 1 {
+		t.Errorf("mode %s read %d; want a full pass over 1", job.Mode, job.UsersRead)
+	}
+	if n := len(r.src.froms); n != 2 || string(r.src.froms[0]) != string(raw) || len(r.src.froms[1]) != 0 {
+		t.Errorf("cursors asked for: %q; want the unreadable one, then a full pass", r.src.froms)
+	}
+	if r.logs.FilterMessage("full password pass").FilterField(zap.String("reason", "unreadable local password cursor")).Len() != 1 {
+		t.Error("the full pass does not say the local cursor was unreadable")
 	}
 }

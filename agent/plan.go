@@ -161,24 +161,14 @@ type MemberChange struct {
 	Remove    []string `json:"remove,omitempty"`
 }
 
-// ObjectType names the kind of object a change or failure is about.
-type ObjectType string
-
-// Object types.
-const (
-	ObjectUser       ObjectType = "user"
-	ObjectGroup      ObjectType = "group"
-	ObjectMembership ObjectType = "membership"
-)
-
 // Rejection is an object the planner refused before any call, with the
 // reason. The object is counted as failed; the rest of the cycle goes on.
 type Rejection struct {
-	Object     ObjectType `json:"object"`
-	ExternalID string     `json:"external_id"`
-	DN         string     `json:"dn,omitempty"`
-	Action     Action     `json:"action"`
-	Reason     string     `json:"reason"`
+	Object     directory.Kind `json:"object"`
+	ExternalID string         `json:"external_id"`
+	DN         string         `json:"dn,omitempty"`
+	Action     Action         `json:"action"`
+	Reason     string         `json:"reason"`
 }
 
 // Plan is the ordered list of changes a cycle makes. Apply users first,
@@ -277,13 +267,13 @@ func planUsers(p *Plan, in *Input) {
 			action = ActionUpdate
 		}
 		if errs[i] != nil {
-			p.reject(ObjectUser, u.ExternalID, u.DN, action, errs[i].Error())
+			p.reject(directory.KindUser, u.ExternalID, u.DN, action, errs[i].Error())
 			continue
 		}
 		f := fields[i]
 		key := strings.ToLower(f.Username)
 		if owner, ok := claimed[key]; ok && owner != u.ExternalID {
-			p.reject(ObjectUser, u.ExternalID, u.DN, action, fmt.Sprintf("username %q is already used by another directory user (external id %s)", f.Username, owner))
+			p.reject(directory.KindUser, u.ExternalID, u.DN, action, fmt.Sprintf("username %q is already used by another directory user (external id %s)", f.Username, owner))
 			continue
 		}
 		claimed[key] = u.ExternalID
@@ -297,7 +287,7 @@ func planUsers(p *Plan, in *Input) {
 				p.Users = append(p.Users, c)
 				continue
 			case other.ExternalID != "" && desired[other.ExternalID]:
-				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q belongs to pool user %s, which is synchronized from another directory user (external id %s)", f.Username, other.ID, other.ExternalID))
+				p.reject(directory.KindUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q belongs to pool user %s, which is synchronized from another directory user (external id %s)", f.Username, other.ID, other.ExternalID))
 				continue
 			case other.ExternalID != "" && userDeleted(in, other.ExternalID, desired):
 				// The user holding the name is deleted by this plan: delete
@@ -306,10 +296,10 @@ func planUsers(p *Plan, in *Input) {
 				p.Users = append(p.Users, c)
 				continue
 			case other.ExternalID != "":
-				p.reject(ObjectUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q still belongs to pool user %s of a removed directory user (external id %s), which remove_user_behavior %q keeps", f.Username, other.ID, other.ExternalID, in.Settings.RemoveBehavior))
+				p.reject(directory.KindUser, u.ExternalID, u.DN, ActionCreate, fmt.Sprintf("username %q still belongs to pool user %s of a removed directory user (external id %s), which remove_user_behavior %q keeps", f.Username, other.ID, other.ExternalID, in.Settings.RemoveBehavior))
 				continue
 			case !in.Settings.CaptureUsers:
-				p.reject(ObjectUser, u.ExternalID, u.DN, ActionBind, fmt.Sprintf("username %q belongs to pool user %s, which idsync does not manage; set sync_settings.allow_to_capture_users to take it over", f.Username, other.ID))
+				p.reject(directory.KindUser, u.ExternalID, u.DN, ActionBind, fmt.Sprintf("username %q belongs to pool user %s, which idsync does not manage; set sync_settings.allow_to_capture_users to take it over", f.Username, other.ID))
 				continue
 			}
 			t = other
@@ -388,6 +378,6 @@ func removedUsers(in *Input, desired map[string]bool) []PoolUser {
 	return out
 }
 
-func (p *Plan) reject(o ObjectType, ext, dn string, a Action, reason string) {
+func (p *Plan) reject(o directory.Kind, ext, dn string, a Action, reason string) {
 	p.Rejected = append(p.Rejected, Rejection{Object: o, ExternalID: ext, DN: dn, Action: a, Reason: reason})
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/idsync/idsync/internal/directory"
 )
 
 // simulate applies a plan to a target the way a perfect applier would.
@@ -87,7 +89,7 @@ func checkConverges(t *testing.T, seed uint64, n int, settings Settings) {
 	}
 	rejected := make(map[string]bool)
 	for _, r := range p.Rejected {
-		if r.Object == ObjectUser {
+		if r.Object == directory.KindUser {
 			rejected[r.ExternalID] = true
 		}
 	}

@@ -67,10 +67,10 @@ func planGroups(p *Plan, in *Input) {
 				p.planMembers(g, name, nil)
 				continue
 			case other.ExternalID != "":
-				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionCreate, fmt.Sprintf("group name %q belongs to group %s, which is synchronized from another directory group (external id %s)", name, other.ID, other.ExternalID))
+				p.reject(directory.KindGroup, g.ExternalID, g.DN, ActionCreate, fmt.Sprintf("group name %q belongs to group %s, which is synchronized from another directory group (external id %s)", name, other.ID, other.ExternalID))
 				continue
 			case !in.Settings.CaptureGroups:
-				p.reject(ObjectGroup, g.ExternalID, g.DN, ActionBind, fmt.Sprintf("group name %q belongs to group %s, which idsync does not manage; set sync_settings.allow_to_capture_groups to take it over", name, other.ID))
+				p.reject(directory.KindGroup, g.ExternalID, g.DN, ActionBind, fmt.Sprintf("group name %q belongs to group %s, which idsync does not manage; set sync_settings.allow_to_capture_groups to take it over", name, other.ID))
 				continue
 			}
 			t = other

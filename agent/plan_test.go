@@ -89,7 +89,7 @@ func TestPlanUsers(t *testing.T) {
 			name: "capture off: an unmanaged user with the same username is a rejection",
 			in: Input{Mode: ModeFull, Users: []directory.User{user("a", "ann@corp.test", true)},
 				Target: Target{Users: []PoolUser{poolUser("u9", "", "ANN@corp.test", true)}}},
-			rej: []Rejection{{Object: ObjectUser, ExternalID: "a", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionBind,
+			rej: []Rejection{{Object: directory.KindUser, ExternalID: "a", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionBind,
 				Reason: `username "ann@corp.test" belongs to pool user u9, which idsync does not manage; set sync_settings.allow_to_capture_users to take it over`}},
 		},
 		{
@@ -104,7 +104,7 @@ func TestPlanUsers(t *testing.T) {
 			in: Input{Mode: ModeFull, Users: []directory.User{user("a", "ann smith@corp.test", true), user("b", "bob@corp.test", true)},
 				Target: Target{Users: []PoolUser{poolUser("u1", "a", "ann@corp.test", true)}}},
 			users: []UserChange{{ExternalID: "b", DN: "CN=b,OU=Staff,DC=corp,DC=test", Action: ActionCreate, Active: true, Fields: UserFields{Username: "bob@corp.test", FullName: "Name b"}}},
-			rej: []Rejection{{Object: ObjectUser, ExternalID: "a", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionUpdate,
+			rej: []Rejection{{Object: directory.KindUser, ExternalID: "a", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionUpdate,
 				Reason: `username "ann smith@corp.test" is not accepted by Identity Hub: the part before @ may hold only ASCII letters, digits, '.', '_' and '-' (1-64 characters)`}},
 		},
 		{
@@ -124,14 +124,14 @@ func TestPlanUsers(t *testing.T) {
 			users: []UserChange{
 				{ExternalID: "old", TargetID: "u1", Status: StatusDeactivate, Removed: true, Fields: UserFields{Username: "ann@corp.test", FullName: "Name old"}},
 			},
-			rej: []Rejection{{Object: ObjectUser, ExternalID: "new", DN: "CN=new,OU=Staff,DC=corp,DC=test", Action: ActionCreate,
+			rej: []Rejection{{Object: directory.KindUser, ExternalID: "new", DN: "CN=new,OU=Staff,DC=corp,DC=test", Action: ActionCreate,
 				Reason: `username "ann@corp.test" still belongs to pool user u1 of a removed directory user (external id old), which remove_user_behavior "block" keeps`}},
 		},
 		{
 			name: "two directory users with one username: the one already synced keeps it",
 			in: Input{Mode: ModeFull, Users: []directory.User{user("a", "dup@corp.test", true), user("b", "dup@corp.test", true)},
 				Target: Target{Users: []PoolUser{poolUser("u2", "b", "dup@corp.test", true)}}},
-			rej: []Rejection{{Object: ObjectUser, ExternalID: "a", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionCreate,
+			rej: []Rejection{{Object: directory.KindUser, ExternalID: "a", DN: "CN=a,OU=Staff,DC=corp,DC=test", Action: ActionCreate,
 				Reason: `username "dup@corp.test" is already used by another directory user (external id b)`}},
 			same: 1,
 		},

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -24,7 +25,7 @@ type QuarantineStore interface {
 const DefaultQuarantineRetry = 24 * time.Hour
 
 type objKey struct {
-	kind state.Kind
+	kind directory.Kind
 	ext  string
 }
 
@@ -60,12 +61,12 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 	q := &quarantine{records: map[objKey]state.Failure{}, held: map[objKey]bool{}, versions: map[objKey]string{}, names: map[objKey][2]string{}}
 	c.quarantine = q
 	for _, u := range pr.in.Users {
-		k := objKey{state.User, u.ExternalID}
+		k := objKey{directory.KindUser, u.ExternalID}
 		q.versions[k] = version(u)
 		q.names[k] = [2]string{u.Username, u.DN}
 	}
 	for _, g := range pr.in.Groups {
-		k := objKey{state.Group, g.ExternalID}
+		k := objKey{directory.KindGroup, g.ExternalID}
 		q.versions[k] = version(g)
 		q.names[k] = [2]string{g.Name, g.DN}
 	}
@@ -88,9 +89,9 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 	var names []string
 	users := p.Users[:0]
 	for _, u := range p.Users {
-		if q.held[objKey{state.User, u.ExternalID}] {
+		if q.held[objKey{directory.KindUser, u.ExternalID}] {
 			if u.Action != ActionNone {
-				c.counts.Add(reporter.User, actionChange(u.Action), reporter.Skipped, 1)
+				c.counts.Add(directory.KindUser, actionChange(u.Action), reporter.Skipped, 1)
 			}
 			names = append(names, u.Fields.Username)
 			continue
@@ -100,8 +101,8 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 	p.Users = users
 	groups := p.Groups[:0]
 	for _, g := range p.Groups {
-		if q.held[objKey{state.Group, g.ExternalID}] {
-			c.counts.Add(reporter.Group, actionChange(g.Action), reporter.Skipped, 1)
+		if q.held[objKey{directory.KindGroup, g.ExternalID}] {
+			c.counts.Add(directory.KindGroup, actionChange(g.Action), reporter.Skipped, 1)
 			names = append(names, g.Name)
 			continue
 		}
@@ -110,9 +111,9 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 	p.Groups = groups
 	members := p.Members[:0]
 	for _, m := range p.Members {
-		if q.held[objKey{state.Group, m.GroupExternalID}] {
-			c.counts.Add(reporter.Membership, reporter.Create, reporter.Skipped, int64(len(m.Add)))
-			c.counts.Add(reporter.Membership, reporter.Delete, reporter.Skipped, int64(len(m.Remove)))
+		if q.held[objKey{directory.KindGroup, m.GroupExternalID}] {
+			c.counts.Add(directory.KindMembership, reporter.Create, reporter.Skipped, int64(len(m.Add)))
+			c.counts.Add(directory.KindMembership, reporter.Delete, reporter.Skipped, int64(len(m.Remove)))
 			continue
 		}
 		members = append(members, m)
@@ -124,7 +125,7 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 }
 
 // heldIDs returns the external ids of kind k the cycle held back.
-func (c *cycle) heldIDs(k state.Kind) []string {
+func (c *cycle) heldIDs(k directory.Kind) []string {
 	if c.quarantine == nil {
 		return nil
 	}
@@ -146,7 +147,7 @@ func (c *cycle) recordFailures(plan *Plan, ap *applier) error {
 	}
 	now := c.a.now().UTC()
 	var failed, settled []state.Failure
-	add := func(k state.Kind, ext string) {
+	add := func(k directory.Kind, ext string) {
 		key := objKey{k, ext}
 		n := q.names[key]
 		if n[0] == "" {
@@ -156,31 +157,31 @@ func (c *cycle) recordFailures(plan *Plan, ap *applier) error {
 			LastError: ap.errs[key], Last: now, Version: q.versions[key]})
 	}
 	for _, u := range plan.Users {
-		if k := (objKey{state.User, u.ExternalID}); u.Fields.Username != "" {
+		if k := (objKey{directory.KindUser, u.ExternalID}); u.Fields.Username != "" {
 			q.names[k] = [2]string{u.Fields.Username, q.names[k][1]}
 		}
 	}
 	// Only objects whose own change failed count: a group whose members
 	// were skipped because their user failed stays pending, unblamed.
 	for ext := range ap.failedUsers {
-		if _, own := ap.errs[objKey{state.User, ext}]; own {
-			add(state.User, ext)
+		if _, own := ap.errs[objKey{directory.KindUser, ext}]; own {
+			add(directory.KindUser, ext)
 		}
 	}
 	for ext := range ap.failedGroups {
-		if _, own := ap.errs[objKey{state.Group, ext}]; own {
-			add(state.Group, ext)
+		if _, own := ap.errs[objKey{directory.KindGroup, ext}]; own {
+			add(directory.KindGroup, ext)
 		}
 	}
 	removed := map[objKey]bool{}
 	for _, u := range plan.Users {
-		removed[objKey{state.User, u.ExternalID}] = true
+		removed[objKey{directory.KindUser, u.ExternalID}] = true
 	}
 	for _, g := range plan.Groups {
-		removed[objKey{state.Group, g.ExternalID}] = true
+		removed[objKey{directory.KindGroup, g.ExternalID}] = true
 	}
 	for k, f := range q.records {
-		failedNow := (k.kind == state.User && ap.failedUsers[k.ext]) || (k.kind == state.Group && ap.failedGroups[k.ext])
+		failedNow := (k.kind == directory.KindUser && ap.failedUsers[k.ext]) || (k.kind == directory.KindGroup && ap.failedGroups[k.ext])
 		_, read := q.versions[k]
 		if failedNow || q.held[k] || !(read || removed[k] || plan.Mode == ModeFull) {
 			continue

@@ -156,14 +156,14 @@ func (c *cycle) applySaved(ctx context.Context) error {
 		return &StalePlanError{Changes: describeDelta(d)}
 	}
 	x := newIDs()
-	users, err := a.opts.Store.AllIDs(state.User)
+	users, err := a.opts.Store.AllIDs(directory.KindUser)
 	if err != nil {
 		return err
 	}
 	for ext, id := range users {
 		x.addUser(ext, id)
 	}
-	groups, err := a.opts.Store.AllIDs(state.Group)
+	groups, err := a.opts.Store.AllIDs(directory.KindGroup)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/reporter"
 )
@@ -171,7 +172,7 @@ func TestSessionReportsAreFlushed(t *testing.T) {
 	counts := &reporter.Counts{}
 	err := withSession(t.Context(), testSpec(api), counts, func(ctx context.Context, s *session) error {
 		reps := s.startReports(ctx)
-		counts.Add(reporter.User, reporter.Create, reporter.Success, 1)
+		counts.Add(directory.KindUser, reporter.Create, reporter.Success, 1)
 		reps.Stop()
 		return reps.Flush(ctx)
 	})
@@ -207,7 +208,7 @@ func TestWithSessionLostOnAnyPermanentError(t *testing.T) {
 				got := withSession(t.Context(), spec, counts, func(ctx context.Context, s *session) error {
 					reps := s.startReports(ctx)
 					defer reps.Stop()
-					counts.Add(reporter.User, reporter.Create, reporter.Success, 1)
+					counts.Add(directory.KindUser, reporter.Create, reporter.Success, 1)
 					<-ctx.Done() // only the lost session ends this
 					return ctx.Err()
 				})

@@ -132,27 +132,60 @@ func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolG
 	return eg.Wait()
 }
 
-// readDeltaTarget reads only what a delta plan needs: the pool users and
-// groups the changed objects correspond to (by external id, or by username
-// and name for capture), and the members of the groups whose members may
-// change. known holds cached external id -> user id pairs of managed users,
-// which map group members back to external ids; knownGroups is how many
-// managed groups the state knows of.
-func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input, known map[string]string, knownGroups int, s Settings) (Target, *ids, error) {
+// deltaTarget reads the part of the pool a delta cycle compares: the users
+// and groups the delta names, and the memberships of those groups.
+type deltaTarget struct {
+	pool        Pool
+	concurrency int
+	in          *Input
+	// known are the cached external id -> user id pairs of managed users;
+	// knownGroups is how many managed groups the state knows of.
+	known       map[string]string
+	knownGroups int
+	settings    Settings
+}
+
+// read reads only what a delta plan needs: the pool users and groups the
+// changed objects correspond to (by external id, or by username and name
+// for capture), and the members of the groups whose members may change.
+// The known ids map group members back to external ids.
+func (d deltaTarget) read(ctx context.Context) (Target, *ids, error) {
 	var t Target
 	x := newIDs()
-	for ext, id := range known {
+	for ext, id := range d.known {
 		x.addUser(ext, id)
 	}
-	// Users: resolve external ids, then read each one the plan compares.
+	userIDs, found, err := d.resolveUsers(ctx, x)
+	if err != nil {
+		return t, nil, err
+	}
+	if t.Users, err = d.readUsers(ctx, userIDs, found); err != nil {
+		return t, nil, err
+	}
+	if t.Groups, err = d.readGroups(ctx, x); err != nil {
+		return t, nil, err
+	}
+	if err := readMembers(ctx, d.pool, d.concurrency, t.Groups, x); err != nil {
+		return t, nil, err
+	}
+	if err := lookUpGroupNames(ctx, d.pool, d.in, &t); err != nil {
+		return t, nil, err
+	}
+	return t, x, nil
+}
+
+// resolveUsers resolves the external ids of the delta's users into x and
+// returns the cloud ids found and which external ids have one.
+func (d deltaTarget) resolveUsers(ctx context.Context, x *ids) ([]string, map[string]bool, error) {
+	in := d.in
 	want := make([]string, 0, len(in.Users)+len(in.RemovedUsers))
 	for _, u := range in.Users {
 		want = append(want, u.ExternalID)
 	}
 	want = append(want, in.RemovedUsers...)
-	resolved, err := pool.ResolveExternalIDs(ctx, want)
+	resolved, err := d.pool.ResolveExternalIDs(ctx, want)
 	if err != nil {
-		return t, nil, fmt.Errorf("resolve user external ids: %w", err)
+		return nil, nil, fmt.Errorf("resolve user external ids: %w", err)
 	}
 	found := make(map[string]bool, len(resolved))
 	var userIDs []string
@@ -170,96 +203,106 @@ func readDeltaTarget(ctx context.Context, pool Pool, concurrency int, in *Input,
 			x.unresolved[ext] = true
 		}
 	}
-	// New users may collide with pool users by username (capture, conflict
-	// or a user recreated in the directory). UserService.List documents no
-	// filter, so those are found in one listing of the pool, which then
-	// also reads the resolved users.
+	return userIDs, found, nil
+}
+
+// readUsers reads the resolved users and the pool users whose username a
+// new user would take. New users may collide with pool users by username
+// (capture, conflict or a user recreated in the directory).
+// UserService.List documents no filter, so those are found in one listing
+// of the pool, which then also reads the resolved users.
+func (d deltaTarget) readUsers(ctx context.Context, userIDs []string, found map[string]bool) ([]PoolUser, error) {
 	names := make(map[string]bool)
-	for _, u := range in.Users {
+	for _, u := range d.in.Users {
 		if found[u.ExternalID] {
 			continue
 		}
-		if f, err := desiredUser(&u, s.ReplacementDomain); err == nil { // else the planner rejects it
+		if f, err := desiredUser(&u, d.settings.ReplacementDomain); err == nil { // else the planner rejects it
 			names[strings.ToLower(f.Username)] = true
 		}
 	}
+	if len(names) == 0 && !cheaperToList(len(userIDs), len(d.known)) {
+		return d.getUsers(ctx, userIDs)
+	}
+	wanted := make(map[string]bool, len(userIDs))
+	for _, id := range userIDs {
+		wanted[id] = true
+	}
 	var users []PoolUser
-	if len(names) > 0 || cheaperToList(len(userIDs), len(known)) {
-		wanted := make(map[string]bool, len(userIDs))
-		for _, id := range userIDs {
-			wanted[id] = true
+	listed := make(map[string]bool)
+	err := d.pool.ListAllUsers(ctx, func(u *idp.User) error {
+		if (wanted[u.GetId()] || names[strings.ToLower(u.GetUsername())]) && !listed[u.GetId()] {
+			listed[u.GetId()] = true // once, should the list repeat it
+			users = append(users, poolUserFrom(u))
 		}
-		listed := make(map[string]bool)
-		err := pool.ListAllUsers(ctx, func(u *idp.User) error {
-			if (wanted[u.GetId()] || names[strings.ToLower(u.GetUsername())]) && !listed[u.GetId()] {
-				listed[u.GetId()] = true // once, should the list repeat it
-				users = append(users, poolUserFrom(u))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pool users: %w", err)
+	}
+	return users, nil
+}
+
+// getUsers reads users one by one, concurrently.
+func (d deltaTarget) getUsers(ctx context.Context, userIDs []string) ([]PoolUser, error) {
+	users := make([]PoolUser, len(userIDs))
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.SetLimit(max(d.concurrency, 1))
+	for i, id := range userIDs {
+		eg.Go(func() error {
+			u, err := d.pool.GetUser(gctx, id)
+			if err != nil {
+				return fmt.Errorf("read pool user %s: %w", id, err)
 			}
+			users[i] = poolUserFrom(u)
 			return nil
 		})
-		if err != nil {
-			return t, nil, fmt.Errorf("list pool users: %w", err)
-		}
-	} else {
-		users = make([]PoolUser, len(userIDs))
-		eg, gctx := errgroup.WithContext(ctx)
-		eg.SetLimit(max(concurrency, 1))
-		for i, id := range userIDs {
-			eg.Go(func() error {
-				u, err := pool.GetUser(gctx, id)
-				if err != nil {
-					return fmt.Errorf("read pool user %s: %w", id, err)
-				}
-				users[i] = poolUserFrom(u)
-				return nil
-			})
-		}
-		if err := eg.Wait(); err != nil {
-			return t, nil, err
-		}
 	}
-	t.Users = users
-	// Groups.
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	return users, nil
+}
+
+// readGroups reads the delta's groups into x: by listing the external
+// groups when that is cheaper, else one resolution each.
+func (d deltaTarget) readGroups(ctx context.Context, x *ids) ([]PoolGroup, error) {
+	in := d.in
 	groupExts := make([]string, 0, len(in.Groups)+len(in.RemovedGroups))
 	for _, g := range in.Groups {
 		groupExts = append(groupExts, g.ExternalID)
 	}
 	groupExts = append(groupExts, in.RemovedGroups...)
-	if cheaperToList(len(groupExts), knownGroups) {
+	var groups []PoolGroup
+	if cheaperToList(len(groupExts), d.knownGroups) {
 		wanted := make(map[string]bool, len(groupExts))
 		for _, ext := range groupExts {
 			wanted[ext] = true
 		}
-		for g, err := range pool.ExternalGroups(ctx, "") {
+		for g, err := range d.pool.ExternalGroups(ctx, "") {
 			if err != nil {
-				return t, nil, fmt.Errorf("list external groups: %w", err)
+				return nil, fmt.Errorf("list external groups: %w", err)
 			}
 			if ext := g.GetExternalId(); wanted[ext] {
 				wanted[ext] = false // once, should the list repeat it
-				t.Groups = append(t.Groups, poolGroupFrom(g))
+				groups = append(groups, poolGroupFrom(g))
 				x.groups[ext] = g.GetId()
 			}
 		}
-	} else {
-		for _, ext := range groupExts {
-			g, err := pool.ResolveExternalGroup(ctx, ext)
-			if err != nil {
-				if idhub.IsNotFound(err) {
-					continue
-				}
-				return t, nil, fmt.Errorf("resolve group %s: %w", ext, err)
+		return groups, nil
+	}
+	for _, ext := range groupExts {
+		g, err := d.pool.ResolveExternalGroup(ctx, ext)
+		if err != nil {
+			if idhub.IsNotFound(err) {
+				continue
 			}
-			t.Groups = append(t.Groups, poolGroupFrom(g))
-			x.groups[ext] = g.GetId()
+			return nil, fmt.Errorf("resolve group %s: %w", ext, err)
 		}
+		groups = append(groups, poolGroupFrom(g))
+		x.groups[ext] = g.GetId()
 	}
-	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
-		return t, nil, err
-	}
-	if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
-		return t, nil, err
-	}
-	return t, x, nil
+	return groups, nil
 }
 
 // lookUpGroupNames adds to t the pool groups that hold the names in's new

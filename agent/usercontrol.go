@@ -51,7 +51,7 @@ var _ UserControlCloud = (*idhub.Client)(nil)
 type UserControlStore interface {
 	MetaStore
 	Snapshot(kind string) (*directory.Snapshot, error)
-	AllIDs(k state.Kind) (map[string]string, error)
+	AllIDs(k directory.Kind) (map[string]string, error)
 }
 
 // UserControlOptions configure a UserControl. Required: AgentID, Cloud,
@@ -154,10 +154,7 @@ func NewUserControl(opts UserControlOptions) (*UserControl, error) {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
-	u := &UserControl{opts: opts, log: zap.NewNop(), now: time.Now}
-	if opts.Logger != nil {
-		u.log = opts.Logger.Named("usercontrol")
-	}
+	u := &UserControl{opts: opts, log: named(opts.Logger, "usercontrol"), now: time.Now}
 	if opts.Now != nil {
 		u.now = opts.Now
 	}
@@ -386,7 +383,7 @@ func (t *ucTick) run(ctx context.Context) (*state.Job, error) {
 			in.InScope[snap.Users[i].ExternalID] = &snap.Users[i]
 		}
 	}
-	if in.Pool, err = store.AllIDs(state.User); err != nil {
+	if in.Pool, err = store.AllIDs(directory.KindUser); err != nil {
 		return nil, fmt.Errorf("user control: read pool user ids: %w", err)
 	}
 	ev := evaluate(in)
@@ -447,8 +444,8 @@ func (t *ucTick) session(ctx context.Context, start time.Time, st *ucState, ev u
 		return nil, err
 	}
 	err = finishJob(job, counts, err, u.now(), errorCode)
-	t.out.Activated = int(counts.Get(reporter.User, reporter.Activate, reporter.Success))
-	t.out.Deactivated = int(counts.Get(reporter.User, reporter.Deactivate, reporter.Success))
+	t.out.Activated = int(counts.Get(directory.KindUser, reporter.Activate, reporter.Success))
+	t.out.Deactivated = int(counts.Get(directory.KindUser, reporter.Deactivate, reporter.Success))
 	t.out.Failed = int(job.Result.Failures())
 	if o.Jobs != nil {
 		if serr := o.Jobs.Save(job); serr != nil {
@@ -485,14 +482,14 @@ func (t *ucTick) apply(ctx context.Context, s *session, counts *reporter.Counts,
 					return gctx.Err()
 				}
 				t.log.Warn("changing a user's status failed", zap.String("change", verb), zap.String("external_id", c.ExternalID), zap.Error(err))
-				counts.Add(reporter.User, change, reporter.Failed, 1)
+				counts.Add(directory.KindUser, change, reporter.Failed, 1)
 				mu.Lock()
 				failed[c.ExternalID] = true
 				mu.Unlock()
 				return nil
 			}
 			t.log.Info("user status changed", zap.String("change", verb), zap.String("external_id", c.ExternalID), zap.String("reason", c.Reason))
-			counts.Add(reporter.User, change, reporter.Success, 1)
+			counts.Add(directory.KindUser, change, reporter.Success, 1)
 			return nil
 		})
 	}

@@ -95,10 +95,7 @@ func NewWriteback(opts WritebackOptions) (*Writeback, error) {
 	if opts.JobIdle <= 0 {
 		opts.JobIdle = 2 * time.Second
 	}
-	w := &Writeback{opts: opts, log: zap.NewNop(), now: time.Now}
-	if opts.Logger != nil {
-		w.log = opts.Logger.Named("writeback")
-	}
+	w := &Writeback{opts: opts, log: named(opts.Logger, "writeback"), now: time.Now}
 	if opts.Now != nil {
 		w.now = opts.Now
 	}
@@ -331,7 +328,7 @@ func (w *Writeback) count(failure *directory.WritebackFailure) {
 	if failure != nil {
 		out = reporter.Failed
 	}
-	w.counts.Add(reporter.User, reporter.PasswordWriteback, out, 1)
+	w.counts.Add(directory.KindUser, reporter.PasswordWriteback, out, 1)
 }
 
 // finishJob saves the current job, if any.

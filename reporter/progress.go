@@ -25,10 +25,11 @@ var apiChange = [numChanges]idp.ChangeType{
 	PasswordHash: idp.ChangeType_PASSWORD_HASH_UPDATE,
 }
 
+// apiObject is the API's type of each of kinds.
 var apiObject = [numObjects]idp.RelatedObjectType{
-	User:       idp.RelatedObjectType_USER,
-	Group:      idp.RelatedObjectType_GROUP,
-	Membership: idp.RelatedObjectType_MEMBERSHIP,
+	idp.RelatedObjectType_USER,
+	idp.RelatedObjectType_GROUP,
+	idp.RelatedObjectType_MEMBERSHIP,
 }
 
 // Entries returns the cumulative progress of the session so far: per

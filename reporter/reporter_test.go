@@ -9,24 +9,27 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/state"
 )
 
 func TestResultCountsEveryOutcome(t *testing.T) {
 	var c Counts
-	c.Add(User, Create, Success, 3)
-	c.Add(User, Create, Failed, 1)
-	c.Add(User, Same, Success, 7)
-	c.Add(Group, Bind, Success, 2)
-	c.Add(Membership, Create, Skipped, 4)
-	c.Add(Membership, Delete, Success, 5)
+	c.Add(directory.KindUser, Create, Success, 3)
+	c.Add(directory.KindUser, Create, Failed, 1)
+	c.Add(directory.KindUser, Same, Success, 7)
+	c.Add(directory.KindGroup, Bind, Success, 2)
+	c.Add(directory.KindMembership, Create, Skipped, 4)
+	c.Add(directory.KindMembership, Delete, Success, 5)
 	got := c.Result()
-	want := Result{
-		UserStatistics: Statistics{
-			Created: Counter{Total: 4, Success: 3, Failed: 1},
-			Same:    Counter{Total: 7, Success: 7},
+	want := state.Result{
+		UserStatistics: state.Statistics{
+			Created: state.Counter{Total: 4, Success: 3, Failed: 1},
+			Same:    state.Counter{Total: 7, Success: 7},
 		},
-		GroupStatistics:       Statistics{Binded: Counter{Total: 2, Success: 2}},
-		GroupMemberStatistics: Statistics{Created: Counter{Total: 4, Skipped: 4}, Deleted: Counter{Total: 5, Success: 5}},
+		GroupStatistics:       state.Statistics{Binded: state.Counter{Total: 2, Success: 2}},
+		GroupMemberStatistics: state.Statistics{Created: state.Counter{Total: 4, Skipped: 4}, Deleted: state.Counter{Total: 5, Success: 5}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Result (-want +got):\n%s", diff)
@@ -41,13 +44,13 @@ func TestEntriesFitTheAPI(t *testing.T) {
 	if e := c.Entries(); e != nil {
 		t.Fatalf("no changes gave entries %v, want nil (no report)", e)
 	}
-	c.Add(User, Same, Success, 10)
+	c.Add(directory.KindUser, Same, Success, 10)
 	if e := c.Entries(); e != nil {
 		t.Fatalf("only unchanged objects gave entries %v, want nil", e)
 	}
 	// Every kind of change with every outcome: still at most 3 entries of
 	// at most 6 change infos, with bind folded into update.
-	for o := range numObjects {
+	for _, o := range kinds {
 		for ch := range numChanges {
 			c.Add(o, ch, Success, 2)
 			c.Add(o, ch, Failed, 1)
@@ -99,7 +102,7 @@ func TestFlushIsCumulativeAndSkipsRepeats(t *testing.T) {
 	if err := r.Flush(ctx); err != nil || len(sink.reports) != 0 {
 		t.Fatalf("flush with no changes: err %v, %d reports; want none", err, len(sink.reports))
 	}
-	c.Add(User, Create, Success, 2)
+	c.Add(directory.KindUser, Create, Success, 2)
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +112,7 @@ func TestFlushIsCumulativeAndSkipsRepeats(t *testing.T) {
 	if len(sink.reports) != 1 {
 		t.Fatalf("two flushes without new outcomes sent %d reports, want 1", len(sink.reports))
 	}
-	c.Add(User, Create, Success, 3)
+	c.Add(directory.KindUser, Create, Success, 3)
 	sink.fail = true
 	if err := r.Flush(ctx); err == nil {
 		t.Fatal("flush into a failing sink returned no error")
@@ -130,26 +133,26 @@ func TestCountsConcurrentAdds(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for range 1000 {
-				c.Add(Membership, Create, Success, 1)
+				c.Add(directory.KindMembership, Create, Success, 1)
 			}
 		})
 	}
 	wg.Wait()
-	if got := c.Get(Membership, Create, Success); got != 8000 {
+	if got := c.Get(directory.KindMembership, Create, Success); got != 8000 {
 		t.Fatalf("concurrent adds counted %d, want 8000", got)
 	}
 }
 
 func TestPasswordHashProgress(t *testing.T) {
 	var c Counts
-	c.Add(User, PasswordHash, Success, 3)
-	c.Add(User, PasswordHash, Failed, 1)
+	c.Add(directory.KindUser, PasswordHash, Success, 3)
+	c.Add(directory.KindUser, PasswordHash, Failed, 1)
 	want := []*idp.ProgressEntry{{ObjectType: idp.RelatedObjectType_USER, ChangeInfo: []*idp.ChangeInfo{
 		{ChangeType: idp.ChangeType_PASSWORD_HASH_UPDATE, Successful: 3, Failed: 1}}}}
 	if diff := cmp.Diff(want, c.Entries(), protocmp.Transform()); diff != "" {
 		t.Errorf("password hash progress (-want +got):\n%s", diff)
 	}
-	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (Counter{Total: 4, Success: 3, Failed: 1}) {
+	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (state.Counter{Total: 4, Success: 3, Failed: 1}) {
 		t.Errorf("PasswordHashUpdated = %+v", got)
 	}
 }

@@ -8,30 +8,23 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
 )
 
-// Object is the kind of object a change is about.
-type Object int
+// kinds are the kinds of object counted, in report order.
+var kinds = [...]directory.Kind{directory.KindUser, directory.KindGroup, directory.KindMembership}
 
-// Objects, in report order.
-const (
-	User Object = iota
-	Group
-	Membership
-	numObjects
-)
+const numObjects = len(kinds)
 
-func (o Object) String() string {
-	switch o {
-	case User:
-		return "user"
-	case Group:
-		return "group"
-	case Membership:
-		return "membership"
+// index is a kind's place in kinds.
+func index(k directory.Kind) int {
+	for i, x := range kinds {
+		if x == k {
+			return i
+		}
 	}
-	return fmt.Sprintf("Object(%d)", int(o))
+	panic("reporter: unknown object kind " + string(k))
 }
 
 // Change is the kind of change. Bind is the capture of an existing pool
@@ -103,14 +96,6 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
-// The job statistics schema belongs to the job record (state.Job); these
-// names are the same types.
-type (
-	Counter    = state.Counter
-	Statistics = state.Statistics
-	Result     = state.Result
-)
-
 // Counts is a concurrency-safe tally of change outcomes. The zero value is
 // ready to use.
 type Counts struct {
@@ -122,21 +107,21 @@ type Counts struct {
 }
 
 // Add records n changes of one kind with one outcome.
-func (c *Counts) Add(o Object, ch Change, out Outcome, n int64) {
+func (c *Counts) Add(o directory.Kind, ch Change, out Outcome, n int64) {
 	if n == 0 {
 		return
 	}
 	c.mu.Lock()
-	c.n[o][ch][out] += n
+	c.n[index(o)][ch][out] += n
 	c.version++
 	c.mu.Unlock()
 }
 
 // Get returns the count of one kind of change with one outcome.
-func (c *Counts) Get(o Object, ch Change, out Outcome) int64 {
+func (c *Counts) Get(o directory.Kind, ch Change, out Outcome) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.n[o][ch][out]
+	return c.n[index(o)][ch][out]
 }
 
 func (c *Counts) snapshot() (n [numObjects][numChanges][numOutcomes]int64, version uint64) {
@@ -146,18 +131,19 @@ func (c *Counts) snapshot() (n [numObjects][numChanges][numOutcomes]int64, versi
 }
 
 // Result returns the job statistics so far.
-func (c *Counts) Result() Result {
+func (c *Counts) Result() state.Result {
 	n, _ := c.snapshot()
-	stats := func(o Object) Statistics {
-		ctr := func(ch Change) Counter {
+	stats := func(k directory.Kind) state.Statistics {
+		o := index(k)
+		ctr := func(ch Change) state.Counter {
 			s, f, k := n[o][ch][Success], n[o][ch][Failed], n[o][ch][Skipped]
-			return Counter{Total: s + f + k, Success: s, Failed: f, Skipped: k}
+			return state.Counter{Total: s + f + k, Success: s, Failed: f, Skipped: k}
 		}
-		return Statistics{
+		return state.Statistics{
 			Created: ctr(Create), Updated: ctr(Update), Deleted: ctr(Delete), Binded: ctr(Bind),
 			Same: ctr(Same), Activated: ctr(Activate), Deactivated: ctr(Deactivate), PasswordHashUpdated: ctr(PasswordHash),
 			PasswordWritten: ctr(PasswordWriteback),
 		}
 	}
-	return Result{UserStatistics: stats(User), GroupStatistics: stats(Group), GroupMemberStatistics: stats(Membership)}
+	return state.Result{UserStatistics: stats(directory.KindUser), GroupStatistics: stats(directory.KindGroup), GroupMemberStatistics: stats(directory.KindMembership)}
 }

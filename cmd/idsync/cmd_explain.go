@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/idsync/idsync/agent"
+	"github.com/idsync/idsync/internal/directory"
 )
 
 func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,7 +77,7 @@ func writeExplanation(w io.Writer, ex *agent.Explanation) {
 		}
 		tw.Flush()
 	}
-	if ex.Object == agent.ObjectUser {
+	if ex.Object == directory.KindUser {
 		fmt.Fprintf(w, "3. effective groups (direct, nested, primary): %s\n", orDash(strings.Join(ex.Groups, ", ")))
 	}
 	fmt.Fprintln(w, "4. pool")

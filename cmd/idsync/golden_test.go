@@ -82,13 +82,13 @@ func TestJobsShowJSONGolden(t *testing.T) {
 		Mode:         "full", SessionID: "session-1", AgentID: "idsync-host1",
 	}
 	var c reporter.Counts
-	c.Add(reporter.User, reporter.Create, reporter.Success, 120)
-	c.Add(reporter.User, reporter.Create, reporter.Failed, 1)
-	c.Add(reporter.User, reporter.Deactivate, reporter.Success, 3)
-	c.Add(reporter.Group, reporter.Create, reporter.Success, 7)
-	c.Add(reporter.Group, reporter.Bind, reporter.Success, 1)
-	c.Add(reporter.Membership, reporter.Create, reporter.Success, 310)
-	c.Add(reporter.Membership, reporter.Create, reporter.Skipped, 2)
+	c.Add(directory.KindUser, reporter.Create, reporter.Success, 120)
+	c.Add(directory.KindUser, reporter.Create, reporter.Failed, 1)
+	c.Add(directory.KindUser, reporter.Deactivate, reporter.Success, 3)
+	c.Add(directory.KindGroup, reporter.Create, reporter.Success, 7)
+	c.Add(directory.KindGroup, reporter.Bind, reporter.Success, 1)
+	c.Add(directory.KindMembership, reporter.Create, reporter.Success, 310)
+	c.Add(directory.KindMembership, reporter.Create, reporter.Skipped, 2)
 	j.Result = c.Result()
 	if err := state.OpenJobs(filepath.Join(dir, "state")).Save(j); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -23,10 +24,10 @@ func jobHistory(t *testing.T) (cfg string, jobs []*state.Job) {
 	}
 	start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	var c reporter.Counts
-	c.Add(reporter.User, reporter.Create, reporter.Success, 120)
-	c.Add(reporter.User, reporter.Create, reporter.Failed, 1)
-	c.Add(reporter.Group, reporter.Create, reporter.Success, 7)
-	c.Add(reporter.Membership, reporter.Create, reporter.Success, 310)
+	c.Add(directory.KindUser, reporter.Create, reporter.Success, 120)
+	c.Add(directory.KindUser, reporter.Create, reporter.Failed, 1)
+	c.Add(directory.KindGroup, reporter.Create, reporter.Success, 7)
+	c.Add(directory.KindMembership, reporter.Create, reporter.Success, 310)
 	jobs = []*state.Job{
 		{ID: "sync_20261123T100000.000Z_0a0b0c0d", TargetType: "user_pool", TargetID: "pool1", Direction: "ingress",
 			StartTime: state.UnixMilli{Time: start}, EndTime: state.UnixMilli{Time: start.Add(2500 * time.Millisecond)},

@@ -34,7 +34,7 @@ func (e *engine) hashSourceFactory() func(ctx context.Context) (agent.HashSource
 		if baseDN == "" {
 			baseDN = domainDN(s.Domain)
 		}
-		c, err := drsrsource.Dial(ctx, drsrOptions(e.cfg, *s, baseDN, e.log.Named("drsr")))
+		c, err := drsrsource.Dial(ctx, drsrOptions(e.cfg, *s, baseDN, e.log))
 		if err != nil {
 			return nil, err
 		}
@@ -47,7 +47,7 @@ func (e *engine) newPasswordSync() (*agent.PasswordSync, error) {
 	return agent.NewPasswordSync(agent.PasswordOptions{
 		AgentID: e.cfg.AgentID, UserpoolID: e.cfg.UserpoolID, Cloud: e.client, NewSource: e.hashSourceFactory(),
 		Store: e.store, Jobs: e.jobs, Interval: e.cfg.PasswordHashSync.Interval, Concurrency: e.cfg.Apply.Concurrency,
-		ReportInterval: e.cfg.ReportInterval, HeartbeatInterval: e.cfg.HeartbeatInterval, Logger: e.log.Named("agent"),
+		ReportInterval: e.cfg.ReportInterval, HeartbeatInterval: e.cfg.HeartbeatInterval, Logger: e.log,
 	})
 }
 

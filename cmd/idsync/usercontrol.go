@@ -29,7 +29,7 @@ func accountReaderFactory(cfg *config.Config, log *zap.Logger, client *idhub.Cli
 			fc := agent.FromCloud(cs)
 			s = &fc
 		}
-		src, err := ldapsource.New(ldapsourceOptions(cfg, *s, log.Named("ldapsource")))
+		src, err := ldapsource.New(ldapsourceOptions(cfg, *s, log))
 		if err != nil {
 			return nil, err
 		}
@@ -45,7 +45,7 @@ func newUserControl(cfg *config.Config, log *zap.Logger, client *idhub.Client, o
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
 		NewReader: accountReaderFactory(cfg, log, client), OpenStore: open, Jobs: state.OpenJobs(cfg.StatePath),
 		Interval: cfg.UserControl.Interval, SuspendLockedOut: cfg.UserControl.SuspendLockedOut, Concurrency: cfg.Apply.Concurrency,
-		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval, OnTick: onTick, Logger: log.Named("agent"),
+		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval, OnTick: onTick, Logger: log,
 	})
 }
 

@@ -93,7 +93,7 @@ func clientOptions(cfg *config.Config, log *zap.Logger) idhub.Options {
 		CallsPerSecond:              cfg.Apply.RateLimit,
 		Retry:                       idhub.RetryOptions{MaxAttempts: cfg.Apply.MaxRetries + 1},
 		Version:                     version,
-		Logger:                      log.Named("idhub"),
+		Logger:                      log,
 	}
 	switch cfg.Credentials() {
 	case config.CredentialsIAMToken:
@@ -269,7 +269,7 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 			MinSourceUsers: cfg.Safety.MinSourceUsers, Guards: guards(cfg.Safety)},
 		Concurrency:    cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval,
-		FullSyncInterval: cfg.FullSyncInterval, Progress: applyProgress(progress), Logger: log.Named("agent"),
+		FullSyncInterval: cfg.FullSyncInterval, Progress: applyProgress(progress), Logger: log,
 		SuspendLockedOut: cfg.UserControl.Enabled && cfg.UserControl.SuspendLockedOut,
 		NewHashSource:    e.hashSourceFactory(),
 		Quarantine:       store, QuarantineAfter: cfg.Apply.QuarantineAfter,

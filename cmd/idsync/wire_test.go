@@ -23,3 +23,13 @@ func TestMaxRetriesSetsTheClientAttempts(t *testing.T) {
 		})
 	}
 }
+
+func TestLibrariesNameTheirOwnLoggers(t *testing.T) {
+	// idhub names its logger; the wiring hands it the root logger so that
+	// the name does not appear twice.
+	log := zap.NewNop()
+	cfg := &config.Config{}
+	if clientOptions(cfg, log).Logger != log {
+		t.Error("the Identity Hub client's logger is named by the wiring too")
+	}
+}

@@ -80,7 +80,7 @@ func newWritebackRunner(ctx context.Context, deps writebackDeps) (*agent.Writeba
 	opts := agent.WritebackOptions{
 		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: writebackCloud{client}, Directory: ldapPasswords{src: src},
 		Managed: store.managed, Store: store, Jobs: state.OpenJobs(cfg.StatePath),
-		AfterWrite: deps.afterWrite, Logger: log.Named("agent"),
+		AfterWrite: deps.afterWrite, Logger: log,
 	}
 	if deps.metrics != nil {
 		opts.Observe = deps.metrics.Writeback().Observe
@@ -158,7 +158,7 @@ func (h *heldStore) managed(externalID string) (bool, error) {
 		return false, err
 	}
 	defer release()
-	ids, err := st.IDs(state.User, []string{externalID})
+	ids, err := st.IDs(directory.KindUser, []string{externalID})
 	if err != nil {
 		return false, err
 	}

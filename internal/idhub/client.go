@@ -65,7 +65,7 @@ func New(opts Options) (*Client, error) {
 		grpc.WithPerRPCCredentials(clientCreds{c}),
 	}
 	dial = append(dial, opts.DialOptions...)
-	sdk, err := buildSDK(opts, dial)
+	sdk, err := buildSDK(opts, c.log, dial)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/yandex-cloud/go-sdk/v2/pkg/endpoints"
 	"github.com/yandex-cloud/go-sdk/v2/pkg/options"
 	"github.com/yandex-cloud/go-sdk/v2/pkg/transport"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -83,13 +84,13 @@ func (r *sdkResolver) Endpoint(_ context.Context, method protoreflect.FullName, 
 // buildSDK builds the SDK's connection: TLS (or plaintext), the config's
 // endpoints, and dial, the Client's own dial options (user agent,
 // interceptors, per-RPC credentials, test dialers).
-func buildSDK(opts Options, dial []grpc.DialOption) (*ycsdk.SDK, error) {
+func buildSDK(opts Options, log *zap.Logger, dial []grpc.DialOption) (*ycsdk.SDK, error) {
 	o := []options.Option{
 		// Tokens are added by the per-RPC credentials in dial.
 		options.WithCredentials(ycreds.NoAuthentication()),
 		options.WithEndpointsResolver(newSDKResolver(opts)),
 		options.WithCustomDialOptions(dial...),
-		options.WithLogger(opts.Logger.Named("sdk")),
+		options.WithLogger(log.Named("sdk")),
 	}
 	if opts.Plaintext {
 		o = append(o, options.WithPlaintext())

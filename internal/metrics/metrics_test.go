@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -45,9 +46,9 @@ func TestMetricsHealthAndJobs(t *testing.T) {
 	j := &state.Job{ID: state.NewJobID(now), Mode: "full", Status: state.StatusSuccess, UsersRead: 12, GroupsRead: 3,
 		StartTime: state.UnixMilli{Time: now.Add(-3 * time.Second)}, EndTime: state.UnixMilli{Time: now}}
 	var c reporter.Counts
-	c.Add(reporter.User, reporter.Create, reporter.Success, 10)
-	c.Add(reporter.User, reporter.Create, reporter.Failed, 2)
-	c.Add(reporter.Membership, reporter.Delete, reporter.Success, 4)
+	c.Add(directory.KindUser, reporter.Create, reporter.Success, 10)
+	c.Add(directory.KindUser, reporter.Create, reporter.Failed, 2)
+	c.Add(directory.KindMembership, reporter.Delete, reporter.Success, 4)
 	j.Result = c.Result()
 	if err := jobs.Save(j); err != nil {
 		t.Fatal(err)

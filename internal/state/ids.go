@@ -6,24 +6,34 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/idsync/idsync/internal/directory"
 )
 
-// Kind separates users from groups in the id cache and the pending set.
-type Kind byte
+// kindByte is the key prefix that separates users from groups in the id
+// cache, the pending set and the quarantine: 'u' or 'g'.
+func kindByte(k directory.Kind) byte {
+	if k == directory.KindGroup {
+		return 'g'
+	}
+	return 'u'
+}
 
-// Kinds.
-const (
-	User  Kind = 'u'
-	Group Kind = 'g'
-)
+// kindOf is the kind of a key prefix.
+func kindOf(b byte) directory.Kind {
+	if b == 'g' {
+		return directory.KindGroup
+	}
+	return directory.KindUser
+}
 
-func key(k Kind, externalID string) []byte {
-	return append([]byte{byte(k), '/'}, externalID...)
+func key(k directory.Kind, externalID string) []byte {
+	return append([]byte{kindByte(k), '/'}, externalID...)
 }
 
 // IDs returns the cached cloud ids of the given external ids; unknown ones
 // are absent from the result.
-func (s *Store) IDs(k Kind, externalIDs []string) (map[string]string, error) {
+func (s *Store) IDs(k directory.Kind, externalIDs []string) (map[string]string, error) {
 	out := make(map[string]string, len(externalIDs))
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIDs)
@@ -41,11 +51,11 @@ func (s *Store) IDs(k Kind, externalIDs []string) (map[string]string, error) {
 }
 
 // AllIDs returns every cached external id to cloud id pair of kind k.
-func (s *Store) AllIDs(k Kind) (map[string]string, error) {
+func (s *Store) AllIDs(k directory.Kind) (map[string]string, error) {
 	out := make(map[string]string)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketIDs).Cursor()
-		prefix := []byte{byte(k), '/'}
+		prefix := []byte{kindByte(k), '/'}
 		for kk, v := c.Seek(prefix); bytes.HasPrefix(kk, prefix); kk, v = c.Next() {
 			out[string(kk[2:])] = string(v)
 		}
@@ -59,7 +69,7 @@ func (s *Store) AllIDs(k Kind) (map[string]string, error) {
 
 // UpdateIDs records new external id to cloud id pairs and forgets the
 // external ids in remove, in one transaction.
-func (s *Store) UpdateIDs(k Kind, set map[string]string, remove []string) error {
+func (s *Store) UpdateIDs(k directory.Kind, set map[string]string, remove []string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIDs)
 		for ext, id := range set {
@@ -82,11 +92,11 @@ func (s *Store) UpdateIDs(k Kind, set map[string]string, remove []string) error 
 
 // ReplaceIDs makes the cache of kind k exactly the given pairs, as after a
 // full listing of the pool.
-func (s *Store) ReplaceIDs(k Kind, pairs map[string]string) error {
+func (s *Store) ReplaceIDs(k directory.Kind, pairs map[string]string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIDs)
 		c := b.Cursor()
-		prefix := []byte{byte(k), '/'}
+		prefix := []byte{kindByte(k), '/'}
 		var stale [][]byte
 		for kk, _ := c.Seek(prefix); bytes.HasPrefix(kk, prefix); kk, _ = c.Next() {
 			if _, ok := pairs[string(kk[2:])]; !ok {
@@ -113,11 +123,11 @@ func (s *Store) ReplaceIDs(k Kind, pairs map[string]string) error {
 
 // Pending returns the external ids of kind k whose last change failed and
 // that the next cycle must look at again, sorted.
-func (s *Store) Pending(k Kind) ([]string, error) {
+func (s *Store) Pending(k directory.Kind) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketPending).ForEach(func(kk, _ []byte) error {
-			if len(kk) >= 2 && kk[0] == byte(k) {
+			if len(kk) >= 2 && kk[0] == kindByte(k) {
 				out = append(out, string(kk[2:]))
 			}
 			return nil
@@ -130,12 +140,12 @@ func (s *Store) Pending(k Kind) ([]string, error) {
 }
 
 // SetPending replaces the pending set of kind k.
-func (s *Store) SetPending(k Kind, externalIDs []string) error {
+func (s *Store) SetPending(k directory.Kind, externalIDs []string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPending)
 		var old [][]byte
 		if err := b.ForEach(func(kk, _ []byte) error {
-			if len(kk) >= 2 && kk[0] == byte(k) {
+			if len(kk) >= 2 && kk[0] == kindByte(k) {
 				old = append(old, slices.Clone(kk))
 			}
 			return nil

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/idsync/idsync/internal/directory"
 )
 
 var bucketFailures = []byte("failures")
@@ -16,8 +18,8 @@ var bucketFailures = []byte("failures")
 // Count reaches the quarantine threshold the object is quarantined: its
 // change is no longer tried every cycle.
 type Failure struct {
-	Kind       Kind   `json:"-"`
-	ExternalID string `json:"external_id"`
+	Kind       directory.Kind `json:"-"`
+	ExternalID string         `json:"external_id"`
 	// Name is the username or group name, DN the directory object, for
 	// people and for `idsync jobs quarantine release`.
 	Name string `json:"name,omitempty"`
@@ -40,7 +42,7 @@ type Failure struct {
 
 // Object names the kind of the failure, "user" or "group".
 func (f Failure) Object() string {
-	if f.Kind == Group {
+	if f.Kind == directory.KindGroup {
 		return "group"
 	}
 	return "user"
@@ -63,7 +65,7 @@ func (s *Store) Failures() ([]Failure, error) {
 			if err := json.Unmarshal(v, &f); err != nil {
 				return fmt.Errorf("record %s: %w", k, err)
 			}
-			f.Kind = Kind(k[0])
+			f.Kind = kindOf(k[0])
 			out = append(out, f)
 			return nil
 		})
@@ -73,7 +75,7 @@ func (s *Store) Failures() ([]Failure, error) {
 	}
 	slices.SortStableFunc(out, func(a, b Failure) int {
 		if a.Kind != b.Kind {
-			return int(b.Kind) - int(a.Kind) // 'u' before 'g'
+			return int(kindByte(b.Kind)) - int(kindByte(a.Kind)) // 'u' before 'g'
 		}
 		return strings.Compare(a.ExternalID, b.ExternalID)
 	})
@@ -148,7 +150,7 @@ func (s *Store) ReleaseFailure(object string) ([]Failure, error) {
 				return nil
 			}
 			if strings.EqualFold(f.ExternalID, object) || strings.EqualFold(f.Name, object) || strings.EqualFold(f.DN, object) {
-				f.Kind = Kind(k[0])
+				f.Kind = kindOf(k[0])
 				hits = append(hits, hit{slices.Clone(k), f})
 			}
 			return nil

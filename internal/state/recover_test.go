@@ -31,10 +31,10 @@ func populated(t *testing.T) string {
 	for i := range 3000 {
 		m[fmt.Sprintf("ext-%05d", i)] = fmt.Sprintf("cloud-%05d-%s", i, bytes.Repeat([]byte{'x'}, 20))
 	}
-	if err := s.UpdateIDs(User, m, nil); err != nil {
+	if err := s.UpdateIDs(directory.KindUser, m, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPending(User, []string{"ext-00001"}); err != nil {
+	if err := s.SetPending(directory.KindUser, []string{"ext-00001"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveSnapshot("AD_SYNC", &directory.Snapshot{Users: []directory.User{{ExternalID: "ext-00001", Username: "a@corp.test"}}}); err != nil {
@@ -137,7 +137,7 @@ func TestOpenReplacesDamagedDatabase(t *testing.T) {
 				if _, err := s.Snapshot("AD_SYNC"); !errors.Is(err, ErrDamagedSnapshot) {
 					t.Errorf("snapshot after the database was replaced: err %v, want ErrDamagedSnapshot (the next cycle reads in full)", err)
 				}
-				if ids, err := s.AllIDs(User); err != nil || len(ids) != 0 {
+				if ids, err := s.AllIDs(directory.KindUser); err != nil || len(ids) != 0 {
 					t.Errorf("new database: %d ids, err %v; want empty", len(ids), err)
 				}
 				// A full cycle saves a snapshot: the next one may be a delta.
@@ -174,7 +174,7 @@ func TestOpenKeepsHealthyDatabase(t *testing.T) {
 	if got, err := s.Snapshot("AD_SYNC"); err != nil || got == nil {
 		t.Errorf("snapshot: %v, err %v", got, err)
 	}
-	if ids, _ := s.AllIDs(User); len(ids) != 3000 {
+	if ids, _ := s.AllIDs(directory.KindUser); len(ids) != 3000 {
 		t.Errorf("%d ids, want 3000", len(ids))
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, dbFile+".damaged-*")); len(m) != 0 {

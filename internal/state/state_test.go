@@ -46,41 +46,41 @@ func TestSnapshotRoundTrip(t *testing.T) {
 
 func TestIDsAndPending(t *testing.T) {
 	s, _ := openTemp(t)
-	if err := s.UpdateIDs(User, map[string]string{"e1": "c1", "e2": "c2"}, nil); err != nil {
+	if err := s.UpdateIDs(directory.KindUser, map[string]string{"e1": "c1", "e2": "c2"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateIDs(Group, map[string]string{"e1": "g1"}, nil); err != nil {
+	if err := s.UpdateIDs(directory.KindGroup, map[string]string{"e1": "g1"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.IDs(User, []string{"e1", "e3"})
+	got, err := s.IDs(directory.KindUser, []string{"e1", "e3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(map[string]string{"e1": "c1"}, got); diff != "" {
 		t.Errorf("IDs (-want +got):\n%s", diff)
 	}
-	if err := s.ReplaceIDs(User, map[string]string{"e2": "c2b", "e4": "c4"}); err != nil {
+	if err := s.ReplaceIDs(directory.KindUser, map[string]string{"e2": "c2b", "e4": "c4"}); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := s.AllIDs(User)
+	all, _ := s.AllIDs(directory.KindUser)
 	if diff := cmp.Diff(map[string]string{"e2": "c2b", "e4": "c4"}, all); diff != "" {
 		t.Errorf("after ReplaceIDs (-want +got):\n%s", diff)
 	}
-	groups, _ := s.AllIDs(Group)
+	groups, _ := s.AllIDs(directory.KindGroup)
 	if diff := cmp.Diff(map[string]string{"e1": "g1"}, groups); diff != "" {
 		t.Errorf("ReplaceIDs of users touched groups (-want +got):\n%s", diff)
 	}
-	if err := s.SetPending(User, []string{"b", "a"}); err != nil {
+	if err := s.SetPending(directory.KindUser, []string{"b", "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPending(Group, []string{"g"}); err != nil {
+	if err := s.SetPending(directory.KindGroup, []string{"g"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPending(User, []string{"c"}); err != nil {
+	if err := s.SetPending(directory.KindUser, []string{"c"}); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := s.Pending(User)
-	pg, _ := s.Pending(Group)
+	p, _ := s.Pending(directory.KindUser)
+	pg, _ := s.Pending(directory.KindGroup)
 	if diff := cmp.Diff([]string{"c"}, p); diff != "" {
 		t.Errorf("pending users (-want +got):\n%s", diff)
 	}

@@ -52,6 +52,8 @@ var layers = []struct {
 		"the neutral model does no I/O and belongs to neither side"},
 	{state, []string{reporter, grpc, genproto},
 		"the local state owns the job record schema and does not pull in gRPC"},
+	{agent, []string{ldapsource, drsrsource},
+		"the engine reads the directory through its Source and HashSource interfaces, in the neutral model"},
 }
 
 // moduleImports limits which packages of this module a package imports
@@ -63,6 +65,8 @@ var moduleImports = []struct {
 }{
 	{idhub, []string{directory},
 		"the Identity Hub client converts between go-genproto and the neutral model, nothing more"},
+	{drsrsource, []string{directory},
+		"the DRSR reader speaks the neutral model and needs nothing else of this module"},
 }
 
 // bothSides are the packages that may depend on the source side and the
