@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -134,6 +135,11 @@ func DiffSorted(have, want []string) (added, removed []string) {
 	case len(want) == 0:
 		return nil, slices.Clip(have)
 	}
+	return diffSorted(have, want)
+}
+
+// diffSorted is DiffSorted's merge of two sorted, duplicate-free lists.
+func diffSorted[T cmp.Ordered](have, want []T) (added, removed []T) {
 	i, j := 0, 0
 	for i < len(have) || j < len(want) {
 		switch {

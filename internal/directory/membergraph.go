@@ -232,7 +232,7 @@ func (g *MemberGraph) setLinks(a *applyState, l *Links) {
 	}
 	slices.Sort(direct)
 	direct = slices.Compact(direct)
-	added, removed := diffSortedInt(gr.direct, direct)
+	added, removed := diffSorted(gr.direct, direct)
 	for _, m := range removed {
 		g.parents[m] = remove(g.parents[m], n)
 	}
@@ -286,22 +286,4 @@ func remove(s []int32, v int32) []int32 {
 		return s[:len(s)-1]
 	}
 	return s
-}
-
-func diffSortedInt(have, want []int32) (added, removed []int32) {
-	i, j := 0, 0
-	for i < len(have) || j < len(want) {
-		switch {
-		case j == len(want) || (i < len(have) && have[i] < want[j]):
-			removed = append(removed, have[i])
-			i++
-		case i == len(have) || want[j] < have[i]:
-			added = append(added, want[j])
-			j++
-		default:
-			i++
-			j++
-		}
-	}
-	return added, removed
 }
