@@ -80,6 +80,15 @@ func (c *Client) Changes(ctx context.Context, from Cursor, fn func(Account) erro
 	}
 }
 
+// maxStalledRounds is how many "more data" replies in a row may leave the
+// replication watermark where it was before Changes gives up.
+const maxStalledRounds = 5
+
+// ErrNoProgress means the DC kept answering a replication request with more
+// data without moving its watermark (it restarted the pass each time); the
+// session fails and the next one starts on a new connection.
+var ErrNoProgress = errors.New("the domain controller restarted the replication pass repeatedly without progress")
+
 func (c *Client) changes(ctx context.Context, from Cursor, fn func(Account) error) (Cursor, bool, error) {
 	dest := c.destination()
 	hw := &drsuapi.Vector{HighObjectUpdate: from.HighObjUpdate, HighPropertyUpdate: from.HighPropUpdate}
@@ -89,6 +98,7 @@ func (c *Client) changes(ctx context.Context, from Cursor, fn func(Account) erro
 		flags |= drsuapi.InitSync
 	}
 	first := true
+	stalled := 0
 	for {
 		r, err := c.getNCChanges(ctx, &drsuapi.MessageGetNCChangesRequestV8{
 			DSAObjectDestination:      dest,
@@ -116,6 +126,16 @@ func (c *Client) changes(ctx context.Context, from Cursor, fn func(Account) erro
 			if err := fn(acc); err != nil {
 				return Cursor{}, false, err
 			}
+		}
+		// A DC that answers "more data" without moving past the request's
+		// watermark has restarted the pass; one that keeps doing so would
+		// make this loop run forever, so stop after a few such rounds.
+		if r.MoreData && (r.To == nil || hw == nil || r.To.HighObjectUpdate <= hw.HighObjectUpdate) {
+			if stalled++; stalled >= maxStalledRounds {
+				return Cursor{}, false, fmt.Errorf("drsr: GetNCChanges: %w", ErrNoProgress)
+			}
+		} else {
+			stalled = 0
 		}
 		hw = r.To
 		if !r.MoreData {
