@@ -115,6 +115,12 @@ func TestIAMTokenFromJWT(t *testing.T) {
 		{"wrong issuer", signJWT(t, priv, ak.ID, with(func(c *jwt.RegisteredClaims) { c.Issuer = "someoneelse" })), codes.Unauthenticated},
 		{"lifetime over an hour", signJWT(t, priv, ak.ID, with(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(2 * time.Hour)) })), codes.Unauthenticated},
 		{"no exp", signJWT(t, priv, ak.ID, with(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil })), codes.Unauthenticated},
+		{"issued 30 s ahead (clock skew)", signJWT(t, priv, ak.ID, with(func(c *jwt.RegisteredClaims) {
+			c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(30*time.Second)), jwt.NewNumericDate(now.Add(time.Hour))
+		})), codes.OK},
+		{"issued 5 min ahead", signJWT(t, priv, ak.ID, with(func(c *jwt.RegisteredClaims) {
+			c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(5*time.Minute)), jwt.NewNumericDate(now.Add(time.Hour))
+		})), codes.Unauthenticated},
 		{"unknown kid", signJWT(t, priv, "ajkunknown0000000000", good), codes.Unauthenticated},
 		{"wrong signature", signJWT(t, other, ak.ID, good), codes.Unauthenticated},
 		{"malformed", "not-a-jwt", codes.InvalidArgument},

@@ -128,6 +128,9 @@ func (s iamServer) Create(ctx context.Context, req *iamv1.CreateIamTokenRequest)
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(e.now),
+		// The clocks of a client and a server differ a little: allow a
+		// minute either way (the docs are silent; see README).
+		jwt.WithLeeway(time.Minute),
 	)
 	_, err := parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
