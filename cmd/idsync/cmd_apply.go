@@ -45,16 +45,11 @@ func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := json.Unmarshal(raw, &sp); err != nil || sp.Plan == nil || sp.Version == 0 {
 		return usagef("%s is not a plan saved by 'idsync plan --out' (%v)", pos[0], err)
 	}
-	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	e, done, err := openEngine(*cfgPath, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
-	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
-	if err != nil {
-		return err
-	}
-	defer e.close()
+	defer done()
 	changes, err := e.pushSettings(ctx)
 	if err != nil {
 		return err

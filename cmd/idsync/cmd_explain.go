@@ -33,16 +33,11 @@ func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *output != "text" && *output != "json" {
 		return usagef("-o must be text or json, not %q", *output)
 	}
-	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	e, done, err := openEngine(*cfgPath, stderr)
 	if err != nil {
 		return err
 	}
-	defer closeLog()
-	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
-	if err != nil {
-		return err
-	}
-	defer e.close()
+	defer done()
 	ex, err := e.agent.Explain(ctx, pos[0])
 	if err != nil {
 		return err

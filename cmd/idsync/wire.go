@@ -246,6 +246,22 @@ func (o *stateOpener) acquire(log *zap.Logger) (*state.Store, func(), error) {
 	}, nil
 }
 
+// openEngine loads the config at path and wires an engine on its own
+// state database, for the one-shot commands that need nothing else; done
+// closes the engine and the log.
+func openEngine(path string, stderr io.Writer) (e *engine, done func(), err error) {
+	cfg, log, closeLog, err := openConfig(path, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err = newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, nil)
+	if err != nil {
+		closeLog()
+		return nil, nil, err
+	}
+	return e, func() { e.close(); closeLog() }, nil
+}
+
 // newEngine wires the agent. progress may be nil.
 // newEngine wires a cycle's parts. progress, when not nil, hears of the
 // directory pages read and the changes applied.
