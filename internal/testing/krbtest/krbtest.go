@@ -5,12 +5,13 @@ package krbtest
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idsync/idsync/internal/testing/testdc"
 )
 
 // Env is the content of ${IDSYNC_DC_DIR}/krb/krb.env.
@@ -26,7 +27,7 @@ func Load(t testing.TB, dcDir string) Env {
 	t.Helper()
 	path := filepath.Join(dcDir, "krb", "krb.env")
 	if _, err := os.Stat(path); err != nil {
-		root, err := moduleRoot()
+		root, err := testdc.ModuleRoot()
 		if err != nil {
 			t.Fatalf("krbtest: %v", err)
 		}
@@ -54,21 +55,4 @@ func Load(t testing.TB, dcDir string) Env {
 		t.Fatalf("krbtest: %s is incomplete", path)
 	}
 	return e
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("find module root: no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }

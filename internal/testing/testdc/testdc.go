@@ -84,7 +84,7 @@ func unavailable(t testing.TB, err error) {
 
 // startDC runs scripts/samba-dc.sh up (idempotent) from the module root.
 func startDC(t testing.TB) error {
-	root, err := moduleRoot()
+	root, err := ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -98,8 +98,9 @@ func startDC(t testing.TB) error {
 	return nil
 }
 
-// moduleRoot walks up from the working directory to the directory of go.mod.
-func moduleRoot() (string, error) {
+// ModuleRoot walks up from the working directory to the directory of
+// go.mod, where scripts/ lives.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("find module root: %w", err)
