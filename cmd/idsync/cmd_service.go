@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/kardianos/service"
 	"github.com/spf13/cobra"
@@ -70,6 +71,7 @@ func newServiceCmd() *cobra.Command {
 		sub := &cobra.Command{
 			Use:     use,
 			Short:   a.short,
+			Long:    strings.ToUpper(a.short[:1]) + a.short[1:] + ".",
 			Example: a.example,
 			Args:    noArgs,
 			RunE: func(c *cobra.Command, _ []string) error {

@@ -61,9 +61,9 @@ func exitCode(err error) int {
 	}
 }
 
-// newRootCmd builds the command tree. Each subcommand lives in its own
-// cmd_*.go file; keep them sorted by name.
-func newRootCmd() *cobra.Command {
+// newRootCmd builds the command tree, printing to stdout and stderr. Each
+// subcommand lives in its own cmd_*.go file; keep them sorted by name.
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "idsync",
 		Short: "synchronize Active Directory to a Yandex Identity Hub user pool",
@@ -76,10 +76,15 @@ func newRootCmd() *cobra.Command {
 		Version:       versionString(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// Man pages carry the build's date, not cobra's stamp.
+		DisableAutoGenTag: true,
 		// Shell completion: the cobra-made `completion` command.
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
+	// Before the completion command is made: it keeps the writer.
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	root.AddCommand(
 		newApplyCmd(),
 		newCheckCmd(),
@@ -200,10 +205,8 @@ func noArgs(_ *cobra.Command, args []string) error {
 // execute runs the command args name and returns the command that ran (or
 // failed to parse) and its error, usage errors marked as such.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) (*cobra.Command, error) {
-	root := newRootCmd()
+	root := newRootCmd(stdout, stderr)
 	root.SetArgs(legacyFlags(root, args))
-	root.SetOut(stdout)
-	root.SetErr(stderr)
 	c, err := root.ExecuteContextC(ctx)
 	if err != nil && c != nil && c.Annotations[ranKey] == "" {
 		var ue usageError
@@ -216,8 +219,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) (*cob
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		root := newRootCmd()
-		root.SetOut(stdout)
+		root := newRootCmd(stdout, stderr)
 		root.InitDefaultHelpFlag()
 		root.InitDefaultVersionFlag()
 		_ = root.Help()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -74,6 +75,17 @@ func splitUnitCommand(s string) []string {
 	for i := 0; i < len(s); i++ {
 		c := rune(s[i])
 		switch {
+		case c == '\\' && strings.HasPrefix(s[i:], `\x`) && len(s) >= i+4:
+			// kardianos/service writes a space in the binary's path as \x20.
+			if b, err := strconv.ParseUint(s[i+2:i+4], 16, 8); err == nil {
+				cur.WriteByte(byte(b))
+				i += 3
+				in = true
+				continue
+			}
+			cur.WriteByte('x')
+			i++
+			in = true
 		case c == '\\' && i+1 < len(s):
 			i++
 			cur.WriteByte(s[i])
