@@ -231,7 +231,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "idsync%s: %v\n", name, err)
 		if c != nil && c.Annotations[ranKey] == "" {
 			// The arguments did not parse: point at the usage.
-			fmt.Fprintf(stderr, "Run 'idsync help%s' for usage.\n", name)
+			fmt.Fprintf(stderr, "Run '%s' for usage.\n", strings.Replace(c.CommandPath(), "idsync", "idsync help", 1))
 		}
 		if hint := runAsHint(err, args); hint != "" {
 			fmt.Fprintln(stderr, hint)
