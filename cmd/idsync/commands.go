@@ -78,8 +78,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		// Man pages carry the build's date, not cobra's stamp.
 		DisableAutoGenTag: true,
-		// Shell completion: the cobra-made `completion` command.
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	// Before the completion command is made: it keeps the writer.
