@@ -10,7 +10,7 @@ DC        := scripts/samba-dc.sh
 CHAOS_DC   := IDSYNC_DC_DIR=/tmp/idsync-dc-chaos IDSYNC_DC_ADDR=127.77.0.3
 CHAOS_TEST := $(CHAOS_DC) CI=true CHAOS_TABLE=$(CURDIR)/bin/chaos-table.txt $(GO) test -tags chaos -count=1 ./chaos
 
-.PHONY: help demo demo-down build test test-unit bench chaos chaos-ci lint dist check-package dc-up dc-down dc-seed clean
+.PHONY: help demo demo-down build man test test-unit bench chaos chaos-ci lint dist check-package dc-up dc-down dc-seed clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,9 @@ demo-down: ## stop what the demo started and remove its files
 
 build: ## build bin/idsync
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/idsync
+
+man: ## write the man pages, made from the commands' help, into bin/man
+	$(GO) run ./cmd/idsync man bin/man
 
 test: ## run every test, integration included (starts the Samba test DC)
 	$(DC) up

@@ -117,6 +117,8 @@ contents() {
 		"-rw-r--r-- root/root ./usr/share/doc/idsync/copyright"
 		"-rw-r--r-- root/root ./usr/share/doc/idsync/changelog.gz"
 		"-rw-r--r-- root/root ./usr/share/doc/idsync/README.Debian"
+		"-rw-r--r-- root/root ./usr/share/man/man1/idsync.1.gz"
+		"-rw-r--r-- root/root ./usr/share/man/man1/idsync-sync.1.gz"
 	)
 	dpkg-deb -c "$deb" | awk '{print $1, $2, $6}' >"$work/contents"
 	for want in "${expected[@]}"; do
@@ -126,7 +128,7 @@ contents() {
 		[[ $line == *" root/root "* ]] || { echo "not root-owned: $line"; return 1; }
 	done <"$work/contents"
 }
-check package "contents, modes, owners" "7 paths, all root/root in the archive" contents
+check package "contents, modes, owners" "9 paths, all root/root in the archive" contents
 check package "control fields" "idsync $version $pkg_arch, Depends: adduser" \
 	bash -c '[[ $(dpkg-deb -f "$1" Package Depends) == $'"'"'Package: idsync\nDepends: adduser'"'"' ]] && dpkg --validate-version "$2"' _ "$deb" "$version"
 check package "conffiles" "/etc/idsync/config.yaml" grep -qx /etc/idsync/config.yaml "$work/DEBIAN/conffiles"
@@ -278,6 +280,11 @@ service_checks() { # MODE UNIT_DIR
 		check service "enabled" "systemctl is-enabled idsync" expect_eq "$(systemctl is-enabled idsync.service 2>&1)" enabled
 	fi
 	check service "service status" "stopped" bash -c '"$1/bin/idsync" service status --config "$1/config.yaml" | grep -q "idsync service: stopped"' _ "$svc"
+	check service "service status details" "unit, command, config, account" bash -c '
+		out=$("$1/bin/idsync" service status) || exit 1
+		for l in "  name      idsync.service" "  runs      $1/bin/idsync run --config $1/config.yaml" "  config    $1/config.yaml" "  account   idsync"; do
+			grep -qxF "$l" <<<"$out" || { echo "no \"$l\" in: $out"; exit 1; }
+		done' _ "$svc"
 	check service "second install refused" "unit exists" bash -c '! IDSYNC_LDAP_PASSWORD=x "$1/bin/idsync" service install --config "$1/config.yaml"' _ "$svc"
 	: >"$svc/calls"
 	check service "service uninstall" "unit removed" bash -c '

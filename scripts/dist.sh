@@ -123,6 +123,12 @@ build_deb() {
 	install -m 0644 config.example.yaml "$root/usr/share/doc/idsync/config.example.yaml"
 	install -d -m 0755 "$root/usr/share/lintian/overrides"
 	install -m 0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrides/idsync"
+	install -d -m 0755 "$root/usr/share/man/man1"
+	local page
+	for page in "$work/man"/*.1; do
+		gzip -9n <"$page" >"$root/usr/share/man/man1/$(basename "$page").gz"
+		chmod 0644 "$root/usr/share/man/man1/$(basename "$page").gz"
+	done
 	deb_changelog "$debver" | gzip -9n >"$root/usr/share/doc/idsync/changelog.gz"
 	chmod 0644 "$root/usr/share/doc/idsync/changelog.gz"
 	install -m 0644 packaging/deb/conffiles "$root/DEBIAN/conffiles"
@@ -140,6 +146,10 @@ build_deb() {
 
 if ((build_deb)); then
 	command -v dpkg-deb >/dev/null || die "dpkg-deb not found (apt-get install dpkg-dev, or run with --no-deb)"
+	# The man pages are made from the commands' help, by a build for this
+	# host; their date is SOURCE_DATE_EPOCH's.
+	echo "== man pages"
+	"$GO" run -trimpath -ldflags "-X main.version=$VERSION" ./cmd/idsync man "$work/man" >/dev/null
 	for target in $TARGETS; do
 		if [[ $target == linux/* ]]; then
 			build_deb "${target#*/}" "$DIST_DIR/idsync-$VERSION-linux-${target#*/}"

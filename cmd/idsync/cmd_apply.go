@@ -7,45 +7,49 @@ import (
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/state"
 )
 
-const applyUsage = `Usage: idsync apply PLAN.json --config FILE
-
-Apply exactly the changes of a plan saved by 'idsync plan --out PLAN.json',
+func newApplyCmd() *cobra.Command {
+	var cfgPath string
+	c := &cobra.Command{
+		Use:   "apply PLAN.json --config FILE",
+		Short: "apply a plan saved by 'idsync plan --out', if it is still current",
+		Long: `Apply exactly the changes of a plan saved by 'idsync plan --out PLAN.json',
 in a synchronization session of its own, if neither the directory nor the
 pool's replication token moved since the plan was made. Otherwise nothing is
 applied, the command says what changed, and exits 1: make a new plan. A plan
 that trips a safety limit is refused (exit 4). Only the last plan saved by
-this agent's state can be applied.
+this agent's state can be applied.`,
+		Example: "  idsync plan --out plan.json --config /etc/idsync/config.yaml\n" +
+			"  idsync apply plan.json --config /etc/idsync/config.yaml",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("apply needs one plan file, saved by 'idsync plan --out'")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runApply(c.Context(), cfgPath, args[0], c.OutOrStdout(), c.ErrOrStderr())
+		},
+	}
+	configFlag(c, &cfgPath)
+	return c
+}
 
-Flags:`
-
-func cmdApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("apply", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), applyUsage)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usagef("apply needs one plan file, saved by 'idsync plan --out'")
-	}
-	raw, err := os.ReadFile(pos[0])
+func runApply(ctx context.Context, cfgPath, planFile string, stdout, stderr io.Writer) error {
+	raw, err := os.ReadFile(planFile)
 	if err != nil {
 		return usagef("read the plan: %w", err)
 	}
 	var sp agent.SavedPlan
 	if err := json.Unmarshal(raw, &sp); err != nil || sp.Plan == nil || sp.Version == 0 {
-		return usagef("%s is not a plan saved by 'idsync plan --out' (%v)", pos[0], err)
+		return usagef("%s is not a plan saved by 'idsync plan --out' (%v)", planFile, err)
 	}
-	e, done, err := openEngine(*cfgPath, stderr)
+	e, done, err := openEngine(cfgPath, stderr)
 	if err != nil {
 		return err
 	}

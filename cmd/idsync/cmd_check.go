@@ -13,6 +13,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/internal/config"
@@ -23,18 +25,30 @@ import (
 // errCheckFailed is returned when a preflight check failed (exit 1).
 var errCheckFailed = errors.New("some checks failed")
 
-func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	offline := fs.Bool("offline", false, "check the config file only: no domain controller, no Identity Hub")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync check [--offline] --config FILE\n\nCheck the configuration, the domain controller (reachability, TLS, bind, DirSync\nright, scope roots, password writeback rights when enabled) and Identity Hub\n(credentials, pool access, attribute mappings), as a checklist.\nWith --offline, check the configuration only, without the network.\n\nFlags:")
-		fs.PrintDefaults()
+func newCheckCmd() *cobra.Command {
+	var cfgPath string
+	var offline bool
+	c := &cobra.Command{
+		Use:   "check [--offline] --config FILE",
+		Short: "check the configuration, the domain controller and Identity Hub",
+		Long: "Check the configuration, the domain controller (reachability, TLS, bind, DirSync\n" +
+			"right, scope roots, password writeback rights when enabled) and Identity Hub\n" +
+			"(credentials, pool access, attribute mappings), as a checklist.\n" +
+			"With --offline, check the configuration only, without the network.",
+		Example: "  idsync check --config /etc/idsync/config.yaml\n" +
+			"  idsync check --offline --config /etc/idsync/config.yaml",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runCheck(c.Context(), cfgPath, offline, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath)
+	configFlag(c, &cfgPath)
+	c.Flags().BoolVar(&offline, "offline", false, "check the config file only: no domain controller, no Identity Hub")
+	return c
+}
+
+func runCheck(ctx context.Context, cfgPath string, offline bool, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(cfgPath)
 	if err != nil {
 		return err
 	}
@@ -43,7 +57,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range cfg.Warnings() {
 		ck.warn("config", "%s", w.String())
 	}
-	if *offline {
+	if offline {
 		fmt.Fprintln(stdout, "the config file is valid (offline: the domain controller and Identity Hub were not checked)")
 		return nil
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/internal/emulator"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
@@ -28,27 +30,38 @@ const (
 	emulatorDefaultDomain = "example.idp.yandexcloud.net"
 )
 
-// cmdEmulator runs the Identity Hub API emulator, or with the "dump"
-// argument prints the dump of a state file.
-func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "dump" {
-		return cmdEmulatorDump(args[1:], stdout, stderr)
+func newEmulatorCmd() *cobra.Command {
+	var f emulatorFlags
+	c := &cobra.Command{
+		Use:   "emulator [--listen ADDRESS] [--static-token-file FILE] [--state FILE] [--http ADDRESS] [flags]",
+		Short: "run the built-in Identity Hub API emulator",
+		Long: "Run an in-memory emulator of the Identity Hub API (user pools, users, groups, synchronization\n" +
+			"sessions) for demos and tests, until interrupted. It has no TLS: keep it on loopback.\n" +
+			"'idsync emulator dump' prints what an emulator holds.",
+		Example: "  idsync emulator --static-token-file token.txt --write-key key.json\n" +
+			"  idsync emulator --listen 127.0.0.1:0 --state emu.json --http 127.0.0.1:8081\n" +
+			"  idsync emulator --error-rate 0.05 --latency 50ms -v",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runEmulator(c.Context(), &f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	fs := newFlagSet("emulator", stderr)
-	listen := fs.String("listen", emulatorDefaultListen, "gRPC listen `address` (port 0 picks a free port)")
-	opts := emulator.Options{Quotas: emulator.DefaultQuotas()}
+	fs := c.Flags()
+	f.opts = emulator.Options{Quotas: emulator.DefaultQuotas()}
+	opts := &f.opts
+	fs.StringVar(&f.listen, "listen", emulatorDefaultListen, "gRPC listen `address` (port 0 picks a free port)")
 	fs.StringVar(&opts.UserpoolID, "userpool-id", emulatorDefaultPool, "user pool `id`")
 	fs.StringVar(&opts.OrganizationID, "organization-id", emulatorDefaultOrg, "organization `id`")
 	fs.StringVar(&opts.Domain, "domain", emulatorDefaultDomain, "user pool `domain`")
 	fs.StringVar(&opts.StaticToken, "static-token", "", "bearer `token` accepted as-is (never printed; visible in the process list: prefer --static-token-file or $"+emulatorTokenEnv+")")
-	tokenFile := fs.String("static-token-file", "", "read the static bearer token from `file` (first line)")
+	fs.StringVar(&f.tokenFile, "static-token-file", "", "read the static bearer token from `file` (first line)")
 	fs.IntVar(&opts.MaxSessions, "max-sessions", emulator.DefaultMaxSessions, "synchronization sessions kept; the oldest closed ones are forgotten first")
-	writeKey := fs.String("write-key", "", "write a service account authorized key JSON the emulator accepts to `path` (mode 0600)")
+	fs.StringVar(&f.writeKey, "write-key", "", "write a service account authorized key JSON the emulator accepts to `path` (mode 0600)")
 	fs.DurationVar(&opts.SessionTTL, "session-ttl", emulator.DefaultSessionTTL, "session lifetime without a heartbeat")
 	fs.DurationVar(&opts.SessionMaxAge, "session-max-age", 0, "expire every session this long after it opened, whatever its heartbeats (0: never)")
 	fs.Var((*grpcCode)(&opts.HeartbeatError), "heartbeat-error", "answer every heartbeat of an open session with this gRPC status `code`, such as PERMISSION_DENIED (default: none)")
 	fs.DurationVar(&opts.WritebackTTL, "writeback-ttl", emulator.DefaultWritebackTTL, "how long a password change waits for the agent's commit (password writeback)")
-	minInterval := fs.Duration("min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
+	fs.DurationVar(&f.minInterval, "min-interval", emulator.DefaultMinInterval, "minimum synchronization interval (0: no minimum)")
 	fs.StringVar(&opts.StatePath, "state", "", "JSON state `file` loaded at start and written after changes")
 	fs.DurationVar(&opts.Latency, "latency", 0, "latency added to every call")
 	fs.DurationVar(&opts.Jitter, "jitter", 0, "uniform variation of the latency, +/- this much")
@@ -61,20 +74,32 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&opts.Quotas.GroupsPerOrganization, "quota-groups", opts.Quotas.GroupsPerOrganization, "groups per organization (0: unlimited)")
 	fs.IntVar(&opts.Quotas.MembersPerGroup, "quota-members-per-group", opts.Quotas.MembersPerGroup, "members per group (0: unlimited)")
 	fs.IntVar(&opts.Quotas.GroupsPerUser, "quota-groups-per-user", opts.Quotas.GroupsPerUser, "groups per user (0: unlimited)")
-	httpAddr := fs.String("http", "", "serve the JSON dump at /dump and call statistics at /stats on `address`")
-	verbose := fs.Bool("v", false, "log every call to stderr")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *minInterval < 0 {
+	fs.StringVar(&f.httpAddr, "http", "", "serve the JSON dump at /dump and call statistics at /stats on `address`")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log every call to stderr")
+	c.AddCommand(newEmulatorDumpCmd())
+	return c
+}
+
+// emulatorFlags are the flags of `idsync emulator`.
+type emulatorFlags struct {
+	opts                                  emulator.Options
+	listen, tokenFile, writeKey, httpAddr string
+	minInterval                           time.Duration
+	verbose                               bool
+}
+
+// runEmulator runs the Identity Hub API emulator until ctx ends.
+func runEmulator(ctx context.Context, f *emulatorFlags, stdout, stderr io.Writer) error {
+	opts := f.opts
+	if f.minInterval < 0 {
 		return usagef("--min-interval must not be negative")
 	}
-	opts.MinInterval = *minInterval
-	opts.NoMinInterval = *minInterval == 0
-	if err := resolveStaticToken(&opts, *tokenFile, stderr); err != nil {
+	opts.MinInterval = f.minInterval
+	opts.NoMinInterval = f.minInterval == 0
+	if err := resolveStaticToken(&opts, f.tokenFile, stderr); err != nil {
 		return err
 	}
-	if *verbose {
+	if f.verbose {
 		cfg := zap.NewDevelopmentConfig()
 		cfg.OutputPaths = []string{"stderr"}
 		log, err := cfg.Build()
@@ -88,24 +113,24 @@ func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return usageError{err}
 	}
-	if *writeKey != "" {
+	if f.writeKey != "" {
 		key, err := emu.NewServiceAccountKey()
 		if err != nil {
 			return err
 		}
-		if err := key.WriteFile(*writeKey); err != nil {
+		if err := key.WriteFile(f.writeKey); err != nil {
 			return fmt.Errorf("emulator: %w", err)
 		}
-		fmt.Fprintf(stdout, "idsync emulator wrote authorized key %s (service account %s) to %s\n", key.ID, key.ServiceAccountID, *writeKey)
+		fmt.Fprintf(stdout, "idsync emulator wrote authorized key %s (service account %s) to %s\n", key.ID, key.ServiceAccountID, f.writeKey)
 	}
-	lis, err := net.Listen("tcp", *listen)
+	lis, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("emulator: listen: %w", err)
 	}
 	warnOffLoopback(stderr, "gRPC", lis.Addr())
 	g, ctx := errgroup.WithContext(ctx)
-	if *httpAddr != "" {
-		hl, err := net.Listen("tcp", *httpAddr)
+	if f.httpAddr != "" {
+		hl, err := net.Listen("tcp", f.httpAddr)
 		if err != nil {
 			lis.Close()
 			return fmt.Errorf("emulator: listen http: %w", err)
@@ -169,33 +194,46 @@ func warnOffLoopback(stderr io.Writer, what string, addr net.Addr) {
 	fmt.Fprintf(stderr, "warning: the emulator's %s listener on %s is reachable from other hosts and has no TLS; listen on 127.0.0.1 unless that is intended\n", what, addr)
 }
 
-// cmdEmulatorDump prints what an emulator holds: from its state file
-// (--state) or, live, from its --http address (--from), as JSON or as a
-// short summary for people.
-func cmdEmulatorDump(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("emulator dump", stderr)
-	path := fs.String("state", "", "emulator state `file`")
-	from := fs.String("from", "", "`URL` of a running emulator's dump (its --http address, e.g. http://127.0.0.1:8081/dump)")
-	summary := fs.Bool("summary", false, "print counts and a few sample users, groups and sessions instead of JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newEmulatorDumpCmd() *cobra.Command {
+	var path, from string
+	var summary bool
+	c := &cobra.Command{
+		Use:   "dump --state FILE | --from URL [--summary]",
+		Short: "print what an emulator holds, as JSON or a summary",
+		Long: "Print what an emulator holds: from its state file (--state) or, live, from its --http\n" +
+			"address (--from), as JSON or as a short summary for people.",
+		Example: "  idsync emulator dump --state emu.json --summary\n" +
+			"  idsync emulator dump --from http://127.0.0.1:8081/dump",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return emulatorDump(path, from, summary, c.OutOrStdout())
+		},
 	}
+	c.Flags().StringVar(&path, "state", "", "emulator state `file`")
+	c.Flags().StringVar(&from, "from", "", "`URL` of a running emulator's dump (its --http address, e.g. http://127.0.0.1:8081/dump)")
+	c.Flags().BoolVar(&summary, "summary", false, "print counts and a few sample users, groups and sessions instead of JSON")
+	return c
+}
+
+// emulatorDump prints the dump of the state file path or of the running
+// emulator at from.
+func emulatorDump(path, from string, summary bool, stdout io.Writer) error {
 	var (
 		d   emulator.Dump
 		err error
 	)
 	switch {
-	case (*path == "") == (*from == ""):
+	case (path == "") == (from == ""):
 		return usagef("give exactly one of --state or --from")
-	case *path != "":
-		d, err = emulator.LoadDump(*path)
+	case path != "":
+		d, err = emulator.LoadDump(path)
 	default:
-		d, err = fetchDump(*from)
+		d, err = fetchDump(from)
 	}
 	if err != nil {
 		return err
 	}
-	if *summary {
+	if summary {
 		printDumpSummary(stdout, d)
 		return nil
 	}
@@ -282,6 +320,8 @@ func (c *grpcCode) String() string {
 	}
 	return codes.Code(*c).String()
 }
+
+func (c *grpcCode) Type() string { return "code" }
 
 func (c *grpcCode) Set(v string) error {
 	name := strings.ReplaceAll(strings.TrimSpace(v), "_", "")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -117,4 +118,10 @@ func TestEmulatorCommandUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cmdEmulator runs `idsync emulator args...` and returns its error.
+func cmdEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_, err := execute(ctx, append([]string{"emulator"}, args...), stdout, stderr)
+	return err
 }

@@ -7,42 +7,52 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/directory"
 )
 
-func cmdExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("explain", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	output := fs.String("o", "text", "output format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync explain OBJECT [-o json] --config FILE\n\n"+
-			"Explain one user or group (UPN, sAMAccountName, DN, objectGUID or group name): why it is in or\n"+
-			"out of scope, how each mapped field is computed, its effective groups, what the pool holds,\n"+
-			"the change a cycle would make, any rejection and recorded failures. Changes nothing.\n\nFlags:")
-		fs.PrintDefaults()
+func newExplainCmd() *cobra.Command {
+	var cfgPath, output string
+	c := &cobra.Command{
+		Use:   "explain OBJECT [-o json] --config FILE",
+		Short: "explain what a cycle does with one user or group, and why",
+		Long: "Explain one user or group (UPN, sAMAccountName, DN, objectGUID or group name): why it is in or\n" +
+			"out of scope, how each mapped field is computed, its effective groups, what the pool holds,\n" +
+			"the change a cycle would make, any rejection and recorded failures. Changes nothing.",
+		Example: "  idsync explain ann@corp.example --config /etc/idsync/config.yaml\n" +
+			"  idsync explain 'CN=Sales,OU=Groups,DC=corp,DC=example' -o json --config /etc/idsync/config.yaml",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("explain needs one object")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return cmdExplain(c.Context(), cfgPath, output, args[0], c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+	configFlag(c, &cfgPath)
+	c.Flags().StringVarP(&output, "output", "o", "text", "output `FORMAT`: text or json")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func cmdExplain(ctx context.Context, cfgPath, output, object string, stdout, stderr io.Writer) error {
+	if output != "text" && output != "json" {
+		return usagef("-o must be text or json, not %q", output)
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usagef("explain needs one object")
-	}
-	if *output != "text" && *output != "json" {
-		return usagef("-o must be text or json, not %q", *output)
-	}
-	e, done, err := openEngine(*cfgPath, stderr)
+	e, done, err := openEngine(cfgPath, stderr)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ex, err := e.agent.Explain(ctx, pos[0])
+	ex, err := e.agent.Explain(ctx, object)
 	if err != nil {
 		return err
 	}
-	if *output == "json" {
+	if output == "json" {
 		return writeJSON(stdout, ex)
 	}
 	writeExplanation(stdout, ex)

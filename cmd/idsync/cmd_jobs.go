@@ -1,92 +1,139 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/state"
 )
 
-const jobsUsage = `Usage:
-  idsync jobs list [-n N] [-o json] --config FILE
-  idsync jobs show ID|last [-o json] --config FILE
-  idsync jobs quarantine [-o json] --config FILE
-  idsync jobs quarantine release OBJECT --config FILE
+// jobsFlags are the flags of `idsync jobs` and its subcommands; they may
+// come before or after the subcommand and the id.
+type jobsFlags struct {
+	config, output string
+	limit          int
+}
 
-ID may be the start of a job id, with or without "sync_" (it must match one
-job); "last" is the newest job. Flags may come before or after the
-subcommand and the id. Times are ISO 8601 in this machine's time zone; JSON
-has the IDaaS fields (times in Unix milliseconds) and the same times in
-RFC 3339 (StartTimeRFC3339, EndTimeRFC3339).
-
-quarantine lists the objects whose change failed in consecutive cycles,
-with the last error; from apply.quarantine_after failures on they are
-quarantined (tried once a day or when their directory object changes).
-release OBJECT (a username, group name, DN or external id) has it tried at
-the next cycle.
-
-Examples:
-  idsync jobs list -n 5 --config /etc/idsync/config.yaml
+func newJobsCmd() *cobra.Command {
+	var f jobsFlags
+	c := &cobra.Command{
+		Use:   "jobs list|show|quarantine [-o json] --config FILE",
+		Short: "list past synchronization jobs or show one",
+		Long: `List past synchronization jobs, show one, or list the objects whose change
+keeps failing. Reading the history needs only state_path from the config: no
+secret, no other key. Flags may come before or after the subcommand and the id.
+Times are ISO 8601 in this machine's time zone; JSON has the IDaaS fields
+(times in Unix milliseconds) and the same times in RFC 3339
+(StartTimeRFC3339, EndTimeRFC3339).`,
+		Example: `  idsync jobs list -n 5 --config /etc/idsync/config.yaml
   idsync jobs show last --config /etc/idsync/config.yaml
-  idsync jobs --config /etc/idsync/config.yaml show 20261123T1000 -o json
-  idsync jobs quarantine release ann@corp.example --config /etc/idsync/config.yaml`
+  idsync jobs --config /etc/idsync/config.yaml show 20261123T1000 -o json`,
+	}
+	needSubcommand(c)
+	pf := c.PersistentFlags()
+	pf.StringVar(&f.config, "config", "", "config `FILE` (required)")
+	_ = c.MarkPersistentFlagFilename("config", "yaml", "yml")
+	pf.StringVarP(&f.output, "output", "o", "text", "output `FORMAT`: text or json")
+	pf.IntVarP(&f.limit, "limit", "n", 20, "how many jobs to list, newest first (0: all)")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
-func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("jobs", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	output := fs.String("o", "text", "output format: text or json")
-	limit := fs.Int("n", 20, "how many jobs to list, newest first (0: all)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), jobsUsage+"\n\nFlags:")
-		fs.PrintDefaults()
+	list := &cobra.Command{
+		Use:     "list [-n N] [-o json] --config FILE",
+		Short:   "list past jobs, newest first",
+		Long:    "List past jobs, newest first, one line each: start, trigger, mode, status, duration, counts and the reason of a failure.",
+		Example: "  idsync jobs list --config /etc/idsync/config.yaml\n  idsync jobs list -n 0 -o json --config /etc/idsync/config.yaml",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runJobs(f, "list", nil, c.OutOrStdout())
+		},
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+	show := &cobra.Command{
+		Use:   "show ID|last [-o json] --config FILE",
+		Short: "show one job: status, times, trigger, counts and errors",
+		Long: `Show one job. ID may be the start of a job id, with or without "sync_" (it
+must match one job); "last" is the newest job.`,
+		Example: "  idsync jobs show last --config /etc/idsync/config.yaml\n  idsync jobs show 20261123T1000 -o json --config /etc/idsync/config.yaml",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("jobs show needs one job id, or last (see 'idsync jobs list')")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runJobs(f, "show", args, c.OutOrStdout())
+		},
 	}
-	if len(pos) == 0 || (pos[0] != "list" && pos[0] != "show" && pos[0] != "quarantine") {
-		fs.Usage()
-		return usagef("jobs needs a subcommand: list, show or quarantine")
+	quarantine := &cobra.Command{
+		Use:   "quarantine [-o json] --config FILE",
+		Short: "list the objects whose change keeps failing",
+		Long: `List the objects whose change failed in consecutive cycles, with the last
+error; from apply.quarantine_after failures on they are quarantined (tried
+once a day or when their directory object changes).`,
+		Example: "  idsync jobs quarantine --config /etc/idsync/config.yaml\n  idsync jobs quarantine -o json --config /etc/idsync/config.yaml",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("jobs quarantine takes no arguments, or release OBJECT")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runJobs(f, "quarantine", nil, c.OutOrStdout())
+		},
 	}
-	sub, pos := pos[0], pos[1:]
-	switch {
-	case sub == "show" && len(pos) != 1:
-		return usagef("jobs show needs one job id, or last (see 'idsync jobs list')")
-	case sub == "list" && len(pos) > 0:
-		return usagef("unexpected arguments: %s", strings.Join(pos, " "))
+	release := &cobra.Command{
+		Use:     "release OBJECT --config FILE",
+		Short:   "have a failing or quarantined object tried at the next cycle",
+		Long:    "Release OBJECT (a username, group name, DN or external id): it is tried at the next cycle.",
+		Example: "  idsync jobs quarantine release ann@corp.example --config /etc/idsync/config.yaml",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usagef("jobs quarantine release needs one object: a username, group name, DN or external id")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			return runJobs(f, "quarantine", append([]string{"release"}, args...), c.OutOrStdout())
+		},
 	}
-	if *output != "text" && *output != "json" {
-		return usagef("-o must be text or json, not %q", *output)
+	quarantine.AddCommand(release)
+	c.AddCommand(list, show, quarantine)
+	return c
+}
+
+// runJobs runs `jobs sub` with its positional arguments pos.
+func runJobs(f jobsFlags, sub string, pos []string, stdout io.Writer) error {
+	if f.output != "text" && f.output != "json" {
+		return usagef("-o must be text or json, not %q", f.output)
 	}
-	if *cfgPath == "" {
+	if f.config == "" {
 		return usagef("--config is required")
 	}
 	// Reading the history needs state_path only: no secret, no permission
 	// check, no other key.
-	statePath, err := config.LoadStatePath(*cfgPath)
+	statePath, err := config.LoadStatePath(f.config)
 	if err != nil {
 		return usageError{err}
 	}
 	if sub == "quarantine" {
-		return jobsQuarantine(statePath, pos, *output, stdout)
+		return jobsQuarantine(statePath, pos, f.output, stdout)
 	}
 	jobs := state.OpenJobs(statePath)
 	if sub == "show" {
-		return showJob(jobs, pos[0], *output, stdout)
+		return showJob(jobs, pos[0], f.output, stdout)
 	}
-	list, err := jobs.List(*limit)
+	list, err := jobs.List(f.limit)
 	if err != nil {
 		return err
 	}
-	if *output == "json" {
+	if f.output == "json" {
 		if list == nil {
 			list = []*state.Job{}
 		}
@@ -115,29 +162,6 @@ func showJob(jobs *state.Jobs, ref, output string, stdout io.Writer) error {
 	}
 	writeJobDetail(stdout, j, time.Local)
 	return nil
-}
-
-// parseInterspersed parses flags anywhere among args and returns the other
-// arguments in order; everything after "--" is an argument.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageError{err}
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
 }
 
 // writeJobList prints one line per job, times in loc.

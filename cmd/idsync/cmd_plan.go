@@ -7,28 +7,45 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/agent"
 )
 
-func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("plan", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	full := fs.Bool("full", false, "plan a full comparison instead of a delta")
-	output := fs.String("o", "text", "output format: text, json, csv or html (a self-contained report)")
-	out := fs.String("out", "", "also save the plan to this file, bound to the directory and the pool's replication token, for 'idsync apply'")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync plan [--full] [-o text|json|csv|html] [--out plan.json] --config FILE\n\nShow what a cycle would change, without opening a session or changing anything.\nText shows names and old -> new values; JSON adds the external ids; html is a\nreport to attach to a change request (idsync plan -o html --config F > plan.html).\nA plan a safety limit would stop exits 4 in every format.\nWith --out, save it for 'idsync apply plan.json', which applies exactly these\nchanges if neither the directory nor the pool moved since.\n\nFlags:")
-		fs.PrintDefaults()
+func newPlanCmd() *cobra.Command {
+	var cfgPath, output, out string
+	var full bool
+	c := &cobra.Command{
+		Use:   "plan [--full] [-o text|json|csv|html] [--out PLAN.json] --config FILE",
+		Short: "show what a cycle would change, changing nothing",
+		Long: "Show what a cycle would change, without opening a session or changing anything.\n" +
+			"Text shows names and old -> new values; JSON adds the external ids; html is a\n" +
+			"report to attach to a change request. A plan a safety limit would stop exits 4\n" +
+			"in every format. With --out, save it for 'idsync apply PLAN.json', which applies\n" +
+			"exactly these changes if neither the directory nor the pool moved since.",
+		Example: "  idsync plan --config /etc/idsync/config.yaml\n" +
+			"  idsync plan --full -o html --config /etc/idsync/config.yaml > plan.html\n" +
+			"  idsync plan --out plan.json --config /etc/idsync/config.yaml",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runPlan(c.Context(), cfgPath, full, output, out, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch *output {
+	configFlag(c, &cfgPath)
+	c.Flags().BoolVar(&full, "full", false, "plan a full comparison instead of a delta")
+	c.Flags().StringVarP(&output, "output", "o", "text", "output `FORMAT`: text, json, csv or html (a self-contained report)")
+	c.Flags().StringVar(&out, "out", "", "also save the plan to this `FILE`, bound to the directory and the pool's replication token, for 'idsync apply'")
+	_ = c.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "csv", "html"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+func runPlan(ctx context.Context, cfgPath string, full bool, output, out string, stdout, stderr io.Writer) error {
+	switch output {
 	case "text", "json", "csv", "html":
 	default:
-		return usagef("-o must be text, json, csv or html, not %q", *output)
+		return usagef("-o must be text, json, csv or html, not %q", output)
 	}
-	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	cfg, log, closeLog, err := openConfig(cfgPath, stderr)
 	if err != nil {
 		return err
 	}
@@ -40,16 +57,16 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer e.close()
 	var p *agent.Plan
-	if *out != "" {
-		p, err = savePlan(ctx, e, *full, *out)
+	if out != "" {
+		p, err = savePlan(ctx, e, full, out)
 	} else {
-		p, err = e.agent.Plan(ctx, *full)
+		p, err = e.agent.Plan(ctx, full)
 	}
 	bar.finish()
 	if err != nil {
 		return err
 	}
-	return writePlan(stdout, p, *output, planReportMeta{Pool: cfg.UserpoolID, Agent: cfg.AgentID, Version: version,
+	return writePlan(stdout, p, output, planReportMeta{Pool: cfg.UserpoolID, Agent: cfg.AgentID, Version: version,
 		Generated: time.Now().UTC().Format(time.RFC3339)})
 }
 

@@ -16,22 +16,35 @@ import (
 	"github.com/kardianos/service"
 	"go.uber.org/zap"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/metrics"
 	"github.com/idsync/idsync/internal/state"
 )
 
-func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync run --config FILE\n\nRun the daemon: a cycle at start, then on the configured schedule, until stopped;\ncycles never overlap (one that comes due while another runs is skipped). User control\n(user_control) and password hash sync (password_hash_sync) run beside it, each on its\nown interval. On SIGINT or SIGTERM it waits up to 20s for the running cycle, then\ncancels it (its session is closed as failed). This is what the installed service runs.\n\nFlags:")
-		fs.PrintDefaults()
+func newRunCmd() *cobra.Command {
+	var cfgPath string
+	c := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "run the daemon (what the service runs)",
+		Long: "Run the daemon: a cycle at start, then on the configured schedule, until stopped;\n" +
+			"cycles never overlap (one that comes due while another runs is skipped). User control\n" +
+			"(user_control) and password hash sync (password_hash_sync) run beside it, each on its\n" +
+			"own interval. On SIGINT or SIGTERM it waits up to 20s for the running cycle, then\n" +
+			"cancels it (its session is closed as failed). This is what the installed service runs.",
+		Example: "  idsync run --config /etc/idsync/config.yaml",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runDaemon(c.Context(), cfgPath, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+	configFlag(c, &cfgPath)
+	return c
+}
+
+func runDaemon(ctx context.Context, cfgPath string, stdout, stderr io.Writer) error {
 	var adjust func(*config.Config)
 	asService := runningAsWindowsService()
 	if asService {
@@ -39,7 +52,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			c.Logger = serviceLogDefaults(c.Logger, windowsDataDir(os.Getenv), eventSourceRegistered())
 		}
 	}
-	cfg, log, closeLog, err := openConfigWith(*cfgPath, stderr, adjust)
+	cfg, log, closeLog, err := openConfigWith(cfgPath, stderr, adjust)
 	if err != nil {
 		if asService {
 			// Nobody reads a service's stderr: record why it stopped.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,39 +9,98 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/kardianos/service"
+	"github.com/spf13/cobra"
 
 	"github.com/idsync/idsync/internal/config"
 )
 
-var serviceActions = []string{"install", "uninstall", "start", "stop", "status"}
+// serviceActions are the subcommands of `idsync service`, with their help.
+var serviceActions = []struct{ name, short, example string }{
+	{"install", "install the service that runs 'idsync run --config FILE'",
+		"  idsync service install --config /etc/idsync/config.yaml\n" +
+			"  idsync service install --user 'CORP\\svc-idsync$' --start auto --config C:\\ProgramData\\idsync\\config.yaml"},
+	{"uninstall", "remove the service", "  idsync service uninstall --config /etc/idsync/config.yaml"},
+	{"start", "start the installed service", "  idsync service start --config /etc/idsync/config.yaml"},
+	{"stop", "stop the service (it waits for the running cycle up to 20s)", "  idsync service stop --config /etc/idsync/config.yaml"},
+	{"status", "say whether the service is installed and running, what it runs, as whom, and the last job",
+		"  idsync service status\n  idsync service status --config /etc/idsync/config.yaml"},
+}
 
-func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || !slices.Contains(serviceActions, args[0]) {
-		fmt.Fprintln(stderr, "Usage: idsync service install|uninstall|start|stop|status --config FILE\n       idsync service install [--user ACCOUNT] [--start auto|delayed|manual|disabled] --config FILE   (Windows)\n\nManage the idsync system service (systemd on Linux, the Service Control Manager on\nWindows). The service runs 'idsync run --config FILE' with the absolute path of FILE.\n\nOn Linux, install writes a unit with the packaged unit's sandbox that runs as the\nsystem user idsync (create it first, and make the config and key files its own);\nit refuses when the idsync package's unit is installed: use systemctl there.\n\nOn Windows, install registers the service (delayed automatic start, restart on\nfailure, as LocalSystem unless --user names an account) and its Application log\nsource idsync. A gMSA needs no password:\n  idsync service install --user 'CORP\\svc-idsync$' --config C:\\ProgramData\\idsync\\config.yaml\nAny other account's password is read from $IDSYNC_SERVICE_PASSWORD.")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
+const serviceLong = `Manage the idsync system service (systemd on Linux, the Service Control Manager on
+Windows). The service runs 'idsync run --config FILE' with the absolute path of FILE.
+
+On Linux, install writes a unit with the packaged unit's sandbox that runs as the
+system user idsync (create it first, and make the config and key files its own);
+it refuses when the idsync package's unit is installed: use systemctl there.
+
+On Windows, install registers the service (delayed automatic start, restart on
+failure, as LocalSystem unless --user names an account) and its Application log
+source idsync. A gMSA needs no password; any other account's password is read
+from $IDSYNC_SERVICE_PASSWORD.
+
+status says whether the service is installed and running, its name, the command
+and config file it runs with, its account and, when the state is readable, the
+outcome of the last job. It reads the config from the installed service unless
+--config names one, and exits 1 when the service is not installed.`
+
+func newServiceCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "service install|uninstall|start|stop|status --config FILE",
+		Short: "install, uninstall, start, stop or query the system service",
+		Long:  serviceLong,
+		Example: "  idsync service install --config /etc/idsync/config.yaml\n" +
+			"  idsync service status\n" +
+			"  idsync service install --user 'CORP\\svc-idsync$' --config C:\\ProgramData\\idsync\\config.yaml",
+	}
+	needSubcommand(c)
+	for _, a := range serviceActions {
+		var cfgPath string
+		var inst installOptions
+		use := a.name + " --config FILE"
+		switch a.name {
+		case "install":
+			use = "install [--user ACCOUNT] [--start auto|delayed|manual|disabled] --config FILE"
+		case "status":
+			use = "status [--config FILE]"
 		}
-		return usagef("service needs an action: install, uninstall, start, stop or status")
+		action := a.name
+		sub := &cobra.Command{
+			Use:     use,
+			Short:   a.short,
+			Long:    strings.ToUpper(a.short[:1]) + a.short[1:] + ".",
+			Example: a.example,
+			Args:    noArgs,
+			RunE: func(c *cobra.Command, _ []string) error {
+				if action == "status" {
+					return serviceStatus(cfgPath, c.OutOrStdout())
+				}
+				return serviceAction(action, cfgPath, inst, c.OutOrStdout())
+			},
+		}
+		configFlag(sub, &cfgPath)
+		if action == "status" {
+			sub.Flags().Lookup("config").Usage = "config `FILE` whose state_path holds the job history (default: the one the installed service runs with)"
+		}
+		if action == "install" {
+			sub.Flags().StringVar(&inst.user, "user", "", `Windows: the `+"`ACCOUNT`"+` the service runs as, such as CORP\svc-idsync$ (a gMSA; no password) or CORP\svc-idsync (password in $`+servicePasswordEnv+`); default LocalSystem`)
+			sub.Flags().StringVar(&inst.start, "start", "delayed", "Windows: start type: auto, delayed (automatic, delayed start), manual or disabled")
+			_ = sub.RegisterFlagCompletionFunc("start", cobra.FixedCompletions([]string{"auto", "delayed", "manual", "disabled"}, cobra.ShellCompDirectiveNoFileComp))
+		}
+		c.AddCommand(sub)
 	}
-	action := args[0]
-	fs := newFlagSet("service "+action, stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	var inst installOptions
-	if action == "install" {
-		fs.StringVar(&inst.user, "user", "", `Windows: the account the service runs as, such as CORP\svc-idsync$ (a gMSA; no password) or CORP\svc-idsync (password in $`+servicePasswordEnv+`); default LocalSystem`)
-		fs.StringVar(&inst.start, "start", "delayed", "Windows: start type: auto, delayed (automatic, delayed start), manual or disabled")
-	}
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	if *cfgPath == "" {
+	return c
+}
+
+// serviceAction installs, uninstalls, starts or stops the service.
+func serviceAction(action, cfgPath string, inst installOptions, stdout io.Writer) error {
+	if cfgPath == "" {
 		return usagef("--config is required")
 	}
-	sc := serviceConfig(*cfgPath)
+	sc := serviceConfig(cfgPath)
 	if action == "install" {
 		if err := applyInstallOptions(sc, inst, runtime.GOOS, os.LookupEnv); err != nil {
 			return err
@@ -56,7 +114,7 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 		// Refuse to install a service that could not start.
-		cfg, err := loadConfig(*cfgPath)
+		cfg, err := loadConfig(cfgPath)
 		if err != nil {
 			return err
 		}
@@ -68,26 +126,13 @@ func cmdService(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		eventSource = cfg.Logger.EventLog.Source
 	}
 	if action == "uninstall" {
-		if cfg, err := loadConfig(*cfgPath); err == nil {
+		if cfg, err := loadConfig(cfgPath); err == nil {
 			eventSource = cfg.Logger.EventLog.Source
 		}
 	}
 	svc, err := service.New(&program{}, sc)
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
-	}
-	if action == "status" {
-		st, err := svc.Status()
-		if err != nil {
-			return fmt.Errorf("service status: %w", err)
-		}
-		names := map[service.Status]string{service.StatusRunning: "running", service.StatusStopped: "stopped"}
-		name, ok := names[st]
-		if !ok {
-			name = "unknown"
-		}
-		fmt.Fprintf(stdout, "idsync service: %s (%s)\n", name, svc.Platform())
-		return nil
 	}
 	if err := service.Control(svc, action); err != nil {
 		return fmt.Errorf("service %s: %w", action, err)

@@ -6,48 +6,68 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/state"
 )
 
-func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sync", stderr)
-	cfgPath := fs.String("config", "", "config file (required)")
-	full := fs.Bool("full", false, "read the whole directory and compare it with the whole pool")
-	dryRun := fs.Bool("dry-run", false, "plan and record the job without opening a session or changing anything")
-	passwords := fs.Bool("password-hashes", false, "run one password hash session (AD_PASSWORD_HASH) instead of a directory cycle")
-	userControl := fs.Bool("user-control", false, "run one user-control tick (AD_USER_CONTROL: suspend or reactivate users whose AD account state changed) instead of a directory cycle")
-	acceptScope := fs.Bool("accept-scope-change", false, "with --full: confirm that this agent takes over a pool last synchronized under another scope or mapping")
-	object := fs.String("object", "", "synchronize only this object now (UPN, sAMAccountName, DN, objectGUID or group name) and its memberships, without moving the replication token")
-	allowDelete := fs.Bool("allow-delete", false, "with --object: remove the object from the pool when it left the directory scope")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: idsync sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes | --user-control] --config FILE\n"+
-			"       idsync sync --object OBJECT [--allow-delete] --config FILE\n\n"+
-			"Run one synchronization cycle now, then exit. With --object, apply the changes of one object\n"+
-			"(and its memberships) in a session of its own, recorded with trigger on_demand; removing it\n"+
-			"needs --allow-delete.\n\n"+
-			"A pool whose synchronization settings or replication token were written under another scope\n"+
-			"or mapping than this agent's (another agent, or a changed sync_settings filter or mapping) stops\n"+
-			"the cycle before any change, with exit code 4. Review with 'idsync plan --full', then confirm\n"+
-			"once with --full --accept-scope-change.\n\nFlags:")
-		fs.PrintDefaults()
+func newSyncCmd() *cobra.Command {
+	var f syncFlags
+	c := &cobra.Command{
+		Use: "sync [--full [--accept-scope-change]] [--dry-run] [--password-hashes | --user-control] --config FILE\n" +
+			"  idsync sync --object OBJECT [--allow-delete] --config FILE",
+		Short: "run one synchronization cycle now",
+		Long: "Run one synchronization cycle now, then exit. With --object, apply the changes of one object\n" +
+			"(and its memberships) in a session of its own, recorded with trigger on_demand; removing it\n" +
+			"needs --allow-delete.\n\n" +
+			"A pool whose synchronization settings or replication token were written under another scope\n" +
+			"or mapping than this agent's (another agent, or a changed sync_settings filter or mapping) stops\n" +
+			"the cycle before any change, with exit code 4. Review with 'idsync plan --full', then confirm\n" +
+			"once with --full --accept-scope-change.\n\n" +
+			"Exit codes: 0 done, 1 failed, 2 usage or configuration error, 3 some objects failed,\n" +
+			"4 a safety limit stopped the cycle, 5 too early or another agent holds the session.",
+		Example: "  idsync sync --config /etc/idsync/config.yaml\n" +
+			"  idsync sync --full --dry-run --config /etc/idsync/config.yaml\n" +
+			"  idsync sync --object ann@corp.example --config /etc/idsync/config.yaml",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return runSync(c.Context(), f, c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *object == "" && *allowDelete {
+	fs := c.Flags()
+	configFlag(c, &f.config)
+	fs.BoolVar(&f.full, "full", false, "read the whole directory and compare it with the whole pool")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "plan and record the job without opening a session or changing anything")
+	fs.BoolVar(&f.passwords, "password-hashes", false, "run one password hash session (AD_PASSWORD_HASH) instead of a directory cycle")
+	fs.BoolVar(&f.userControl, "user-control", false, "run one user-control tick (AD_USER_CONTROL: suspend or reactivate users whose AD account state changed) instead of a directory cycle")
+	fs.BoolVar(&f.acceptScope, "accept-scope-change", false, "with --full: confirm that this agent takes over a pool last synchronized under another scope or mapping")
+	fs.StringVar(&f.object, "object", "", "synchronize only this `OBJECT` now (UPN, sAMAccountName, DN, objectGUID or group name) and its memberships, without moving the replication token")
+	fs.BoolVar(&f.allowDelete, "allow-delete", false, "with --object: remove the object from the pool when it left the directory scope")
+	return c
+}
+
+// syncFlags are the flags of `idsync sync`.
+type syncFlags struct {
+	config                                                         string
+	full, dryRun, passwords, userControl, acceptScope, allowDelete bool
+	object                                                         string
+}
+
+func runSync(ctx context.Context, f syncFlags, stdout, stderr io.Writer) error {
+	if f.object == "" && f.allowDelete {
 		return usagef("--allow-delete goes with --object")
 	}
-	if *object != "" && (*full || *dryRun || *passwords || *acceptScope || *userControl) {
+	if f.object != "" && (f.full || f.dryRun || f.passwords || f.acceptScope || f.userControl) {
 		return usagef("--object goes with --allow-delete only")
 	}
-	if *acceptScope && (!*full || *dryRun || *passwords || *userControl) {
+	if f.acceptScope && (!f.full || f.dryRun || f.passwords || f.userControl) {
 		return usagef("--accept-scope-change goes with --full, and not with --dry-run, --password-hashes or --user-control")
 	}
-	if *userControl && (*full || *dryRun || *passwords) {
+	if f.userControl && (f.full || f.dryRun || f.passwords) {
 		return usagef("--user-control goes alone, not with --full, --dry-run or --password-hashes")
 	}
-	cfg, log, closeLog, err := openConfig(*cfgPath, stderr)
+	cfg, log, closeLog, err := openConfig(f.config, stderr)
 	if err != nil {
 		return err
 	}
@@ -56,14 +76,14 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	start := time.Now()
 	e, err := newEngine(cfg, log, &stateOpener{path: cfg.StatePath}, bar)
 	if err != nil {
-		if !*passwords {
-			recordNotStarted(ctx, cfg, log, agent.TriggerManual, *dryRun || cfg.DryRun.Enabled, start, err)
+		if !f.passwords {
+			recordNotStarted(ctx, cfg, log, agent.TriggerManual, f.dryRun || cfg.DryRun.Enabled, start, err)
 		}
 		return err
 	}
 	defer e.close()
-	e.acceptScopeChange = *acceptScope
-	if *passwords {
+	e.acceptScopeChange = f.acceptScope
+	if f.passwords {
 		if !cfg.PasswordHashSync.Enabled {
 			return usagef("--password-hashes needs password_hash_sync.enabled: true and a drsr section in the config")
 		}
@@ -77,7 +97,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return err
 	}
-	if *userControl {
+	if f.userControl {
 		if !cfg.UserControl.Enabled {
 			// Directory cycles follow suspend_locked_out only while user
 			// control is on; a tick without it would be undone.
@@ -94,8 +114,8 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return err
 	}
-	dry := *dryRun || cfg.DryRun.Enabled
-	if dry && *object != "" {
+	dry := f.dryRun || cfg.DryRun.Enabled
+	if dry && f.object != "" {
 		return usagef("--object applies changes, but dry_run.enabled is set in the config; see 'idsync plan'")
 	}
 	var changes []agent.SettingChange
@@ -107,9 +127,9 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	co := agent.CycleOptions{Trigger: agent.TriggerManual, Full: *full, DryRun: dry, AcceptScopeChange: *acceptScope, SettingsChanges: changes}
-	if *object != "" {
-		co = agent.CycleOptions{Trigger: agent.TriggerOnDemand, Object: *object, AllowDelete: *allowDelete, SettingsChanges: changes}
+	co := agent.CycleOptions{Trigger: agent.TriggerManual, Full: f.full, DryRun: dry, AcceptScopeChange: f.acceptScope, SettingsChanges: changes}
+	if f.object != "" {
+		co = agent.CycleOptions{Trigger: agent.TriggerOnDemand, Object: f.object, AllowDelete: f.allowDelete, SettingsChanges: changes}
 	}
 	job, err := e.agent.RunCycle(ctx, co)
 	bar.finish()

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // Set by the linker in release builds (see Makefile).
@@ -15,11 +16,22 @@ var (
 	date    = ""
 )
 
-func cmdVersion(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "print version information",
+		Long:    "Print the version, commit, build time, Go version and platform of this binary (the same line as 'idsync --version').",
+		Example: "  idsync version\n  idsync --version",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintln(c.OutOrStdout(), versionString())
+			return nil
+		},
 	}
+}
+
+// versionString is the line `idsync version` and `idsync --version` print.
+func versionString() string {
 	c := commit
 	if c == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok {
@@ -30,13 +42,14 @@ func cmdVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "idsync %s", version)
+	var b strings.Builder
+	fmt.Fprintf(&b, "idsync %s", version)
 	if c != "" {
-		fmt.Fprintf(stdout, " commit %s", c)
+		fmt.Fprintf(&b, " commit %s", c)
 	}
 	if date != "" {
-		fmt.Fprintf(stdout, " built %s", date)
+		fmt.Fprintf(&b, " built %s", date)
 	}
-	fmt.Fprintf(stdout, " %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return nil
+	fmt.Fprintf(&b, " %s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return b.String()
 }
