@@ -53,7 +53,7 @@ func (e *StalePlanError) Error() string {
 }
 
 // tokenReader reads the pool's replication token outside a session.
-// *idhub.Client implements it.
+// *idhub.Cloud implements it.
 type tokenReader interface {
 	GetReplicationToken(ctx context.Context, t pool.SessionType) (string, error)
 }
