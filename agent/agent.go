@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -167,10 +167,10 @@ func errorCode(err error) string {
 	case errors.Is(err, errTargetRead):
 		return "TargetReadFailed"
 	}
-	switch idhub.Classify(err) {
-	case idhub.ClassPermission:
+	switch pool.Classify(err) {
+	case pool.ClassPermission:
 		return "PermissionDenied"
-	case idhub.ClassRetryable:
+	case pool.ClassRetryable:
 		return "Unavailable"
 	}
 	return "Failed"

@@ -7,16 +7,11 @@ import (
 	"strings"
 	"sync"
 
-	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -174,15 +169,15 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	switch c.Action {
 	case ActionCreate:
 		req := createUserRequest(c)
-		a.withHash(ctx, c, req)
+		a.withHash(ctx, c, &req)
 		u, err := a.pool.CreateUser(ctx, req)
-		if err != nil && idhub.IsConflict(err) {
+		if err != nil && pool.IsConflict(err) {
 			// The user is there already: created by a call whose reply
 			// was lost, or by a run that stopped before recording it.
 			u, err = a.findUser(ctx, c.ExternalID, err)
 		}
 		if err == nil {
-			id = u.GetId()
+			id = u.ID
 		}
 		a.count(directory.KindUser, reporter.Create, err)
 		if err != nil {
@@ -214,7 +209,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 		}
 	case ActionDelete:
 		err := a.pool.DeleteUser(ctx, id)
-		if idhub.IsNotFound(err) {
+		if pool.IsNotFound(err) {
 			err = nil // already gone
 		}
 		a.count(directory.KindUser, reporter.Delete, err)
@@ -246,7 +241,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 // withHash sets the user's AD password hash as the credentials of req when
 // password hash sync is on. Without it (or when reading it fails) the
 // client generates a password.
-func (a *applier) withHash(ctx context.Context, c *UserChange, req *idp.CreateUserRequest) {
+func (a *applier) withHash(ctx context.Context, c *UserChange, req *pool.NewUser) {
 	if a.hashes == nil {
 		return
 	}
@@ -260,52 +255,33 @@ func (a *applier) withHash(ctx context.Context, c *UserChange, req *idp.CreateUs
 				zap.String("external_id", c.ExternalID), zap.String("dn", c.DN), zap.Error(err))
 		}
 	case creds != nil:
-		req.Credentials = creds
-		req.PasswordChangeRequired = req.PasswordChangeRequired || must
+		req.PasswordHash = creds
+		req.MustChangePassword = req.MustChangePassword || must
 	}
 }
 
 // findUser looks up the pool user with an external id after a conflict on
 // create; cause is returned when there is none.
-func (a *applier) findUser(ctx context.Context, ext string, cause error) (*idp.User, error) {
+func (a *applier) findUser(ctx context.Context, ext string, cause error) (PoolUser, error) {
 	res, err := a.pool.ResolveExternalIDs(ctx, []string{ext})
 	if err != nil {
-		return nil, fmt.Errorf("%w (and resolving it failed: %w)", cause, err)
+		return PoolUser{}, fmt.Errorf("%w (and resolving it failed: %w)", cause, err)
 	}
 	for _, r := range res {
-		if r.GetExternalId() == ext && r.GetUserId() != "" {
-			return &idp.User{Id: r.GetUserId(), ExternalId: ext}, nil
+		if r.ExternalID == ext && r.UserID != "" {
+			return PoolUser{ID: r.UserID, ExternalID: ext}, nil
 		}
 	}
-	return nil, cause
+	return PoolUser{}, cause
 }
 
-func createUserRequest(c *UserChange) *idp.CreateUserRequest {
-	f := c.Fields
-	req := &idp.CreateUserRequest{
-		Username: f.Username, FullName: f.FullName, GivenName: f.GivenName, FamilyName: f.FamilyName,
-		Email: f.Email, PhoneNumber: f.PhoneNumber, ExternalId: c.ExternalID, CompanyName: f.CompanyName,
-		Department: f.Department, JobTitle: f.JobTitle, EmployeeId: f.EmployeeID,
-		IsActive: wrapperspb.Bool(c.Active), PasswordChangeRequired: c.MustChangePassword,
-	}
-	if !f.ExpiresAt.IsZero() {
-		req.ExpiresAt = timestamppb.New(f.ExpiresAt)
-	}
-	return req
+func createUserRequest(c *UserChange) pool.NewUser {
+	return pool.NewUser{ExternalID: c.ExternalID, Fields: c.Fields, Active: c.Active, MustChangePassword: c.MustChangePassword}
 }
 
-func updateUserRequest(c *UserChange) *idp.UpdateUserRequest {
-	f := c.Fields
-	req := &idp.UpdateUserRequest{
-		UserId: c.TargetID, UpdateMask: &fieldmaskpb.FieldMask{Paths: slices.Clone(c.Mask)},
-		Username: f.Username, FullName: f.FullName, GivenName: f.GivenName, FamilyName: f.FamilyName,
-		Email: f.Email, PhoneNumber: f.PhoneNumber, CompanyName: f.CompanyName, Department: f.Department,
-		JobTitle: f.JobTitle, EmployeeId: f.EmployeeID,
-	}
-	if !f.ExpiresAt.IsZero() {
-		req.ExpiresAt = timestamppb.New(f.ExpiresAt)
-	}
-	return req
+// updateUserRequest writes the fields of c's mask.
+func updateUserRequest(c *UserChange) pool.UserUpdate {
+	return pool.UserUpdate{ID: c.TargetID, Fields: c.Fields, Changed: slices.Clone(c.Mask)}
 }
 
 func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
@@ -317,16 +293,16 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 	switch c.Action {
 	case ActionCreate:
 		ch = reporter.Create
-		var g *om.Group
+		var g PoolGroup
 		g, err = a.pool.CreateExternalGroup(ctx, c.Name, c.Description, c.ExternalID)
-		if err != nil && idhub.IsConflict(err) {
+		if err != nil && pool.IsConflict(err) {
 			// The group may be there already (see applyUser).
 			if g2, err2 := a.pool.ResolveExternalGroup(ctx, c.ExternalID); err2 == nil {
 				g, err = g2, nil
 			}
 		}
 		if err == nil {
-			id = g.GetId()
+			id = g.ID
 		}
 	case ActionBind:
 		ch = reporter.Bind
@@ -340,7 +316,7 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 	case ActionDelete:
 		ch = reporter.Delete
 		err = a.pool.DeleteGroup(ctx, id)
-		if idhub.IsNotFound(err) {
+		if pool.IsNotFound(err) {
 			err = nil // already gone
 		}
 	default:
@@ -373,11 +349,11 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 	return each(ctx, a.concurrency, changes, func(ctx context.Context, m *MemberChange) {
 		a.mu.Lock()
 		gid, ok := a.x.groups[m.GroupExternalID]
-		var deltas []*om.MemberDelta
+		var deltas []pool.MemberDelta
 		skippedAdd, skippedRemove := 0, 0
 		for _, ext := range m.Add {
 			if uid, ok := a.x.users[ext]; ok {
-				deltas = append(deltas, idhub.AddMember(uid))
+				deltas = append(deltas, pool.AddMember(uid))
 			} else {
 				skippedAdd++
 				if a.failedUsers[ext] || a.unresolved[ext] {
@@ -388,7 +364,7 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 		adds := len(deltas)
 		for _, ext := range m.Remove {
 			if uid, ok := a.x.users[ext]; ok {
-				deltas = append(deltas, idhub.RemoveMember(uid))
+				deltas = append(deltas, pool.RemoveMember(uid))
 			} else {
 				skippedRemove++
 				if a.unresolved[ext] {
@@ -461,7 +437,7 @@ func (a *applier) resolveMissing(ctx context.Context, changes []MemberChange) er
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, r := range res {
-		a.x.addUser(r.GetExternalId(), r.GetUserId())
+		a.x.addUser(r.ExternalID, r.UserID)
 	}
 	return nil
 }

@@ -4,10 +4,9 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -49,7 +48,7 @@ func TestApplierTable(t *testing.T) {
 		name: "a failed update is counted and remembered; the deactivation still runs",
 		setup: func(f *fakePool) Plan {
 			id := f.addUser("ext-1", true)
-			f.fail["UpdateUser/"+id] = status.Error(codes.InvalidArgument, "bad name")
+			f.fail["UpdateUser/"+id] = poolErr(pool.ClassInvalid, "bad name")
 			return Plan{Users: []UserChange{{ExternalID: "ext-1", TargetID: id, Action: ActionUpdate,
 				Status: StatusDeactivate, Mask: []string{"full_name"}, Fields: UserFields{FullName: "X"}}}}
 		},
@@ -60,7 +59,7 @@ func TestApplierTable(t *testing.T) {
 		name: "members of a group whose create failed are skipped",
 		setup: func(f *fakePool) Plan {
 			f.addUser("ext-1", true)
-			f.fail["CreateExternalGroup/grp-1"] = status.Error(codes.InvalidArgument, "bad name")
+			f.fail["CreateExternalGroup/grp-1"] = poolErr(pool.ClassInvalid, "bad name")
 			return Plan{
 				Groups:  []GroupChange{{ExternalID: "grp-1", Action: ActionCreate, Name: "g"}},
 				Members: []MemberChange{{GroupExternalID: "grp-1", Add: []string{"ext-1"}}},

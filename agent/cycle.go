@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -57,7 +57,7 @@ func (a *Agent) RunCycle(ctx context.Context, co CycleOptions) (*state.Job, erro
 	job := &state.Job{
 		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: a.opts.UserpoolID, Direction: "ingress",
 		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(co.Trigger), Status: state.StatusRunning,
-		AgentID: a.opts.AgentID, DryRun: co.DryRun, SessionType: idp.SessionType_AD_SYNC.String(),
+		AgentID: a.opts.AgentID, DryRun: co.DryRun, SessionType: pool.SessionADSync.String(),
 		SettingsChanges: co.SettingsChanges,
 	}
 	log := a.log.With(zap.String("job", job.ID))
@@ -120,7 +120,7 @@ func (c *cycle) run(ctx context.Context) error {
 		return c.sync(ctx)
 	}
 	a := c.a
-	spec := sessionSpec{API: a.opts.Cloud, AgentID: a.opts.AgentID, Type: idp.SessionType_AD_SYNC, Op: "open session",
+	spec := sessionSpec{API: a.opts.Cloud, AgentID: a.opts.AgentID, Type: pool.SessionADSync, Op: "open session",
 		HeartbeatInterval: a.opts.HeartbeatInterval, ReportInterval: a.opts.ReportInterval, Log: c.log}
 	return withSession(ctx, spec, c.counts, func(ctx context.Context, s *session) error {
 		c.session, c.token = s, s.Token()
@@ -145,7 +145,7 @@ func (c *cycle) logStart() {
 
 // settle settles the settings of a session: the local ones, else the
 // pool's, and checks the pool's token was written under the same scope.
-func (c *cycle) settle(pool *idp.SynchronizationSettings) error {
+func (c *cycle) settle(pool *pool.Settings) error {
 	switch {
 	case c.a.opts.Settings != nil:
 		c.settings = *c.a.opts.Settings

@@ -79,6 +79,7 @@ func dirUser(i int) directory.User {
 type rig struct {
 	emu    *emulator.Emulator
 	client *idhub.Client
+	cloud  *idhub.Cloud // client as agent sees it
 	dir    *fakeDir
 	store  *state.Store
 	jobs   *state.Jobs
@@ -103,9 +104,9 @@ func newRigClient(t *testing.T, eo emulator.Options, mod func(*idhub.Options), t
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	r := &rig{emu: emu, client: client, dir: &fakeDir{deleted: map[string]bool{}}, store: store, jobs: state.OpenJobs(dir)}
+	r := &rig{emu: emu, client: client, cloud: idhub.NewCloud(client), dir: &fakeDir{deleted: map[string]bool{}}, store: store, jobs: state.OpenJobs(dir)}
 	r.opts = Options{
-		AgentID: "agent-a", UserpoolID: testPool, Cloud: client, Store: store, Jobs: r.jobs,
+		AgentID: "agent-a", UserpoolID: testPool, Cloud: r.cloud, Store: store, Jobs: r.jobs,
 		NewSource: func(SyncSettings) (Source, error) { return r.dir, nil },
 		Settings: &SyncSettings{Plan: Settings{ReplacementDomain: testDomain, RemoveBehavior: RemoveDelete}, Domain: "corp.test",
 			Mapping: directory.DefaultMapping()},

@@ -12,7 +12,7 @@ func TestLoopLoggersNamedOnce(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
 	root := zap.New(core)
 	r := newPwRig(t)
-	pw, err := NewPasswordSync(PasswordOptions{AgentID: "a", Cloud: r.client, Store: r.store, Logger: root,
+	pw, err := NewPasswordSync(PasswordOptions{AgentID: "a", Cloud: r.cloud, Store: r.store, Logger: root,
 		NewSource: func(context.Context) (HashSource, error) { return r.src, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,8 @@
 package agent
 
 import (
+	"github.com/idsync/idsync/internal/pool"
 	"time"
-
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
@@ -22,7 +21,7 @@ func NotStartedJob(agentID, userpoolID string, trigger Trigger, dryRun bool, sta
 	job := &state.Job{
 		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: userpoolID, Direction: "ingress",
 		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(trigger), Status: state.StatusRunning,
-		AgentID: agentID, DryRun: dryRun, SessionType: idp.SessionType_AD_SYNC.String(),
+		AgentID: agentID, DryRun: dryRun, SessionType: pool.SessionADSync.String(),
 	}
 	finishJob(job, &reporter.Counts{}, err, end, errorCode)
 	return job

@@ -3,17 +3,14 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"github.com/idsync/idsync/internal/pool"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/state"
@@ -27,9 +24,9 @@ func TestNotStartedJob(t *testing.T) {
 		err  error
 		code string
 	}{
-		{fmt.Errorf("read the pool's synchronization settings: %w", status.Error(codes.Unauthenticated, "bad token")), "PermissionDenied"},
-		{fmt.Errorf("read the pool's synchronization settings: %w", status.Error(codes.PermissionDenied, "no role")), "PermissionDenied"},
-		{fmt.Errorf("read the pool's synchronization settings: %w", status.Error(codes.Unavailable, "connection refused")), "Unavailable"},
+		{fmt.Errorf("read the pool's synchronization settings: %w", poolErr(pool.ClassPermission, "bad token")), "PermissionDenied"},
+		{fmt.Errorf("read the pool's synchronization settings: %w", poolErr(pool.ClassPermission, "no role")), "PermissionDenied"},
+		{fmt.Errorf("read the pool's synchronization settings: %w", poolErr(pool.ClassRetryable, "connection refused")), "Unavailable"},
 		{errors.New("state: locked by another idsync"), "Failed"},
 	} {
 		j := NotStartedJob("agent-a", "pool-1", TriggerAuto, false, start, start.Add(time.Second), tt.err)
@@ -58,16 +55,16 @@ func TestFailedCycleLogsError(t *testing.T) {
 // DiffCloudSettings shows each differing field with readable old and new
 // values, and every field when the pool has none.
 func TestDiffCloudSettings(t *testing.T) {
-	have := &idp.SynchronizationSettings{
-		Filter:             &idp.SynchronizationFilter{Domain: "corp.test", OrganizationUnits: []string{"OU=Staff,DC=corp,DC=test"}},
-		RemoveUserBehavior: idp.RemoveUserBehavior_REMOVE, SynchronizationInterval: durationpb.New(time.Hour),
-		UserAttributeMappings: []*idp.UserAttributeMapping{{Source: "cn", Target: idp.UserTargetAttribute_FULL_NAME, Type: idp.MappingType_DIRECT}},
+	have := &pool.Settings{
+		Filter:             pool.Filter{Domain: "corp.test", OrganizationUnits: []string{"OU=Staff,DC=corp,DC=test"}},
+		RemoveUserBehavior: pool.RemoveUser, SynchronizationInterval: time.Hour,
+		UserAttributeMappings: []pool.AttributeMapping{{Source: "cn", Target: "FULL_NAME", Type: pool.MappingDirect}},
 	}
-	want := &idp.SynchronizationSettings{
-		Filter:             &idp.SynchronizationFilter{Domain: "corp.test", OrganizationUnits: []string{"OU=Staff,DC=corp,DC=test"}},
-		RemoveUserBehavior: idp.RemoveUserBehavior_BLOCK, SynchronizationInterval: durationpb.New(2 * time.Hour),
+	want := &pool.Settings{
+		Filter:             pool.Filter{Domain: "corp.test", OrganizationUnits: []string{"OU=Staff,DC=corp,DC=test"}},
+		RemoveUserBehavior: pool.BlockUser, SynchronizationInterval: 2 * time.Hour,
 		AllowToCaptureGroups: true, ReplacementDomain: "pool.example",
-		UserAttributeMappings: []*idp.UserAttributeMapping{{Target: idp.UserTargetAttribute_PHONE_NUMBER, Type: idp.MappingType_EMPTY}},
+		UserAttributeMappings: []pool.AttributeMapping{{Target: "PHONE_NUMBER", Type: pool.MappingEmpty}},
 	}
 	got := DiffCloudSettings(have, want)
 	wantChanges := []SettingChange{
@@ -97,11 +94,11 @@ func TestPushCloudSettingsLogsOldNew(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	log := zap.New(core)
 	local := *r.opts.Settings
-	if _, err := PushCloudSettings(ctx, r.client, ToCloud(local, time.Hour), false, log); err != nil {
+	if _, err := PushCloudSettings(ctx, r.cloud, ToCloud(local, time.Hour), false, log); err != nil {
 		t.Fatal(err)
 	}
 	local.Plan.CaptureUsers = true
-	changes, err := PushCloudSettings(ctx, r.client, ToCloud(local, time.Hour), false, log)
+	changes, err := PushCloudSettings(ctx, r.cloud, ToCloud(local, time.Hour), false, log)
 	if err != nil {
 		t.Fatal(err)
 	}

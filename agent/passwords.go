@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -55,14 +54,12 @@ type RightError interface {
 }
 
 // PasswordCloud is what a password hash session needs from Identity Hub.
-// *idhub.Client implements it.
+// *idhub.Cloud implements it.
 type PasswordCloud interface {
 	SessionAPI
-	ResolveExternalIDs(ctx context.Context, externalIDs []string) ([]*idp.ResolvedUser, error)
+	ResolveExternalIDs(ctx context.Context, externalIDs []string) ([]pool.ResolvedUser, error)
 	SetPasswordHash(ctx context.Context, userID, ntHash string, needChange bool) error
 }
-
-var _ PasswordCloud = (*idhub.Client)(nil)
 
 // MetaStore keeps small named values. *state.Store implements it.
 type MetaStore interface {
@@ -155,7 +152,7 @@ func (p *PasswordSync) RunOnce(ctx context.Context, trigger Trigger) (*state.Job
 	job := &state.Job{
 		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: p.opts.UserpoolID, Direction: "ingress", AgentID: p.opts.AgentID,
 		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(trigger), Status: state.StatusRunning,
-		SessionType: idp.SessionType_AD_PASSWORD_HASH.String(),
+		SessionType: pool.SessionADPasswordHash.String(),
 	}
 	s := &pwSession{p: p, log: p.log.With(zap.String("job", job.ID)), job: job, counts: &reporter.Counts{}}
 	err := s.run(ctx)
@@ -203,7 +200,7 @@ type pwSession struct {
 
 func (s *pwSession) run(ctx context.Context) error {
 	o := &s.p.opts
-	spec := sessionSpec{API: o.Cloud, AgentID: o.AgentID, Type: idp.SessionType_AD_PASSWORD_HASH, Op: "open password hash session",
+	spec := sessionSpec{API: o.Cloud, AgentID: o.AgentID, Type: pool.SessionADPasswordHash, Op: "open password hash session",
 		HeartbeatInterval: o.HeartbeatInterval, ReportInterval: o.ReportInterval, Log: s.log}
 	return withSession(ctx, spec, s.counts, func(ctx context.Context, ss *session) error {
 		s.session, s.token = ss, ss.Token()
@@ -333,7 +330,7 @@ func (s *pwSession) apply(ctx context.Context, src HashSource, changed []directo
 	}
 	userOf := make(map[string]string, len(resolved))
 	for _, r := range resolved {
-		userOf[r.GetExternalId()] = r.GetUserId()
+		userOf[r.ExternalID] = r.UserID
 	}
 	inPool := slices.DeleteFunc(changed, func(a directory.HashChange) bool { return userOf[a.ExternalID] == "" })
 	s.log.Info("password changes", zap.Int("changed", len(ids)), zap.Int("in_pool", len(inPool)))
@@ -396,12 +393,11 @@ func cursorToken(raw []byte) string {
 // password hash sync is on: the account's NT hash as AD_MD4, and whether
 // the user must change the password (pwdLastSet 0). It returns nil, false,
 // nil when the account has no password; the caller then generates one.
-func CreateCredentials(ctx context.Context, src HashSource, externalID string) (*idp.CreateUserRequest_PasswordHash, bool, error) {
-	var creds *idp.CreateUserRequest_PasswordHash
+func CreateCredentials(ctx context.Context, src HashSource, externalID string) (*pool.PasswordHash, bool, error) {
+	var creds *pool.PasswordHash
 	var must bool
 	err := src.PasswordHashes(ctx, []string{externalID}, func(s directory.PasswordHash) error {
-		creds = &idp.CreateUserRequest_PasswordHash{PasswordHash: &idp.PasswordHash{
-			PasswordHash: s.Hash.Hex(), PasswordHashType: idp.PasswordHash_AD_MD4}}
+		creds = &pool.PasswordHash{Hex: s.Hash.Hex(), Type: pool.HashADMD4}
 		must = s.MustChange
 		return nil
 	})

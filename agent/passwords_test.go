@@ -18,12 +18,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -150,7 +152,7 @@ func newPwRig(t *testing.T) *pwRig {
 	r := &pwRig{rig: newRig(t, emulator.Options{NoMinInterval: true}, nil), src: &fakeHashes{accounts: map[string]*fakeAccount{}}}
 	core, logs := observer.New(zap.DebugLevel)
 	r.logs = logs
-	cloud := &needChangeCloud{PasswordCloud: r.client, need: map[string]bool{}}
+	cloud := &needChangeCloud{PasswordCloud: r.cloud, need: map[string]bool{}}
 	r.need = cloud.need
 	var err error
 	r.pw, err = NewPasswordSync(PasswordOptions{
@@ -333,8 +335,8 @@ func TestCreateCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := creds.PasswordHash; got.GetPasswordHash() != h || got.GetPasswordHashType() != idp.PasswordHash_AD_MD4 || !must {
-		t.Errorf("credentials %v must %v; want the account's AD_MD4 hash and must change", got.GetPasswordHashType(), must)
+	if got := creds; got.Hex != h || got.Type != pool.HashADMD4 || !must {
+		t.Errorf("credentials %v must %v; want the account's AD_MD4 hash and must change", got.Type, must)
 	}
 	creds, _, err = CreateCredentials(t.Context(), src, dirUser(2).ExternalID)
 	if err != nil || creds != nil {

@@ -2,13 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
-	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/idsync/idsync/internal/pool"
 )
 
 // fakePool is an in-memory Pool for fast applier tests: users and groups by
@@ -20,15 +18,20 @@ type fakePool struct {
 
 	mu      sync.Mutex
 	next    int
-	users   map[string]*idp.User
-	groups  map[string]*om.Group
+	users   map[string]*PoolUser
+	groups  map[string]*PoolGroup
 	members map[string]map[string]bool
 	fail    map[string]error
 	calls   []string
 }
 
+// poolErr is a pool API failure of class c, as idhub.Cloud returns them.
+func poolErr(c pool.Class, msg string) error {
+	return &pool.Error{Class: c, Err: errors.New(msg)}
+}
+
 func newFakePool() *fakePool {
-	return &fakePool{users: map[string]*idp.User{}, groups: map[string]*om.Group{},
+	return &fakePool{users: map[string]*PoolUser{}, groups: map[string]*PoolGroup{},
 		members: map[string]map[string]bool{}, fail: map[string]error{}}
 }
 
@@ -47,29 +50,22 @@ func (f *fakePool) addUser(ext string, active bool) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	id := f.id("u")
-	f.users[id] = &idp.User{Id: id, ExternalId: ext, Username: ext + "@corp.test", Status: statusOf(active)}
+	f.users[id] = &PoolUser{ID: id, ExternalID: ext, Fields: UserFields{Username: ext + "@corp.test"}, Active: active}
 	return id
 }
 
-func statusOf(active bool) idp.User_Status {
-	if active {
-		return idp.User_ACTIVE
-	}
-	return idp.User_SUSPENDED
-}
-
-func (f *fakePool) ResolveExternalIDs(_ context.Context, exts []string) ([]*idp.ResolvedUser, error) {
+func (f *fakePool) ResolveExternalIDs(_ context.Context, exts []string) ([]pool.ResolvedUser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*idp.ResolvedUser
+	var out []pool.ResolvedUser
 	for _, ext := range exts {
 		if err := f.call("ResolveExternalIDs", ext); err != nil {
 			return nil, err
 		}
-		r := &idp.ResolvedUser{ExternalId: ext}
+		r := pool.ResolvedUser{ExternalID: ext}
 		for _, u := range f.users {
-			if u.GetExternalId() == ext {
-				r.UserId = u.GetId()
+			if u.ExternalID == ext {
+				r.UserID = u.ID
 			}
 		}
 		out = append(out, r)
@@ -77,50 +73,50 @@ func (f *fakePool) ResolveExternalIDs(_ context.Context, exts []string) ([]*idp.
 	return out, nil
 }
 
-func (f *fakePool) CreateUser(_ context.Context, req *idp.CreateUserRequest) (*idp.User, error) {
+func (f *fakePool) CreateUser(_ context.Context, req pool.NewUser) (PoolUser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call("CreateUser", req.GetExternalId()); err != nil {
-		return nil, err
+	if err := f.call("CreateUser", req.ExternalID); err != nil {
+		return PoolUser{}, err
 	}
 	for _, u := range f.users {
-		if u.GetExternalId() == req.GetExternalId() || u.GetUsername() == req.GetUsername() {
-			return nil, status.Error(codes.AlreadyExists, "user exists")
+		if u.ExternalID == req.ExternalID || u.Fields.Username == req.Fields.Username {
+			return PoolUser{}, poolErr(pool.ClassConflict, "user exists")
 		}
 	}
 	id := f.id("u")
-	f.users[id] = &idp.User{Id: id, ExternalId: req.GetExternalId(), Username: req.GetUsername(),
-		FullName: req.GetFullName(), Status: statusOf(req.GetIsActive().GetValue())}
-	return f.users[id], nil
+	f.users[id] = &PoolUser{ID: id, ExternalID: req.ExternalID,
+		Fields: UserFields{Username: req.Fields.Username, FullName: req.Fields.FullName}, Active: req.Active}
+	return *f.users[id], nil
 }
 
-func (f *fakePool) user(method, id string) (*idp.User, error) {
+func (f *fakePool) user(method, id string) (*PoolUser, error) {
 	if err := f.call(method, id); err != nil {
 		return nil, err
 	}
 	u := f.users[id]
 	if u == nil {
-		return nil, status.Error(codes.NotFound, "no user "+id)
+		return nil, poolErr(pool.ClassNotFound, "no user "+id)
 	}
 	return u, nil
 }
 
-func (f *fakePool) UpdateUser(_ context.Context, req *idp.UpdateUserRequest) (*idp.User, error) {
+func (f *fakePool) UpdateUser(_ context.Context, req pool.UserUpdate) (PoolUser, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u, err := f.user("UpdateUser", req.GetUserId())
+	u, err := f.user("UpdateUser", req.ID)
 	if err != nil {
-		return nil, err
+		return PoolUser{}, err
 	}
-	for _, p := range req.GetUpdateMask().GetPaths() {
+	for _, p := range req.Changed {
 		switch p {
 		case "full_name":
-			u.FullName = req.GetFullName()
+			u.Fields.FullName = req.Fields.FullName
 		case "username":
-			u.Username = req.GetUsername()
+			u.Fields.Username = req.Fields.Username
 		}
 	}
-	return u, nil
+	return *u, nil
 }
 
 func (f *fakePool) DeleteUser(_ context.Context, id string) error {
@@ -146,20 +142,20 @@ func (f *fakePool) setStatus(method, id string, active bool) error {
 	defer f.mu.Unlock()
 	u, err := f.user(method, id)
 	if err == nil {
-		u.Status = statusOf(active)
+		u.Active = active
 	}
 	return err
 }
 
-func (f *fakePool) CreateExternalGroup(_ context.Context, name, description, ext string) (*om.Group, error) {
+func (f *fakePool) CreateExternalGroup(_ context.Context, name, description, ext string) (PoolGroup, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("CreateExternalGroup", ext); err != nil {
-		return nil, err
+		return PoolGroup{}, err
 	}
 	id := f.id("g")
-	f.groups[id] = &om.Group{Id: id, Name: name, Description: description, ExternalId: ext}
-	return f.groups[id], nil
+	f.groups[id] = &PoolGroup{ID: id, Name: name, Description: description, ExternalID: ext}
+	return *f.groups[id], nil
 }
 
 func (f *fakePool) DeleteGroup(_ context.Context, id string) error {
@@ -169,13 +165,13 @@ func (f *fakePool) DeleteGroup(_ context.Context, id string) error {
 		return err
 	}
 	if f.groups[id] == nil {
-		return status.Error(codes.NotFound, "no group "+id)
+		return poolErr(pool.ClassNotFound, "no group "+id)
 	}
 	delete(f.groups, id)
 	return nil
 }
 
-func (f *fakePool) UpdateGroupMembers(_ context.Context, id string, deltas []*om.MemberDelta) (int, error) {
+func (f *fakePool) UpdateGroupMembers(_ context.Context, id string, deltas []pool.MemberDelta) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("UpdateGroupMembers", id); err != nil {
@@ -185,7 +181,7 @@ func (f *fakePool) UpdateGroupMembers(_ context.Context, id string, deltas []*om
 		f.members[id] = map[string]bool{}
 	}
 	for _, d := range deltas {
-		f.members[id][d.GetSubjectId()] = d.GetAction() == om.MemberDelta_ADD
+		f.members[id][d.SubjectID] = !d.Remove
 	}
 	return len(deltas), nil
 }

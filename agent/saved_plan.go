@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -53,9 +53,9 @@ func (e *StalePlanError) Error() string {
 }
 
 // tokenReader reads the pool's replication token outside a session.
-// *idhub.Client implements it.
+// *idhub.Cloud implements it.
 type tokenReader interface {
-	GetReplicationToken(ctx context.Context, t idp.SessionType) (string, error)
+	GetReplicationToken(ctx context.Context, t pool.SessionType) (string, error)
 }
 
 // SavePlan computes a plan as Plan does and binds it to the pool's
@@ -73,7 +73,7 @@ func (a *Agent) SavePlan(ctx context.Context, full bool) (*SavedPlan, error) {
 	if err := c.localOrPoolSettings(ctx); err != nil {
 		return nil, err
 	}
-	token, err := tr.GetReplicationToken(ctx, idp.SessionType_AD_SYNC)
+	token, err := tr.GetReplicationToken(ctx, pool.SessionADSync)
 	if err != nil {
 		return nil, fmt.Errorf("read the pool's replication token: %w", err)
 	}

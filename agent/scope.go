@@ -8,10 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/pool"
 )
 
 // scopeTokenPrefix starts every replication token idsync writes. The token
@@ -37,19 +37,19 @@ func ScopeFingerprint(s SyncSettings) string {
 		slices.Sort(out)
 		return slices.Compact(out)
 	}
-	fmt.Fprintf(&b, "domain=%s\n", strings.ToLower(c.GetFilter().GetDomain()))
-	for _, ou := range lower(c.GetFilter().GetOrganizationUnits()) {
+	fmt.Fprintf(&b, "domain=%s\n", strings.ToLower(c.Filter.Domain))
+	for _, ou := range lower(c.Filter.OrganizationUnits) {
 		fmt.Fprintf(&b, "ou=%s\n", ou)
 	}
-	for _, g := range lower(c.GetFilter().GetGroups()) {
+	for _, g := range lower(c.Filter.Groups) {
 		fmt.Fprintf(&b, "group=%s\n", g)
 	}
-	fmt.Fprintf(&b, "replacement_domain=%s\n", strings.ToLower(c.GetReplacementDomain()))
-	for _, m := range c.GetUserAttributeMappings() {
-		fmt.Fprintf(&b, "user.%s=%s:%s\n", m.GetTarget(), m.GetType(), strings.ToLower(m.GetSource()))
+	fmt.Fprintf(&b, "replacement_domain=%s\n", strings.ToLower(c.ReplacementDomain))
+	for _, m := range c.UserAttributeMappings {
+		fmt.Fprintf(&b, "user.%s=%s:%s\n", m.Target, m.Type, strings.ToLower(m.Source))
 	}
-	for _, m := range c.GetGroupAttributeMappings() {
-		fmt.Fprintf(&b, "group.%s=%s:%s\n", m.GetTarget(), m.GetType(), strings.ToLower(m.GetSource()))
+	for _, m := range c.GroupAttributeMappings {
+		fmt.Fprintf(&b, "group.%s=%s:%s\n", m.Target, m.Type, strings.ToLower(m.Source))
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:8])
@@ -96,7 +96,7 @@ func scopeStop(what, pool, agent string) *SafetyError {
 
 // checkCloudScope stops when the pool's settings, have, were written under
 // a scope or mapping other than want's.
-func checkCloudScope(have, want *idp.SynchronizationSettings) error {
+func checkCloudScope(have, want *pool.Settings) error {
 	hs, ws := FromCloud(have), FromCloud(want)
 	if ScopeFingerprint(hs) == ScopeFingerprint(ws) {
 		return nil
@@ -109,7 +109,7 @@ func checkCloudScope(have, want *idp.SynchronizationSettings) error {
 // another scope syncs the pool, or the scope changed since the last cycle.
 // A token that records no scope (the first cycle, or another product's
 // token) passes.
-func (c *cycle) checkScope(pool *idp.SynchronizationSettings) error {
+func (c *cycle) checkScope(pool *pool.Settings) error {
 	have, want := tokenScope(c.token), ScopeFingerprint(c.settings)
 	if have == "" || have == want {
 		return nil

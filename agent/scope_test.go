@@ -21,7 +21,7 @@ func TestCycleStopsUnderAnotherAgentsScope(t *testing.T) {
 	// A writes its settings to the pool, as 'idsync sync' does. B's cycle
 	// below does not (its own settings check would stop it first): the
 	// token alone must stop it.
-	if err := EnsureCloudSettings(ctx, a.client, ToCloud(*a.opts.Settings, 0), false, zaptest.NewLogger(t)); err != nil {
+	if err := EnsureCloudSettings(ctx, a.cloud, ToCloud(*a.opts.Settings, 0), false, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
 	// The first cycle on an empty pool, and the same agent's next one, run.

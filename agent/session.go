@@ -4,35 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/idsync/idsync/internal/pool"
 	"sync"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
-	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
 
 // SessionAPI is the synchronization-session API every session loop drives
 // (open, heartbeat, report progress, close, store the replication token).
-// Sessions and PasswordCloud include it; *idhub.Client implements it.
+// Sessions and PasswordCloud include it; *idhub.Cloud implements it.
 type SessionAPI interface {
-	OpenSession(ctx context.Context, agentID string, t idp.SessionType) (*idhub.OpenResult, error)
+	OpenSession(ctx context.Context, agentID string, t pool.SessionType) (*pool.OpenResult, error)
 	Heartbeat(ctx context.Context, sessionID string) error
-	ReportProgress(ctx context.Context, sessionID string, entries []*idp.ProgressEntry) error
-	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) (*idp.SynchronizationSession, error)
-	SetReplicationToken(ctx context.Context, t idp.SessionType, token string) error
+	ReportProgress(ctx context.Context, sessionID string, entries []pool.ProgressEntry) error
+	CloseSession(ctx context.Context, sessionID string, failed bool, reason string) error
+	SetReplicationToken(ctx context.Context, t pool.SessionType, token string) error
 }
-
-var _ SessionAPI = (*idhub.Client)(nil)
 
 // sessionSpec says which session a loop opens and how it keeps it.
 type sessionSpec struct {
 	API     SessionAPI
 	AgentID string
-	Type    idp.SessionType
+	Type    pool.SessionType
 	// Op names the opening in its error ("open session").
 	Op string
 	// HeartbeatInterval is at most the time between heartbeats; zero
@@ -51,13 +48,13 @@ type session struct {
 	counts *reporter.Counts
 	// Opened is the API's answer: the session, its replication token and
 	// the pool's settings.
-	Opened *idhub.OpenResult
+	Opened *pool.OpenResult
 	// lose cancels the work inside the session with its cause.
 	lose context.CancelCauseFunc
 }
 
 // ID is the session's id.
-func (s *session) ID() string { return s.Opened.Session.GetSessionId() }
+func (s *session) ID() string { return s.Opened.Session.ID }
 
 // Token is the pool's replication token of this session type, as it was
 // when the session opened.
@@ -80,10 +77,10 @@ func withSession(ctx context.Context, spec sessionSpec, counts *reporter.Counts,
 	if err != nil {
 		return fmt.Errorf("%s: %w", spec.Op, err)
 	}
-	switch res.Result {
-	case idp.OpenSessionResult_TOO_EARLY:
+	switch res.Status {
+	case pool.TooEarly:
 		return &NotNowError{Next: res.NextSessionAt}
-	case idp.OpenSessionResult_OPENED_SESSION_EXISTS:
+	case pool.SessionExists:
 		return &NotNowError{Held: true}
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
@@ -110,10 +107,10 @@ const defaultHeartbeat = 30 * time.Second
 // missed beats still leave it alive. A session that does not say when it
 // expires (no expires_at or created_at, or one not after the other) has
 // no known lifetime: the configured interval, else defaultHeartbeat.
-func heartbeatEvery(session *idp.SynchronizationSession, configured time.Duration) time.Duration {
+func heartbeatEvery(session pool.Session, configured time.Duration) time.Duration {
 	var life time.Duration
-	if session.GetExpiresAt() != nil && session.GetCreatedAt() != nil {
-		life = session.GetExpiresAt().AsTime().Sub(session.GetCreatedAt().AsTime())
+	if !session.ExpiresAt.IsZero() && !session.CreatedAt.IsZero() {
+		life = session.ExpiresAt.Sub(session.CreatedAt)
 	}
 	switch {
 	case life <= 0 && configured > 0:
@@ -156,7 +153,7 @@ func keepAlive(ctx context.Context, s *session, configured time.Duration) {
 // it with errSessionLost. Only success, a transient failure (the caller
 // repeats the call later) and the end of ctx leave the session open.
 func (s *session) lost(ctx context.Context, what string, err error) bool {
-	if err == nil || ctx.Err() != nil || idhub.IsRetryable(err) {
+	if err == nil || ctx.Err() != nil || pool.IsRetryable(err) {
 		return false
 	}
 	s.spec.Log.Error("session lost; stopping", zap.String("call", what), zap.Error(err))
@@ -175,11 +172,11 @@ func (s *session) close(ctx context.Context, err error) {
 	}
 	reason := ""
 	if failed {
-		reason = idhub.TruncateReason(err.Error())
+		reason = pool.TruncateReason(err.Error())
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if _, cerr := s.spec.API.CloseSession(cctx, s.ID(), failed, reason); cerr != nil {
+	if cerr := s.spec.API.CloseSession(cctx, s.ID(), failed, reason); cerr != nil {
 		s.spec.Log.Warn("closing the session failed; it expires on its own", zap.Error(cerr))
 	}
 }
@@ -196,7 +193,7 @@ type reports struct {
 // Stop. Callers Stop, then Flush when the changes were applied.
 func (s *session) startReports(ctx context.Context) *reports {
 	sid := s.ID()
-	r := &reports{rep: reporter.New(s.counts, func(ctx context.Context, e []*idp.ProgressEntry) error {
+	r := &reports{rep: reporter.New(s.counts, func(ctx context.Context, e []pool.ProgressEntry) error {
 		err := s.spec.API.ReportProgress(ctx, sid, e)
 		s.lost(ctx, "progress report", err)
 		return err

@@ -8,32 +8,31 @@ import (
 	"testing"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/reporter"
 )
 
 // sessionRecorder is a session API that answers OpenSession with open and
 // records the calls after it.
 type sessionRecorder struct {
-	open      *idhub.OpenResult
+	open      *pool.OpenResult
 	heartbeat error
 	report    error // the answer to ReportProgress
 
 	mu       sync.Mutex
 	closed   []string // "failed:reason" or "completed"
-	tokens   map[idp.SessionType]string
+	tokens   map[pool.SessionType]string
 	progress int
 	beats    int
 }
 
-func (r *sessionRecorder) OpenSession(context.Context, string, idp.SessionType) (*idhub.OpenResult, error) {
+func (r *sessionRecorder) OpenSession(context.Context, string, pool.SessionType) (*pool.OpenResult, error) {
 	return r.open, nil
 }
 
@@ -50,14 +49,14 @@ func (r *sessionRecorder) heartbeats() int {
 	return r.beats
 }
 
-func (r *sessionRecorder) ReportProgress(context.Context, string, []*idp.ProgressEntry) error {
+func (r *sessionRecorder) ReportProgress(context.Context, string, []pool.ProgressEntry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.progress++
 	return r.report
 }
 
-func (r *sessionRecorder) CloseSession(_ context.Context, _ string, failed bool, reason string) (*idp.SynchronizationSession, error) {
+func (r *sessionRecorder) CloseSession(_ context.Context, _ string, failed bool, reason string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if failed {
@@ -65,37 +64,41 @@ func (r *sessionRecorder) CloseSession(_ context.Context, _ string, failed bool,
 	} else {
 		r.closed = append(r.closed, "completed")
 	}
-	return nil, nil
+	return nil
 }
 
-func (r *sessionRecorder) SetReplicationToken(_ context.Context, t idp.SessionType, token string) error {
+func (r *sessionRecorder) SetReplicationToken(_ context.Context, t pool.SessionType, token string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.tokens == nil {
-		r.tokens = map[idp.SessionType]string{}
+		r.tokens = map[pool.SessionType]string{}
 	}
 	r.tokens[t] = token
 	return nil
 }
 
-func openedSession(token string) *idhub.OpenResult {
+func openedSession(token string) *pool.OpenResult {
 	now := time.Now()
-	return &idhub.OpenResult{Result: idp.OpenSessionResult_SUCCESS, ReplicationToken: token,
-		Session: &idp.SynchronizationSession{SessionId: "s1", CreatedAt: timestamppb.New(now), ExpiresAt: timestamppb.New(now.Add(time.Hour))}}
+	return &pool.OpenResult{Status: pool.Opened, ReplicationToken: token,
+		Session: pool.Session{ID: "s1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}
 }
 
+// statusErr is a gRPC failure as the pool adapter (idhub.Cloud) returns it:
+// with the class idhub gives its code.
+func statusErr(c codes.Code, msg string) error { return idhub.Classified(status.Error(c, msg)) }
+
 func testSpec(api SessionAPI) sessionSpec {
-	return sessionSpec{API: api, AgentID: "agent", Type: idp.SessionType_AD_USER_CONTROL, Op: "open session", Log: zap.NewNop()}
+	return sessionSpec{API: api, AgentID: "agent", Type: pool.SessionADUserControl, Op: "open session", Log: zap.NewNop()}
 }
 
 func TestWithSessionRefusalsAreNotNow(t *testing.T) {
 	next := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	for name, tc := range map[string]struct {
-		open *idhub.OpenResult
+		open *pool.OpenResult
 		held bool
 	}{
-		"too early": {open: &idhub.OpenResult{Result: idp.OpenSessionResult_TOO_EARLY, NextSessionAt: next}},
-		"held":      {open: &idhub.OpenResult{Result: idp.OpenSessionResult_OPENED_SESSION_EXISTS}, held: true},
+		"too early": {open: &pool.OpenResult{Status: pool.TooEarly, NextSessionAt: next}},
+		"held":      {open: &pool.OpenResult{Status: pool.SessionExists}, held: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api := &sessionRecorder{open: tc.open}
@@ -144,7 +147,7 @@ func TestWithSessionClosesWithTheOutcome(t *testing.T) {
 			if len(api.closed) != 1 || api.closed[0] != tc.want {
 				t.Errorf("closed = %v, want [%s]", api.closed, tc.want)
 			}
-			if got := api.tokens[idp.SessionType_AD_USER_CONTROL]; got != "next" {
+			if got := api.tokens[pool.SessionADUserControl]; got != "next" {
 				t.Errorf("token of the session's type = %q, want next (all: %v)", got, api.tokens)
 			}
 		})
@@ -152,7 +155,7 @@ func TestWithSessionClosesWithTheOutcome(t *testing.T) {
 }
 
 func TestWithSessionLostCancelsTheWork(t *testing.T) {
-	api := &sessionRecorder{open: openedSession(""), heartbeat: status.Error(codes.NotFound, "no such session")}
+	api := &sessionRecorder{open: openedSession(""), heartbeat: statusErr(codes.NotFound, "no such session")}
 	spec := testSpec(api)
 	spec.HeartbeatInterval = time.Millisecond
 	err := withSession(t.Context(), spec, &reporter.Counts{}, func(ctx context.Context, _ *session) error {
@@ -192,8 +195,8 @@ func TestWithSessionLostOnAnyPermanentError(t *testing.T) {
 	quota := status.New(codes.ResourceExhausted, "quota exceeded")
 	for _, call := range []string{"heartbeat", "progress report"} {
 		for _, err := range []error{
-			status.Error(codes.PermissionDenied, "denied"), status.Error(codes.InvalidArgument, "bad session id"),
-			status.Error(codes.Unimplemented, "no"), status.Error(codes.OutOfRange, "x"), quota.Err(),
+			statusErr(codes.PermissionDenied, "denied"), statusErr(codes.InvalidArgument, "bad session id"),
+			statusErr(codes.Unimplemented, "no"), statusErr(codes.OutOfRange, "x"), idhub.Classified(quota.Err()),
 			errors.New("not a status"),
 		} {
 			t.Run(call+"/"+err.Error(), func(t *testing.T) {
@@ -228,7 +231,7 @@ func TestWithSessionLostOnAnyPermanentError(t *testing.T) {
 func TestWithSessionKeepsGoingOnTransientHeartbeatErrors(t *testing.T) {
 	for _, c := range []codes.Code{codes.Unavailable, codes.Internal, codes.DeadlineExceeded, codes.ResourceExhausted} {
 		t.Run(c.String(), func(t *testing.T) {
-			api := &sessionRecorder{open: openedSession(""), heartbeat: status.Error(c, "try later")}
+			api := &sessionRecorder{open: openedSession(""), heartbeat: statusErr(c, "try later")}
 			spec := testSpec(api)
 			spec.HeartbeatInterval = time.Millisecond
 			err := withSession(t.Context(), spec, &reporter.Counts{}, func(ctx context.Context, _ *session) error {
@@ -256,18 +259,11 @@ func TestWithSessionKeepsGoingOnTransientHeartbeatErrors(t *testing.T) {
 // at the configured interval or the default, never in a tight loop.
 func TestHeartbeatEvery(t *testing.T) {
 	now := time.Now()
-	sess := func(created, expires time.Time) *idp.SynchronizationSession {
-		s := &idp.SynchronizationSession{}
-		if !created.IsZero() {
-			s.CreatedAt = timestamppb.New(created)
-		}
-		if !expires.IsZero() {
-			s.ExpiresAt = timestamppb.New(expires)
-		}
-		return s
+	sess := func(created, expires time.Time) pool.Session {
+		return pool.Session{CreatedAt: created, ExpiresAt: expires}
 	}
 	for name, tc := range map[string]struct {
-		s          *idp.SynchronizationSession
+		s          pool.Session
 		configured time.Duration
 		want       time.Duration
 	}{
@@ -279,7 +275,7 @@ func TestHeartbeatEvery(t *testing.T) {
 		"no expires_at, configured":       {s: sess(now, time.Time{}), configured: 45 * time.Second, want: 45 * time.Second},
 		"no created_at":                   {s: sess(time.Time{}, now.Add(time.Minute)), want: defaultHeartbeat},
 		"expires_at before created_at":    {s: sess(now, now.Add(-time.Minute)), want: defaultHeartbeat},
-		"no session times, configured 1s": {s: &idp.SynchronizationSession{}, configured: time.Second, want: time.Second},
+		"no session times, configured 1s": {s: pool.Session{}, configured: time.Second, want: time.Second},
 	} {
 		if got := heartbeatEvery(tc.s, tc.configured); got != tc.want {
 			t.Errorf("%s: heartbeatEvery = %v, want %v", name, got, tc.want)

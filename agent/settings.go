@@ -6,70 +6,71 @@ import (
 	"slices"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 )
 
-var userTargets = map[directory.UserField]idp.UserTargetAttribute{
-	directory.FieldFullName:    idp.UserTargetAttribute_FULL_NAME,
-	directory.FieldGivenName:   idp.UserTargetAttribute_GIVEN_NAME,
-	directory.FieldFamilyName:  idp.UserTargetAttribute_FAMILY_NAME,
-	directory.FieldEmail:       idp.UserTargetAttribute_EMAIL,
-	directory.FieldPhoneNumber: idp.UserTargetAttribute_PHONE_NUMBER,
-	directory.FieldUsername:    idp.UserTargetAttribute_USERNAME,
-	directory.FieldCompanyName: idp.UserTargetAttribute_COMPANY_NAME,
-	directory.FieldJobTitle:    idp.UserTargetAttribute_JOB_TITLE,
-	directory.FieldDepartment:  idp.UserTargetAttribute_DEPARTMENT,
-	directory.FieldEmployeeID:  idp.UserTargetAttribute_EMPLOYEE_ID,
+// userTargets and groupTargets are the API's names of the fields.
+var userTargets = map[directory.UserField]string{
+	directory.FieldFullName:    "FULL_NAME",
+	directory.FieldGivenName:   "GIVEN_NAME",
+	directory.FieldFamilyName:  "FAMILY_NAME",
+	directory.FieldEmail:       "EMAIL",
+	directory.FieldPhoneNumber: "PHONE_NUMBER",
+	directory.FieldUsername:    "USERNAME",
+	directory.FieldCompanyName: "COMPANY_NAME",
+	directory.FieldJobTitle:    "JOB_TITLE",
+	directory.FieldDepartment:  "DEPARTMENT",
+	directory.FieldEmployeeID:  "EMPLOYEE_ID",
 }
 
-var groupTargets = map[directory.GroupField]idp.GroupTargetAttribute{
-	directory.FieldGroupName:        idp.GroupTargetAttribute_NAME,
-	directory.FieldGroupDescription: idp.GroupTargetAttribute_DESCRIPTION,
+var groupTargets = map[directory.GroupField]string{
+	directory.FieldGroupName:        "NAME",
+	directory.FieldGroupDescription: "DESCRIPTION",
 }
 
-func mappingType(t directory.MappingType) idp.MappingType {
+func mappingType(t directory.MappingType) pool.MappingType {
 	if t == directory.Empty {
-		return idp.MappingType_EMPTY
+		return pool.MappingEmpty
 	}
-	return idp.MappingType_DIRECT
+	return pool.MappingDirect
 }
 
 // FromCloud converts the pool's synchronization settings. The pool lists
 // only overrides of the default mapping.
-func FromCloud(s *idp.SynchronizationSettings) SyncSettings {
+func FromCloud(s *pool.Settings) SyncSettings {
+	if s == nil {
+		s = &pool.Settings{}
+	}
 	out := SyncSettings{
 		Plan: Settings{
-			ReplacementDomain: s.GetReplacementDomain(),
+			ReplacementDomain: s.ReplacementDomain,
 			RemoveBehavior:    RemoveDelete,
-			CaptureUsers:      s.GetAllowToCaptureUsers(),
-			CaptureGroups:     s.GetAllowToCaptureGroups(),
+			CaptureUsers:      s.AllowToCaptureUsers,
+			CaptureGroups:     s.AllowToCaptureGroups,
 		},
-		Domain:              s.GetFilter().GetDomain(),
-		OrganizationalUnits: slices.Clone(s.GetFilter().GetOrganizationUnits()),
-		Groups:              slices.Clone(s.GetFilter().GetGroups()),
+		Domain:              s.Filter.Domain,
+		OrganizationalUnits: slices.Clone(s.Filter.OrganizationUnits),
+		Groups:              slices.Clone(s.Filter.Groups),
 	}
-	if s.GetRemoveUserBehavior() == idp.RemoveUserBehavior_BLOCK {
+	if s.RemoveUserBehavior == pool.BlockUser {
 		out.Plan.RemoveBehavior = RemoveBlock
 	}
 	users := map[directory.UserField]directory.AttributeMapping{}
-	for _, m := range s.GetUserAttributeMappings() {
+	for _, m := range s.UserAttributeMappings {
 		for f, t := range userTargets {
-			if t == m.GetTarget() {
-				users[f] = cloudMapping(m.GetSource(), m.GetType())
+			if t == m.Target {
+				users[f] = cloudMapping(m.Source, m.Type)
 			}
 		}
 	}
 	groups := map[directory.GroupField]directory.AttributeMapping{}
-	for _, m := range s.GetGroupAttributeMappings() {
+	for _, m := range s.GroupAttributeMappings {
 		for f, t := range groupTargets {
-			if t == m.GetTarget() {
-				groups[f] = cloudMapping(m.GetSource(), m.GetType())
+			if t == m.Target {
+				groups[f] = cloudMapping(m.Source, m.Type)
 			}
 		}
 	}
@@ -79,8 +80,8 @@ func FromCloud(s *idp.SynchronizationSettings) SyncSettings {
 
 // cloudMapping converts one mapping of the pool's settings: EMPTY leaves the
 // field empty; DIRECT and DIRECT_ARBITRARY_ATTRIBUTE both copy source.
-func cloudMapping(source string, t idp.MappingType) directory.AttributeMapping {
-	if t == idp.MappingType_EMPTY {
+func cloudMapping(source string, t pool.MappingType) directory.AttributeMapping {
+	if t == pool.MappingEmpty {
 		return directory.AttributeMapping{Type: directory.Empty}
 	}
 	return directory.AttributeMapping{Source: source, Type: directory.Direct}
@@ -91,45 +92,47 @@ func cloudMapping(source string, t idp.MappingType) directory.AttributeMapping {
 // (EnsureCloudSettings sends those the service does not list as
 // DIRECT_ARBITRARY_ATTRIBUTE). The interval is included only when the API
 // accepts it (15m..6h); a shorter local schedule leaves the pool's as is.
-func ToCloud(s SyncSettings, interval time.Duration) *idp.SynchronizationSettings {
-	out := &idp.SynchronizationSettings{
-		Filter: &idp.SynchronizationFilter{
+func ToCloud(s SyncSettings, interval time.Duration) *pool.Settings {
+	out := &pool.Settings{
+		Filter: pool.Filter{
 			Domain: s.Domain, OrganizationUnits: slices.Clone(s.OrganizationalUnits), Groups: slices.Clone(s.Groups),
 		},
-		RemoveUserBehavior:   idp.RemoveUserBehavior_REMOVE,
+		RemoveUserBehavior:   pool.RemoveUser,
 		AllowToCaptureUsers:  s.Plan.CaptureUsers,
 		AllowToCaptureGroups: s.Plan.CaptureGroups,
 		ReplacementDomain:    s.Plan.ReplacementDomain,
 	}
 	if s.Plan.RemoveBehavior == RemoveBlock {
-		out.RemoveUserBehavior = idp.RemoveUserBehavior_BLOCK
+		out.RemoveUserBehavior = pool.BlockUser
 	}
 	if interval >= 15*time.Minute && interval <= 6*time.Hour {
-		out.SynchronizationInterval = durationpb.New(interval)
+		out.SynchronizationInterval = interval
 	}
 	def := directory.DefaultMapping()
 	for _, f := range directory.UserFields() {
 		m, ok := s.Mapping.User[f]
 		if ok && m != def.User[f] {
-			out.UserAttributeMappings = append(out.UserAttributeMappings, &idp.UserAttributeMapping{Source: m.Source, Target: userTargets[f], Type: mappingType(m.Type)})
+			out.UserAttributeMappings = append(out.UserAttributeMappings, pool.AttributeMapping{Source: m.Source, Target: userTargets[f], Type: mappingType(m.Type)})
 		}
 	}
 	for _, f := range []directory.GroupField{directory.FieldGroupName, directory.FieldGroupDescription} {
 		m, ok := s.Mapping.Group[f]
 		if ok && m != def.Group[f] {
-			out.GroupAttributeMappings = append(out.GroupAttributeMappings, &idp.GroupAttributeMapping{Source: m.Source, Target: groupTargets[f], Type: mappingType(m.Type)})
+			out.GroupAttributeMappings = append(out.GroupAttributeMappings, pool.AttributeMapping{Source: m.Source, Target: groupTargets[f], Type: mappingType(m.Type)})
 		}
 	}
 	return out
 }
 
 // SettingsAPI reads and writes the pool's synchronization settings.
-// *idhub.Client implements it.
+// *idhub.Cloud implements it.
 type SettingsAPI interface {
-	GetSyncSettings(ctx context.Context) (*idp.SynchronizationSettings, error)
-	CreateSyncSettings(ctx context.Context, req *idp.CreateSynchronizationSettingsRequest) (*idp.SynchronizationSettings, error)
-	UpdateSyncSettings(ctx context.Context, req *idp.UpdateSynchronizationSettingsRequest) (*idp.SynchronizationSettings, error)
-	ListSupportedAttributes(ctx context.Context, flavor idp.AttributesFlavor) (*idp.ListSupportedAttributesResponse, error)
+	GetSyncSettings(ctx context.Context) (*pool.Settings, error)
+	CreateSyncSettings(ctx context.Context, want *pool.Settings) error
+	// UpdateSyncSettings writes the fields of want that changed names (the
+	// API's field names, as SettingChange.Field).
+	UpdateSyncSettings(ctx context.Context, want *pool.Settings, changed []string) error
+	AttributesAPI
 }
 
 // EnsureCloudSettings makes the pool's synchronization settings equal want:
@@ -140,7 +143,7 @@ type SettingsAPI interface {
 //
 // Before anything is written, the mappings of want are checked against
 // ListSupportedAttributes(ACTIVE_DIRECTORY) (see resolveMappingTypes).
-func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, acceptScopeChange bool, log *zap.Logger) error {
+func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *pool.Settings, acceptScopeChange bool, log *zap.Logger) error {
 	_, err := PushCloudSettings(ctx, api, want, acceptScopeChange, log)
 	return err
 }
@@ -149,21 +152,14 @@ func EnsureCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchro
 // every field it wrote with the pool's old and the new value (Old empty
 // when it created the settings), in the order of DiffCloudSettings. Each
 // change is logged at info as old -> new.
-func PushCloudSettings(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings, acceptScopeChange bool, log *zap.Logger) ([]SettingChange, error) {
+func PushCloudSettings(ctx context.Context, api SettingsAPI, want *pool.Settings, acceptScopeChange bool, log *zap.Logger) ([]SettingChange, error) {
 	want, err := resolveMappingTypes(ctx, api, want)
 	if err != nil {
 		return nil, err
 	}
 	have, err := api.GetSyncSettings(ctx)
-	if idhub.IsNotFound(err) {
-		_, err = api.CreateSyncSettings(ctx, &idp.CreateSynchronizationSettingsRequest{
-			Filter: want.GetFilter(), ReplacementDomain: want.GetReplacementDomain(),
-			RemoveUserBehavior: want.GetRemoveUserBehavior(), SynchronizationInterval: want.GetSynchronizationInterval(),
-			AllowToCaptureUsers: want.GetAllowToCaptureUsers(), AllowToCaptureGroups: want.GetAllowToCaptureGroups(),
-			UserAttributeMappings: want.GetUserAttributeMappings(), GroupAttributeMappings: want.GetGroupAttributeMappings(),
-			EnablePasswordWriteback: want.GetEnablePasswordWriteback(),
-		})
-		if err != nil {
+	if pool.IsNotFound(err) {
+		if err := api.CreateSyncSettings(ctx, want); err != nil {
 			return nil, fmt.Errorf("create the pool's synchronization settings: %w", err)
 		}
 		changes := DiffCloudSettings(nil, want)
@@ -187,15 +183,7 @@ func PushCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchroni
 	for i, c := range changes {
 		mask[i] = c.Field
 	}
-	_, err = api.UpdateSyncSettings(ctx, &idp.UpdateSynchronizationSettingsRequest{
-		Filter: want.GetFilter(), ReplacementDomain: want.GetReplacementDomain(),
-		RemoveUserBehavior: want.GetRemoveUserBehavior(), SynchronizationInterval: want.GetSynchronizationInterval(),
-		AllowToCaptureUsers: want.GetAllowToCaptureUsers(), AllowToCaptureGroups: want.GetAllowToCaptureGroups(),
-		UserAttributeMappings: want.GetUserAttributeMappings(), GroupAttributeMappings: want.GetGroupAttributeMappings(),
-		EnablePasswordWriteback: want.GetEnablePasswordWriteback(),
-		UpdateMask:              &fieldmaskpb.FieldMask{Paths: mask},
-	})
-	if err != nil {
+	if err := api.UpdateSyncSettings(ctx, want, mask); err != nil {
 		return nil, fmt.Errorf("update the pool's synchronization settings: %w", err)
 	}
 	for _, c := range changes {
@@ -208,13 +196,13 @@ func PushCloudSettings(ctx context.Context, api SettingsAPI, want *idp.Synchroni
 // CloudSettingsDiff returns what PushCloudSettings would change in the
 // pool's settings, writing nothing: the fields that differ with old and
 // new values, or every field (Old empty) when the pool has none.
-func CloudSettingsDiff(ctx context.Context, api SettingsAPI, want *idp.SynchronizationSettings) ([]SettingChange, error) {
+func CloudSettingsDiff(ctx context.Context, api SettingsAPI, want *pool.Settings) ([]SettingChange, error) {
 	want, err := resolveMappingTypes(ctx, api, want)
 	if err != nil {
 		return nil, err
 	}
 	have, err := api.GetSyncSettings(ctx)
-	if idhub.IsNotFound(err) {
+	if pool.IsNotFound(err) {
 		return DiffCloudSettings(nil, want), nil
 	}
 	if err != nil {

@@ -6,9 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
-	"google.golang.org/protobuf/proto"
-
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -18,67 +16,70 @@ type SettingChange = state.SettingChange
 // DiffCloudSettings returns the fields of have that differ from want, in a
 // fixed order, with readable values. have nil means the pool has no
 // settings: every field of want is a change. Pure: no I/O.
-func DiffCloudSettings(have, want *idp.SynchronizationSettings) []SettingChange {
+func DiffCloudSettings(have, want *pool.Settings) []SettingChange {
 	var out []SettingChange
-	add := func(field string, same bool, old, new func(*idp.SynchronizationSettings) string) {
+	h := have
+	if h == nil {
+		h = &pool.Settings{}
+	}
+	add := func(field string, same bool, text func(*pool.Settings) string) {
 		if have == nil {
-			out = append(out, SettingChange{Field: field, New: new(want)})
+			out = append(out, SettingChange{Field: field, New: text(want)})
 		} else if !same {
-			out = append(out, SettingChange{Field: field, Old: old(have), New: new(want)})
+			out = append(out, SettingChange{Field: field, Old: text(have), New: text(want)})
 		}
 	}
-	both := func(f func(*idp.SynchronizationSettings) string) (func(*idp.SynchronizationSettings) string, func(*idp.SynchronizationSettings) string) {
-		return f, f
-	}
-	filter := func(s *idp.SynchronizationSettings) string {
-		f := s.GetFilter()
-		return fmt.Sprintf("domain %s, organization units [%s], groups [%s]", f.GetDomain(),
-			strings.Join(f.GetOrganizationUnits(), "; "), strings.Join(f.GetGroups(), "; "))
-	}
-	o, n := both(filter)
-	add("filter", proto.Equal(have.GetFilter(), want.GetFilter()), o, n)
-	o, n = both(func(s *idp.SynchronizationSettings) string { return quoted(s.GetReplacementDomain()) })
-	add("replacement_domain", have.GetReplacementDomain() == want.GetReplacementDomain(), o, n)
-	o, n = both(func(s *idp.SynchronizationSettings) string { return s.GetRemoveUserBehavior().String() })
-	add("remove_user_behavior", have.GetRemoveUserBehavior() == want.GetRemoveUserBehavior(), o, n)
-	if want.GetSynchronizationInterval() != nil {
-		o, n = both(func(s *idp.SynchronizationSettings) string {
-			if s.GetSynchronizationInterval() == nil {
-				return "(unset)"
-			}
-			return s.GetSynchronizationInterval().AsDuration().String()
+	add("filter", h.Filter.Domain == want.Filter.Domain &&
+		slices.Equal(h.Filter.OrganizationUnits, want.Filter.OrganizationUnits) && slices.Equal(h.Filter.Groups, want.Filter.Groups),
+		func(s *pool.Settings) string {
+			return fmt.Sprintf("domain %s, organization units [%s], groups [%s]", s.Filter.Domain,
+				strings.Join(s.Filter.OrganizationUnits, "; "), strings.Join(s.Filter.Groups, "; "))
 		})
-		add("synchronization_interval", proto.Equal(have.GetSynchronizationInterval(), want.GetSynchronizationInterval()), o, n)
+	add("replacement_domain", h.ReplacementDomain == want.ReplacementDomain,
+		func(s *pool.Settings) string { return quoted(s.ReplacementDomain) })
+	add("remove_user_behavior", removeBehavior(h) == removeBehavior(want),
+		func(s *pool.Settings) string { return string(removeBehavior(s)) })
+	if want.SynchronizationInterval != 0 {
+		add("synchronization_interval", h.SynchronizationInterval == want.SynchronizationInterval,
+			func(s *pool.Settings) string {
+				if s.SynchronizationInterval == 0 {
+					return "(unset)"
+				}
+				return s.SynchronizationInterval.String()
+			})
 	}
-	o, n = both(func(s *idp.SynchronizationSettings) string { return strconv.FormatBool(s.GetAllowToCaptureUsers()) })
-	add("allow_to_capture_users", have.GetAllowToCaptureUsers() == want.GetAllowToCaptureUsers(), o, n)
-	o, n = both(func(s *idp.SynchronizationSettings) string { return strconv.FormatBool(s.GetAllowToCaptureGroups()) })
-	add("allow_to_capture_groups", have.GetAllowToCaptureGroups() == want.GetAllowToCaptureGroups(), o, n)
-	o, n = both(func(s *idp.SynchronizationSettings) string {
-		var parts []string
-		for _, m := range s.GetUserAttributeMappings() {
-			parts = append(parts, mappingText(m.GetSource(), m.GetTarget().String(), m.GetType()))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	})
-	add("user_attribute_mappings", slices.EqualFunc(have.GetUserAttributeMappings(), want.GetUserAttributeMappings(),
-		func(a, b *idp.UserAttributeMapping) bool { return proto.Equal(a, b) }), o, n)
-	o, n = both(func(s *idp.SynchronizationSettings) string {
-		var parts []string
-		for _, m := range s.GetGroupAttributeMappings() {
-			parts = append(parts, mappingText(m.GetSource(), m.GetTarget().String(), m.GetType()))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	})
-	add("group_attribute_mappings", slices.EqualFunc(have.GetGroupAttributeMappings(), want.GetGroupAttributeMappings(),
-		func(a, b *idp.GroupAttributeMapping) bool { return proto.Equal(a, b) }), o, n)
-	o, n = both(func(s *idp.SynchronizationSettings) string { return strconv.FormatBool(s.GetEnablePasswordWriteback()) })
-	add("enable_password_writeback", have.GetEnablePasswordWriteback() == want.GetEnablePasswordWriteback(), o, n)
+	add("allow_to_capture_users", h.AllowToCaptureUsers == want.AllowToCaptureUsers,
+		func(s *pool.Settings) string { return strconv.FormatBool(s.AllowToCaptureUsers) })
+	add("allow_to_capture_groups", h.AllowToCaptureGroups == want.AllowToCaptureGroups,
+		func(s *pool.Settings) string { return strconv.FormatBool(s.AllowToCaptureGroups) })
+	add("user_attribute_mappings", slices.Equal(h.UserAttributeMappings, want.UserAttributeMappings),
+		func(s *pool.Settings) string { return mappingsText(s.UserAttributeMappings) })
+	add("group_attribute_mappings", slices.Equal(h.GroupAttributeMappings, want.GroupAttributeMappings),
+		func(s *pool.Settings) string { return mappingsText(s.GroupAttributeMappings) })
+	add("enable_password_writeback", h.EnablePasswordWriteback == want.EnablePasswordWriteback,
+		func(s *pool.Settings) string { return strconv.FormatBool(s.EnablePasswordWriteback) })
 	return out
 }
 
-func mappingText(source, target string, t idp.MappingType) string {
-	if t == idp.MappingType_EMPTY {
+// removeBehavior is s's remove behaviour as the API names it, unset
+// included.
+func removeBehavior(s *pool.Settings) pool.RemoveUserBehavior {
+	if s.RemoveUserBehavior == "" {
+		return "REMOVE_USER_BEHAVIOR_UNSPECIFIED"
+	}
+	return s.RemoveUserBehavior
+}
+
+func mappingsText(ms []pool.AttributeMapping) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, mappingText(m.Source, m.Target, m.Type))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func mappingText(source, target string, t pool.MappingType) string {
+	if t == pool.MappingEmpty {
 		return target + " empty"
 	}
 	return source + " -> " + target

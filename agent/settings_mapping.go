@@ -6,10 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/pool"
 )
 
 // MappingError is a mapping of the config's sync_settings that Identity Hub
@@ -31,16 +29,16 @@ func (e *MappingError) Error() string {
 		e.Key, e.Target, e.Source, e.Target, supported)
 }
 
-// AttributesAPI lists the attributes the service accepts in mappings.
-// *idhub.Client implements it.
+// AttributesAPI lists the attributes the service accepts in mappings for
+// Active Directory. *idhub.Cloud implements it.
 type AttributesAPI interface {
-	ListSupportedAttributes(ctx context.Context, flavor idp.AttributesFlavor) (*idp.ListSupportedAttributesResponse, error)
+	ListSupportedAttributes(ctx context.Context) (*pool.SupportedAttributes, error)
 }
 
 // CheckMappings checks want's mappings as EnsureCloudSettings does before
 // it writes anything (see resolveMappingTypes), and changes nothing. A
 // source the service does not accept is a *MappingError.
-func CheckMappings(ctx context.Context, api AttributesAPI, want *idp.SynchronizationSettings) error {
+func CheckMappings(ctx context.Context, api AttributesAPI, want *pool.Settings) error {
 	_, err := resolveMappingTypes(ctx, api, want)
 	return err
 }
@@ -53,94 +51,85 @@ func CheckMappings(ctx context.Context, api AttributesAPI, want *idp.Synchroniza
 // attribute that way. A source the target accepts neither way is a
 // *MappingError. Settings with only EMPTY mappings, or none, are returned
 // as they are without a call. want is not modified.
-func resolveMappingTypes(ctx context.Context, api AttributesAPI, want *idp.SynchronizationSettings) (*idp.SynchronizationSettings, error) {
-	direct := func(t idp.MappingType) bool { return t == idp.MappingType_DIRECT }
-	if !slices.ContainsFunc(want.GetUserAttributeMappings(), func(m *idp.UserAttributeMapping) bool { return direct(m.GetType()) }) &&
-		!slices.ContainsFunc(want.GetGroupAttributeMappings(), func(m *idp.GroupAttributeMapping) bool { return direct(m.GetType()) }) {
+func resolveMappingTypes(ctx context.Context, api AttributesAPI, want *pool.Settings) (*pool.Settings, error) {
+	direct := func(m pool.AttributeMapping) bool { return m.Type == pool.MappingDirect }
+	if !slices.ContainsFunc(want.UserAttributeMappings, direct) && !slices.ContainsFunc(want.GroupAttributeMappings, direct) {
 		return want, nil
 	}
-	sup, err := api.ListSupportedAttributes(ctx, idp.AttributesFlavor_ACTIVE_DIRECTORY)
+	sup, err := api.ListSupportedAttributes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list the attributes Identity Hub supports in mappings: %w", err)
 	}
-	out := proto.Clone(want).(*idp.SynchronizationSettings)
-	for _, m := range out.GetUserAttributeMappings() {
-		if !direct(m.GetType()) {
+	out := *want
+	out.UserAttributeMappings = slices.Clone(want.UserAttributeMappings)
+	out.GroupAttributeMappings = slices.Clone(want.GroupAttributeMappings)
+	for i, m := range out.UserAttributeMappings {
+		if !direct(m) {
 			continue
 		}
-		var accepted []*idp.SourceAttributes
-		for _, a := range sup.GetUserSupportedAttributes() {
-			if a.GetTargetAttribute() == m.GetTarget() {
-				accepted = a.GetSourceAttributes()
-			}
-		}
-		t, ok := mappingTypeFor(m.GetSource(), accepted)
+		accepted := sup.User[m.Target]
+		t, ok := mappingTypeFor(m.Source, accepted)
 		if !ok {
-			return nil, &MappingError{Key: "sync_settings.user_attribute_mapping", Target: string(userFieldOf(m.GetTarget())),
-				Source: m.GetSource(), Supported: directSources(accepted)}
+			return nil, &MappingError{Key: "sync_settings.user_attribute_mapping", Target: string(userFieldOf(m.Target)),
+				Source: m.Source, Supported: directSources(accepted)}
 		}
-		m.Type = t
+		out.UserAttributeMappings[i].Type = t
 	}
-	for _, m := range out.GetGroupAttributeMappings() {
-		if !direct(m.GetType()) {
+	for i, m := range out.GroupAttributeMappings {
+		if !direct(m) {
 			continue
 		}
-		var accepted []*idp.SourceAttributes
-		for _, a := range sup.GetGroupSupportedAttributes() {
-			if a.GetTargetAttribute() == m.GetTarget() {
-				accepted = a.GetSourceAttributes()
-			}
-		}
-		t, ok := mappingTypeFor(m.GetSource(), accepted)
+		accepted := sup.Group[m.Target]
+		t, ok := mappingTypeFor(m.Source, accepted)
 		if !ok {
-			return nil, &MappingError{Key: "sync_settings.group_attribute_mapping", Target: string(groupFieldOf(m.GetTarget())),
-				Source: m.GetSource(), Supported: directSources(accepted)}
+			return nil, &MappingError{Key: "sync_settings.group_attribute_mapping", Target: string(groupFieldOf(m.Target)),
+				Source: m.Source, Supported: directSources(accepted)}
 		}
-		m.Type = t
+		out.GroupAttributeMappings[i].Type = t
 	}
-	return out, nil
+	return &out, nil
 }
 
 // mappingTypeFor returns the type a mapping that copies source is sent
 // with, given what the service accepts for its target.
-func mappingTypeFor(source string, accepted []*idp.SourceAttributes) (idp.MappingType, bool) {
+func mappingTypeFor(source string, accepted []pool.SourceAttributes) (pool.MappingType, bool) {
 	for _, sa := range accepted {
-		if sa.GetType() == idp.MappingType_DIRECT && slices.ContainsFunc(sa.GetAttributes(), func(a string) bool { return strings.EqualFold(a, source) }) {
-			return idp.MappingType_DIRECT, true
+		if sa.Type == pool.MappingDirect && slices.ContainsFunc(sa.Attributes, func(a string) bool { return strings.EqualFold(a, source) }) {
+			return pool.MappingDirect, true
 		}
 	}
 	for _, sa := range accepted {
-		if sa.GetType() == idp.MappingType_DIRECT_ARBITRARY_ATTRIBUTE {
-			return idp.MappingType_DIRECT_ARBITRARY_ATTRIBUTE, true
+		if sa.Type == pool.MappingDirectArbitraryAttribute {
+			return pool.MappingDirectArbitraryAttribute, true
 		}
 	}
-	return 0, false
+	return "", false
 }
 
-func directSources(accepted []*idp.SourceAttributes) []string {
+func directSources(accepted []pool.SourceAttributes) []string {
 	var out []string
 	for _, sa := range accepted {
-		if sa.GetType() == idp.MappingType_DIRECT {
-			out = append(out, sa.GetAttributes()...)
+		if sa.Type == pool.MappingDirect {
+			out = append(out, sa.Attributes...)
 		}
 	}
 	return out
 }
 
-func userFieldOf(t idp.UserTargetAttribute) directory.UserField {
+func userFieldOf(t string) directory.UserField {
 	for f, v := range userTargets {
 		if v == t {
 			return f
 		}
 	}
-	return directory.UserField(t.String())
+	return directory.UserField(t)
 }
 
-func groupFieldOf(t idp.GroupTargetAttribute) directory.GroupField {
+func groupFieldOf(t string) directory.GroupField {
 	for f, v := range groupTargets {
 		if v == t {
 			return f
 		}
 	}
-	return directory.GroupField(t.String())
+	return directory.GroupField(t)
 }

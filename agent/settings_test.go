@@ -31,33 +31,33 @@ func TestSettingsRoundTripAndPush(t *testing.T) {
 	calls := func(method string) int64 {
 		return r.emu.Stats().Calls["/yandex.cloud.organizationmanager.v1.idp.SynchronizationService/"+method]
 	}
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, time.Hour), false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(local, time.Hour), false, log); err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.client.GetSyncSettings(ctx)
+	got, err := r.cloud.GetSyncSettings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(local, FromCloud(got)); diff != "" {
 		t.Errorf("settings after a round trip through the pool (-want +got):\n%s", diff)
 	}
-	if got.GetSynchronizationInterval().AsDuration() != time.Hour {
-		t.Errorf("interval = %v, want 1h", got.GetSynchronizationInterval().AsDuration())
+	if got.SynchronizationInterval != time.Hour {
+		t.Errorf("interval = %v, want 1h", got.SynchronizationInterval)
 	}
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, time.Hour), false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(local, time.Hour), false, log); err != nil {
 		t.Fatal(err)
 	}
 	if n := calls("UpdateSynchronizationSettings"); n != 0 {
 		t.Errorf("unchanged settings were updated %d times", n)
 	}
 	local.Plan.CaptureGroups = true
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, 240*time.Second), false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(local, 240*time.Second), false, log); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = r.client.GetSyncSettings(ctx)
-	if !got.GetAllowToCaptureGroups() || got.GetSynchronizationInterval().AsDuration() != time.Hour {
+	got, _ = r.cloud.GetSyncSettings(ctx)
+	if !got.AllowToCaptureGroups || got.SynchronizationInterval != time.Hour {
 		t.Errorf("after update: capture groups %v, interval %v (a too short local interval must leave the pool's)",
-			got.GetAllowToCaptureGroups(), got.GetSynchronizationInterval().AsDuration())
+			got.AllowToCaptureGroups, got.SynchronizationInterval)
 	}
 	if n := calls("UpdateSynchronizationSettings"); n != 1 || calls("CreateSynchronizationSettings") != 1 {
 		t.Errorf("create/update calls = %d/%d, want 1/1", calls("CreateSynchronizationSettings"), n)
@@ -66,7 +66,7 @@ func TestSettingsRoundTripAndPush(t *testing.T) {
 	// Another scope: nothing is written, the stop names both scopes.
 	other := local
 	other.OrganizationalUnits = []string{"OU=Contractors,DC=corp,DC=test"}
-	err = EnsureCloudSettings(ctx, r.client, ToCloud(other, time.Hour), false, log)
+	err = EnsureCloudSettings(ctx, r.cloud, ToCloud(other, time.Hour), false, log)
 	var se *SafetyError
 	if !errors.As(err, &se) || !se.Stop.ScopeChange || !strings.Contains(err.Error(), "OU=Staff") || !strings.Contains(err.Error(), "OU=Contractors") {
 		t.Fatalf("settings with another scope: %v, want a scope stop naming both scopes", err)
@@ -77,14 +77,14 @@ func TestSettingsRoundTripAndPush(t *testing.T) {
 	// Another mapping is another scope too.
 	remapped := local
 	remapped.Mapping = directory.DefaultMapping()
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(remapped, time.Hour), false, log); !errors.As(err, &se) {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(remapped, time.Hour), false, log); !errors.As(err, &se) {
 		t.Errorf("settings with another mapping: %v, want a scope stop", err)
 	}
 	// Confirmed, the change goes through.
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(other, time.Hour), true, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(other, time.Hour), true, log); err != nil {
 		t.Fatalf("confirmed scope change: %v", err)
 	}
-	got, _ = r.client.GetSyncSettings(ctx)
+	got, _ = r.cloud.GetSyncSettings(ctx)
 	if ScopeFingerprint(FromCloud(got)) != ScopeFingerprint(other) {
 		t.Errorf("after the confirmed change the pool has %s", ScopeLabel(FromCloud(got)))
 	}
@@ -144,7 +144,7 @@ func TestSettingsArbitraryAttributes(t *testing.T) {
 	plain := SyncSettings{Plan: Settings{ReplacementDomain: testDomain, RemoveBehavior: RemoveDelete}, Domain: "corp.test",
 		Mapping: directory.DefaultMapping().Override(map[directory.UserField]directory.AttributeMapping{
 			directory.FieldPhoneNumber: {Type: directory.Empty}}, nil)}
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(plain, time.Hour), false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(plain, time.Hour), false, log); err != nil {
 		t.Fatal(err)
 	}
 	if n := calls("ListSupportedAttributes"); n != 0 {
@@ -162,19 +162,19 @@ func TestSettingsArbitraryAttributes(t *testing.T) {
 		map[directory.GroupField]directory.AttributeMapping{
 			directory.FieldGroupDescription: {Source: "info", Type: directory.Direct},
 		})
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, time.Hour), true, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(local, time.Hour), true, log); err != nil {
 		t.Fatalf("settings with arbitrary attributes: %v", err)
 	}
-	got, err := r.client.GetSyncSettings(ctx)
+	got, err := r.cloud.GetSyncSettings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	types := map[string]string{}
-	for _, m := range got.GetUserAttributeMappings() {
-		types[m.GetSource()] = m.GetType().String()
+	for _, m := range got.UserAttributeMappings {
+		types[m.Source] = string(m.Type)
 	}
-	for _, m := range got.GetGroupAttributeMappings() {
-		types[m.GetSource()] = m.GetType().String()
+	for _, m := range got.GroupAttributeMappings {
+		types[m.Source] = string(m.Type)
 	}
 	want := map[string]string{
 		"cn": "DIRECT_ARBITRARY_ATTRIBUTE", "extensionAttribute1": "DIRECT_ARBITRARY_ATTRIBUTE",
@@ -188,7 +188,7 @@ func TestSettingsArbitraryAttributes(t *testing.T) {
 	}
 	// The same settings again: no scope stop, no update.
 	updates := calls("UpdateSynchronizationSettings")
-	if err := EnsureCloudSettings(ctx, r.client, ToCloud(local, time.Hour), false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, ToCloud(local, time.Hour), false, log); err != nil {
 		t.Fatalf("unchanged settings with arbitrary attributes: %v", err)
 	}
 	if n := calls("UpdateSynchronizationSettings"); n != updates {
@@ -199,7 +199,7 @@ func TestSettingsArbitraryAttributes(t *testing.T) {
 	bad := local
 	bad.Mapping = directory.DefaultMapping().Override(nil, map[directory.GroupField]directory.AttributeMapping{
 		directory.FieldGroupName: {Source: "cn", Type: directory.Direct}})
-	err = EnsureCloudSettings(ctx, r.client, ToCloud(bad, time.Hour), true, log)
+	err = EnsureCloudSettings(ctx, r.cloud, ToCloud(bad, time.Hour), true, log)
 	var me *MappingError
 	if !errors.As(err, &me) || me.Key != "sync_settings.group_attribute_mapping" || me.Target != "Name" || me.Source != "cn" ||
 		!strings.Contains(err.Error(), `"cn"`) || !strings.Contains(err.Error(), "sync_settings.group_attribute_mapping") {

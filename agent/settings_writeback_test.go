@@ -17,18 +17,18 @@ func TestSettingsPushPasswordWriteback(t *testing.T) {
 	local := SyncSettings{Plan: Settings{ReplacementDomain: testDomain}, Domain: "corp.test"}
 	want := ToCloud(local, time.Hour)
 	want.EnablePasswordWriteback = true
-	if err := EnsureCloudSettings(ctx, r.client, want, false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, want, false, log); err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.client.GetSyncSettings(ctx)
-	if err != nil || !got.GetEnablePasswordWriteback() {
-		t.Fatalf("created settings: writeback %v, err %v; want true", got.GetEnablePasswordWriteback(), err)
+	got, err := r.cloud.GetSyncSettings(ctx)
+	if err != nil || !got.EnablePasswordWriteback {
+		t.Fatalf("created settings: writeback %v, err %v; want true", got.EnablePasswordWriteback, err)
 	}
 	want.EnablePasswordWriteback = false
-	if err := EnsureCloudSettings(ctx, r.client, want, false, log); err != nil {
+	if err := EnsureCloudSettings(ctx, r.cloud, want, false, log); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := r.client.GetSyncSettings(ctx); got.GetEnablePasswordWriteback() {
+	if got, _ := r.cloud.GetSyncSettings(ctx); got.EnablePasswordWriteback {
 		t.Error("enable_password_writeback was not updated to false")
 	}
 }

@@ -6,31 +6,11 @@ import (
 	"slices"
 	"strings"
 
-	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 )
-
-// poolUserFrom converts an API user to the planner's view.
-func poolUserFrom(u *idp.User) PoolUser {
-	f := UserFields{
-		Username: u.GetUsername(), FullName: u.GetFullName(), GivenName: u.GetGivenName(),
-		FamilyName: u.GetFamilyName(), Email: u.GetEmail(), PhoneNumber: u.GetPhoneNumber(),
-		EmployeeID: u.GetEmployeeId(), Department: u.GetDepartment(), JobTitle: u.GetJobTitle(),
-		CompanyName: u.GetCompanyName(),
-	}
-	if ts := u.GetExpiresAt(); ts != nil {
-		f.ExpiresAt = ts.AsTime().UTC()
-	}
-	return PoolUser{ID: u.GetId(), ExternalID: u.GetExternalId(), Fields: f, Active: u.GetStatus() == idp.User_ACTIVE}
-}
-
-func poolGroupFrom(g *om.Group) PoolGroup {
-	return PoolGroup{ID: g.GetId(), ExternalID: g.GetExternalId(), Name: g.GetName(), Description: g.GetDescription()}
-}
 
 // ids maps external ids to cloud ids and back for the managed objects a
 // cycle knows of.
@@ -67,8 +47,8 @@ func (x *ids) removeUser(ext string) {
 func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) (Target, *ids, error) {
 	var t Target
 	x := newIDs()
-	err := pool.ListAllUsers(ctx, func(u *idp.User) error {
-		pu := poolUserFrom(u)
+	err := pool.ListAllUsers(ctx, func(u PoolUser) error {
+		pu := u
 		t.Users = append(t.Users, pu)
 		x.addUser(pu.ExternalID, pu.ID)
 		return nil
@@ -80,8 +60,8 @@ func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) 
 		if err != nil {
 			return t, nil, fmt.Errorf("list external groups: %w", err)
 		}
-		t.Groups = append(t.Groups, poolGroupFrom(g))
-		x.groups[g.GetExternalId()] = g.GetId()
+		t.Groups = append(t.Groups, g)
+		x.groups[g.ExternalID] = g.ID
 	}
 	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
 		return t, nil, err
@@ -96,8 +76,8 @@ func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) 
 		if err != nil {
 			return t, nil, fmt.Errorf("list organization groups: %w", err)
 		}
-		if g.GetExternalId() == "" {
-			t.Groups = append(t.Groups, poolGroupFrom(g))
+		if g.ExternalID == "" {
+			t.Groups = append(t.Groups, g)
 		}
 	}
 	return t, x, nil
@@ -120,7 +100,7 @@ func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolG
 				if err != nil {
 					return fmt.Errorf("list members of group %s: %w", g.ID, err)
 				}
-				if ext, ok := x.userExt[m.GetSubjectId()]; ok {
+				if ext, ok := x.userExt[m.SubjectID]; ok {
 					members = append(members, ext)
 				}
 			}
@@ -190,12 +170,12 @@ func (d deltaTarget) resolveUsers(ctx context.Context, x *ids) ([]string, map[st
 	found := make(map[string]bool, len(resolved))
 	var userIDs []string
 	for _, r := range resolved {
-		if r.GetUserId() == "" {
+		if r.UserID == "" {
 			continue
 		}
-		found[r.GetExternalId()] = true
-		x.addUser(r.GetExternalId(), r.GetUserId())
-		userIDs = append(userIDs, r.GetUserId())
+		found[r.ExternalID] = true
+		x.addUser(r.ExternalID, r.UserID)
+		userIDs = append(userIDs, r.UserID)
 	}
 	for _, ext := range want {
 		if !found[ext] {
@@ -230,10 +210,10 @@ func (d deltaTarget) readUsers(ctx context.Context, userIDs []string, found map[
 	}
 	var users []PoolUser
 	listed := make(map[string]bool)
-	err := d.pool.ListAllUsers(ctx, func(u *idp.User) error {
-		if (wanted[u.GetId()] || names[strings.ToLower(u.GetUsername())]) && !listed[u.GetId()] {
-			listed[u.GetId()] = true // once, should the list repeat it
-			users = append(users, poolUserFrom(u))
+	err := d.pool.ListAllUsers(ctx, func(u PoolUser) error {
+		if (wanted[u.ID] || names[strings.ToLower(u.Fields.Username)]) && !listed[u.ID] {
+			listed[u.ID] = true // once, should the list repeat it
+			users = append(users, u)
 		}
 		return nil
 	})
@@ -254,7 +234,7 @@ func (d deltaTarget) getUsers(ctx context.Context, userIDs []string) ([]PoolUser
 			if err != nil {
 				return fmt.Errorf("read pool user %s: %w", id, err)
 			}
-			users[i] = poolUserFrom(u)
+			users[i] = u
 			return nil
 		})
 	}
@@ -283,10 +263,10 @@ func (d deltaTarget) readGroups(ctx context.Context, x *ids) ([]PoolGroup, error
 			if err != nil {
 				return nil, fmt.Errorf("list external groups: %w", err)
 			}
-			if ext := g.GetExternalId(); wanted[ext] {
+			if ext := g.ExternalID; wanted[ext] {
 				wanted[ext] = false // once, should the list repeat it
-				groups = append(groups, poolGroupFrom(g))
-				x.groups[ext] = g.GetId()
+				groups = append(groups, g)
+				x.groups[ext] = g.ID
 			}
 		}
 		return groups, nil
@@ -294,13 +274,13 @@ func (d deltaTarget) readGroups(ctx context.Context, x *ids) ([]PoolGroup, error
 	for _, ext := range groupExts {
 		g, err := d.pool.ResolveExternalGroup(ctx, ext)
 		if err != nil {
-			if idhub.IsNotFound(err) {
+			if pool.IsNotFound(err) {
 				continue
 			}
 			return nil, fmt.Errorf("resolve group %s: %w", ext, err)
 		}
-		groups = append(groups, poolGroupFrom(g))
-		x.groups[ext] = g.GetId()
+		groups = append(groups, g)
+		x.groups[ext] = g.ID
 	}
 	return groups, nil
 }
@@ -342,9 +322,9 @@ func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) erro
 		if err != nil {
 			return fmt.Errorf("list organization groups: %w", err)
 		}
-		if names[strings.ToLower(og.GetName())] && !seen[og.GetId()] {
-			seen[og.GetId()] = true
-			t.Groups = append(t.Groups, poolGroupFrom(og))
+		if names[strings.ToLower(og.Name)] && !seen[og.ID] {
+			seen[og.ID] = true
+			t.Groups = append(t.Groups, og)
 		}
 	}
 	return nil
@@ -352,9 +332,9 @@ func lookUpGroupNames(ctx context.Context, pool Pool, in *Input, t *Target) erro
 
 // cheaperToList reports whether reading n objects one call each costs more
 // calls than listing all of the about total objects of their kind, a page
-// of idhub.MaxBatch per call.
+// of pool.MaxBatch per call.
 func cheaperToList(n, total int) bool {
-	return n > total/idhub.MaxBatch+1
+	return n > total/pool.MaxBatch+1
 }
 
 // deltaInput turns a directory delta into planner input. Objects whose last

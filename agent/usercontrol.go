@@ -9,12 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
@@ -36,14 +35,12 @@ type AccountReader interface {
 }
 
 // UserControlCloud is what a user-control session needs from Identity Hub.
-// *idhub.Client implements it.
+// *idhub.Cloud implements it.
 type UserControlCloud interface {
 	SessionAPI
 	SuspendUser(ctx context.Context, userID string) error
 	ReactivateUser(ctx context.Context, userID string) error
 }
-
-var _ UserControlCloud = (*idhub.Client)(nil)
 
 // UserControlStore is the local state a tick reads: its own small values,
 // the last directory snapshot (the scope) and the ids of pool users.
@@ -407,11 +404,11 @@ func (t *ucTick) session(ctx context.Context, start time.Time, st *ucState, ev u
 	job := &state.Job{
 		ID: state.NewJobID(start), TargetType: "user_pool", TargetID: o.UserpoolID, Direction: "ingress", AgentID: o.AgentID,
 		StartTime: state.UnixMilli{Time: start.UTC()}, TriggerType: string(t.trigger), Status: state.StatusRunning,
-		SessionType: idp.SessionType_AD_USER_CONTROL.String(), Type: JobTypeUserControl, Mode: string(ModeDelta), UsersRead: read,
+		SessionType: pool.SessionADUserControl.String(), Type: JobTypeUserControl, Mode: string(ModeDelta), UsersRead: read,
 	}
 	t.log = t.log.With(zap.String("job", job.ID))
 	counts := &reporter.Counts{}
-	spec := sessionSpec{API: o.Cloud, AgentID: o.AgentID, Type: idp.SessionType_AD_USER_CONTROL, Op: "open user control session",
+	spec := sessionSpec{API: o.Cloud, AgentID: o.AgentID, Type: pool.SessionADUserControl, Op: "open user control session",
 		HeartbeatInterval: o.HeartbeatInterval, ReportInterval: o.ReportInterval, Log: t.log}
 	prev := st.Inactive
 	err := withSession(ctx, spec, counts, func(ctx context.Context, s *session) error {

@@ -111,7 +111,7 @@ func newUCRig(t *testing.T) *ucRig {
 	}
 	var err error
 	r.uc, err = NewUserControl(UserControlOptions{
-		AgentID: "agent-a", UserpoolID: testPool, Cloud: r.client, Jobs: r.jobs, SuspendLockedOut: true,
+		AgentID: "agent-a", UserpoolID: testPool, Cloud: r.cloud, Jobs: r.jobs, SuspendLockedOut: true,
 		NewReader: func(context.Context) (AccountReader, error) { return r.acc, nil },
 		OpenStore: func() (UserControlStore, func(), error) { r.opens++; return r.store, func() {}, nil },
 		OnTick:    func(o TickOutcome) { r.ticks = append(r.ticks, o) },

@@ -25,6 +25,7 @@ import (
 	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/internal/testing/emulatortest"
 	"github.com/idsync/idsync/internal/testing/pwfixture"
@@ -68,7 +69,7 @@ func newPwE2E(t *testing.T, name string) *pwE2E {
 	emu, addr := emulatortest.Start(t, emulator.Options{UserpoolID: e2ePool, OrganizationID: "org-pw", Domain: e2eDomain,
 		StaticToken: e2eToken, NoMinInterval: true})
 	e.client = emulatortest.Client(t, addr, e2ePool, e2eToken, nil)
-	e.emu, e.cloud = emu, &recordingCloud{PasswordCloud: e.client, need: map[string]bool{}}
+	e.emu, e.cloud = emu, &recordingCloud{PasswordCloud: idhub.NewCloud(e.client), need: map[string]bool{}}
 	return e
 }
 
@@ -236,12 +237,12 @@ func TestPasswordSessionAgainstDC(t *testing.T) {
 	if err != nil || creds == nil {
 		t.Fatalf("CreateCredentials: %v, %v", creds, err)
 	}
-	created, err := e.client.CreateUser(t.Context(), &idp.CreateUserRequest{Username: dave.SAM + "@" + e2eDomain,
-		FullName: dave.SAM, ExternalId: dave.GUID, Credentials: creds, PasswordChangeRequired: must})
+	created, err := idhub.NewCloud(e.client).CreateUser(t.Context(), pool.NewUser{Fields: pool.UserFields{Username: dave.SAM + "@" + e2eDomain,
+		FullName: dave.SAM}, ExternalID: dave.GUID, PasswordHash: creds, MustChangePassword: must})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.fingerprints()[created.GetId()] != fingerprintOf(pwfixture.NTHash(dave.Password)) {
+	if e.fingerprints()[created.ID] != fingerprintOf(pwfixture.NTHash(dave.Password)) {
 		t.Error("a user created with CreateCredentials does not have its AD hash")
 	}
 	e.assertNothingLeaks(t, alice, bob, carol, dave)

@@ -5,31 +5,32 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
+
+	"github.com/idsync/idsync/internal/pool"
 )
 
 // Sink sends one cumulative progress report for the current session.
-type Sink func(ctx context.Context, entries []*idp.ProgressEntry) error
+type Sink func(ctx context.Context, entries []pool.ProgressEntry) error
 
 // apiChange maps our change kinds to the session API's. Bind is reported as
 // an update (the API has no capture type); Same is not reported.
-var apiChange = [numChanges]idp.ChangeType{
-	Create:       idp.ChangeType_CREATE,
-	Update:       idp.ChangeType_UPDATE,
-	Delete:       idp.ChangeType_DELETE,
-	Bind:         idp.ChangeType_UPDATE,
-	Same:         idp.ChangeType_CHANGE_TYPE_UNSPECIFIED,
-	Activate:     idp.ChangeType_ACTIVATE,
-	Deactivate:   idp.ChangeType_DEACTIVATE,
-	PasswordHash: idp.ChangeType_PASSWORD_HASH_UPDATE,
+var apiChange = [numChanges]pool.ChangeType{
+	Create:       pool.ChangeCreate,
+	Update:       pool.ChangeUpdate,
+	Delete:       pool.ChangeDelete,
+	Bind:         pool.ChangeUpdate,
+	Same:         "",
+	Activate:     pool.ChangeActivate,
+	Deactivate:   pool.ChangeDeactivate,
+	PasswordHash: pool.ChangePasswordHashUpdate,
 }
 
 // apiObject is the API's type of each of kinds.
-var apiObject = [numObjects]idp.RelatedObjectType{
-	idp.RelatedObjectType_USER,
-	idp.RelatedObjectType_GROUP,
-	idp.RelatedObjectType_MEMBERSHIP,
+var apiObject = [numObjects]pool.ObjectType{
+	pool.ObjectUser,
+	pool.ObjectGroup,
+	pool.ObjectMembership,
 }
 
 // Entries returns the cumulative progress of the session so far: per
@@ -38,33 +39,33 @@ var apiObject = [numObjects]idp.RelatedObjectType{
 // result fits the API limits (at most 3 entries of at most 6 change infos).
 // It returns nil when nothing has been applied; such a session closes
 // without a report. Skipped changes are not reported.
-func (c *Counts) Entries() []*idp.ProgressEntry {
+func (c *Counts) Entries() []pool.ProgressEntry {
 	n, _ := c.snapshot()
 	return entries(&n)
 }
 
-func entries(n *[numObjects][numChanges][numOutcomes]int64) []*idp.ProgressEntry {
-	var out []*idp.ProgressEntry
+func entries(n *[numObjects][numChanges][numOutcomes]int64) []pool.ProgressEntry {
+	var out []pool.ProgressEntry
 	for o := range numObjects {
-		var infos []*idp.ChangeInfo
-		byType := map[idp.ChangeType]*idp.ChangeInfo{}
+		var infos []pool.ChangeInfo
+		at := map[pool.ChangeType]int{}
 		for ch := range numChanges {
 			t := apiChange[ch]
 			s, f := n[o][ch][Success], n[o][ch][Failed]
-			if t == idp.ChangeType_CHANGE_TYPE_UNSPECIFIED || s+f == 0 {
+			if t == "" || s+f == 0 {
 				continue
 			}
-			ci := byType[t]
-			if ci == nil {
-				ci = &idp.ChangeInfo{ChangeType: t}
-				byType[t] = ci
-				infos = append(infos, ci)
+			i, ok := at[t]
+			if !ok {
+				i = len(infos)
+				at[t] = i
+				infos = append(infos, pool.ChangeInfo{Type: t})
 			}
-			ci.Successful += s
-			ci.Failed += f
+			infos[i].Successful += s
+			infos[i].Failed += f
 		}
 		if len(infos) > 0 {
-			out = append(out, &idp.ProgressEntry{ObjectType: apiObject[o], ChangeInfo: infos})
+			out = append(out, pool.ProgressEntry{ObjectType: apiObject[o], Changes: infos})
 		}
 	}
 	return out

@@ -7,10 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
-	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -58,33 +57,33 @@ func TestEntriesFitTheAPI(t *testing.T) {
 		}
 	}
 	got := c.Entries()
-	infos := func() []*idp.ChangeInfo {
-		return []*idp.ChangeInfo{
-			{ChangeType: idp.ChangeType_CREATE, Successful: 2, Failed: 1},
-			{ChangeType: idp.ChangeType_UPDATE, Successful: 4, Failed: 2},
-			{ChangeType: idp.ChangeType_DELETE, Successful: 2, Failed: 1},
-			{ChangeType: idp.ChangeType_ACTIVATE, Successful: 2, Failed: 1},
-			{ChangeType: idp.ChangeType_DEACTIVATE, Successful: 2, Failed: 1},
-			{ChangeType: idp.ChangeType_PASSWORD_HASH_UPDATE, Successful: 2, Failed: 1},
+	infos := func() []pool.ChangeInfo {
+		return []pool.ChangeInfo{
+			{Type: pool.ChangeCreate, Successful: 2, Failed: 1},
+			{Type: pool.ChangeUpdate, Successful: 4, Failed: 2},
+			{Type: pool.ChangeDelete, Successful: 2, Failed: 1},
+			{Type: pool.ChangeActivate, Successful: 2, Failed: 1},
+			{Type: pool.ChangeDeactivate, Successful: 2, Failed: 1},
+			{Type: pool.ChangePasswordHashUpdate, Successful: 2, Failed: 1},
 		}
 	}
-	want := []*idp.ProgressEntry{
-		{ObjectType: idp.RelatedObjectType_USER, ChangeInfo: infos()},
-		{ObjectType: idp.RelatedObjectType_GROUP, ChangeInfo: infos()},
-		{ObjectType: idp.RelatedObjectType_MEMBERSHIP, ChangeInfo: infos()},
+	want := []pool.ProgressEntry{
+		{ObjectType: pool.ObjectUser, Changes: infos()},
+		{ObjectType: pool.ObjectGroup, Changes: infos()},
+		{ObjectType: pool.ObjectMembership, Changes: infos()},
 	}
-	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Entries (-want +got):\n%s", diff)
 	}
 }
 
 type recordingSink struct {
 	mu      sync.Mutex
-	reports [][]*idp.ProgressEntry
+	reports [][]pool.ProgressEntry
 	fail    bool
 }
 
-func (s *recordingSink) send(_ context.Context, e []*idp.ProgressEntry) error {
+func (s *recordingSink) send(_ context.Context, e []pool.ProgressEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail {
@@ -122,7 +121,7 @@ func TestFlushIsCumulativeAndSkipsRepeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := sink.reports[len(sink.reports)-1]
-	if got := last[0].ChangeInfo[0].Successful; got != 5 {
+	if got := last[0].Changes[0].Successful; got != 5 {
 		t.Errorf("report after a failed one carries %d successes, want the cumulative 5", got)
 	}
 }
@@ -147,9 +146,9 @@ func TestPasswordHashProgress(t *testing.T) {
 	var c Counts
 	c.Add(directory.KindUser, PasswordHash, Success, 3)
 	c.Add(directory.KindUser, PasswordHash, Failed, 1)
-	want := []*idp.ProgressEntry{{ObjectType: idp.RelatedObjectType_USER, ChangeInfo: []*idp.ChangeInfo{
-		{ChangeType: idp.ChangeType_PASSWORD_HASH_UPDATE, Successful: 3, Failed: 1}}}}
-	if diff := cmp.Diff(want, c.Entries(), protocmp.Transform()); diff != "" {
+	want := []pool.ProgressEntry{{ObjectType: pool.ObjectUser, Changes: []pool.ChangeInfo{
+		{Type: pool.ChangePasswordHashUpdate, Successful: 3, Failed: 1}}}}
+	if diff := cmp.Diff(want, c.Entries()); diff != "" {
 		t.Errorf("password hash progress (-want +got):\n%s", diff)
 	}
 	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (state.Counter{Total: 4, Success: 3, Failed: 1}) {

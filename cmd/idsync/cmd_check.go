@@ -87,7 +87,7 @@ func runCheck(ctx context.Context, cfgPath string, offline bool, stdout, stderr 
 			cloud = client
 			if s, err := client.GetSyncSettings(ctx); err == nil {
 				ck.ok("identity hub", "the pool has synchronization settings (domain %s)", s.GetFilter().GetDomain())
-				cs := agent.FromCloud(s)
+				cs := agent.FromCloud(idhub.PoolSettings(s))
 				settings = &cs
 			} else if idhub.IsNotFound(err) {
 				ck.info("identity hub", "the pool has no synchronization settings yet; the config's sync_settings will be used")
@@ -101,8 +101,8 @@ func runCheck(ctx context.Context, cfgPath string, offline bool, stdout, stderr 
 	}
 	if local := localSettings(cfg); local != nil {
 		settings = local
-		if cloud != nil && checkMappings(ctx, ck, cloud, cfg, *local) {
-			checkSettingsDiff(ctx, ck, cloud, cfg)
+		if cloud != nil && checkMappings(ctx, ck, idhub.NewCloud(cloud), cfg, *local) {
+			checkSettingsDiff(ctx, ck, idhub.NewCloud(cloud), cfg)
 		}
 	}
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/config"
+	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -19,7 +20,9 @@ func recordNotStarted(ctx context.Context, cfg *config.Config, log *zap.Logger, 
 	if ctx.Err() != nil {
 		return nil
 	}
-	job := agent.NotStartedJob(cfg.AgentID, cfg.UserpoolID, trigger, dryRun, start, time.Now(), err)
+	// The error is classified as the engine's cloud calls are, so that its
+	// code says whether authentication or the network failed.
+	job := agent.NotStartedJob(cfg.AgentID, cfg.UserpoolID, trigger, dryRun, start, time.Now(), idhub.Classified(err))
 	log.Error("cycle failed before it started", zap.String("job", job.ID), zap.String("code", job.ErrorCode), zap.Error(err))
 	if serr := state.OpenJobs(cfg.StatePath).Save(job); serr != nil {
 		log.Error("saving the job record failed", zap.Error(serr))

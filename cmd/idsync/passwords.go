@@ -10,6 +10,7 @@ import (
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/drsrsource"
 	"github.com/idsync/idsync/internal/config"
+	"github.com/idsync/idsync/internal/idhub"
 )
 
 // hashSourceFactory returns the function that connects to the domain
@@ -27,7 +28,7 @@ func (e *engine) hashSourceFactory() func(ctx context.Context) (agent.HashSource
 			if err != nil {
 				return nil, fmt.Errorf("read the pool's synchronization settings: %w", err)
 			}
-			fc := agent.FromCloud(cs)
+			fc := agent.FromCloud(idhub.PoolSettings(cs))
 			s = &fc
 		}
 		baseDN := e.cfg.LDAP.BaseDN
@@ -45,7 +46,7 @@ func (e *engine) hashSourceFactory() func(ctx context.Context) (agent.HashSource
 // newPasswordSync builds the AD_PASSWORD_HASH session runner on an engine.
 func (e *engine) newPasswordSync() (*agent.PasswordSync, error) {
 	return agent.NewPasswordSync(agent.PasswordOptions{
-		AgentID: e.cfg.AgentID, UserpoolID: e.cfg.UserpoolID, Cloud: e.client, NewSource: e.hashSourceFactory(),
+		AgentID: e.cfg.AgentID, UserpoolID: e.cfg.UserpoolID, Cloud: idhub.NewCloud(e.client), NewSource: e.hashSourceFactory(),
 		Store: e.store, Jobs: e.jobs, Interval: e.cfg.PasswordHashSync.Interval, Concurrency: e.cfg.Apply.Concurrency,
 		ReportInterval: e.cfg.ReportInterval, HeartbeatInterval: e.cfg.HeartbeatInterval, Logger: e.log,
 	})

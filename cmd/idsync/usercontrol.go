@@ -26,7 +26,7 @@ func accountReaderFactory(cfg *config.Config, log *zap.Logger, client *idhub.Cli
 			if err != nil {
 				return nil, fmt.Errorf("read the pool's synchronization settings: %w", err)
 			}
-			fc := agent.FromCloud(cs)
+			fc := agent.FromCloud(idhub.PoolSettings(cs))
 			s = &fc
 		}
 		src, err := ldapsource.New(ldapsourceOptions(cfg, *s, log))
@@ -42,7 +42,7 @@ func accountReaderFactory(cfg *config.Config, log *zap.Logger, client *idhub.Cli
 func newUserControl(cfg *config.Config, log *zap.Logger, client *idhub.Client, open func() (agent.UserControlStore, func(), error),
 	onTick func(agent.TickOutcome)) (*agent.UserControl, error) {
 	return agent.NewUserControl(agent.UserControlOptions{
-		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
+		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: idhub.NewCloud(client),
 		NewReader: accountReaderFactory(cfg, log, client), OpenStore: open, Jobs: state.OpenJobs(cfg.StatePath),
 		Interval: cfg.UserControl.Interval, SuspendLockedOut: cfg.UserControl.SuspendLockedOut, Concurrency: cfg.Apply.Concurrency,
 		ReportInterval: cfg.ReportInterval, HeartbeatInterval: cfg.HeartbeatInterval, OnTick: onTick, Logger: log,

@@ -8,13 +8,13 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/ldapsource"
 )
@@ -278,7 +278,7 @@ func newEngine(cfg *config.Config, log *zap.Logger, states *stateOpener, progres
 	e := &engine{cfg: cfg, log: log, client: client, store: store, release: release, jobs: state.OpenJobs(cfg.StatePath)}
 	maxDel := cfg.Safety.MaxDeletions
 	e.agent, err = agent.New(agent.Options{
-		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: client,
+		AgentID: cfg.AgentID, UserpoolID: cfg.UserpoolID, Cloud: idhub.NewCloud(client),
 		NewSource: sourceFactory(cfg, log, progress), Store: store, Jobs: e.jobs,
 		Settings: localSettings(cfg),
 		Limits: agent.Limits{MaxDeletions: maxDel, MaxDeletionPercent: cfg.Safety.MaxDeletionPercent,
@@ -315,16 +315,16 @@ func (e *engine) pushSettings(ctx context.Context) ([]agent.SettingChange, error
 	if want == nil {
 		return nil, nil
 	}
-	return agent.PushCloudSettings(ctx, e.client, want, e.acceptScopeChange, e.log)
+	return agent.PushCloudSettings(ctx, idhub.NewCloud(e.client), want, e.acceptScopeChange, e.log)
 }
 
 // wantSettings returns the pool settings the config file asks for, nil
 // without a sync_settings section.
-func (e *engine) wantSettings() *idp.SynchronizationSettings {
+func (e *engine) wantSettings() *pool.Settings {
 	return wantCloudSettings(e.cfg)
 }
 
-func wantCloudSettings(cfg *config.Config) *idp.SynchronizationSettings {
+func wantCloudSettings(cfg *config.Config) *pool.Settings {
 	local := localSettings(cfg)
 	if local == nil {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/config"
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/metrics"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/ldapsource"
@@ -68,7 +69,7 @@ func newWritebackRunner(ctx context.Context, deps writebackDeps) (*agent.Writeba
 			client.Close()
 			return nil, nil, fmt.Errorf("password writeback: read the pool's synchronization settings for the scope: %w", err)
 		}
-		s := agent.FromCloud(cloud)
+		s := agent.FromCloud(idhub.PoolSettings(cloud))
 		settings = &s
 	}
 	src, err := ldapsource.New(ldapsourceOptions(cfg, *settings, log))

@@ -9,55 +9,27 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/idsync/idsync/internal/pool"
 )
 
 // Class is the kind of failure an error represents, the part of it the
-// agent branches on.
-type Class int
+// agent branches on. It is the pool model's class, so that the adapter
+// (Cloud) hands agent the class this package computed.
+type Class = pool.Class
 
-// Error classes.
+// Error classes (see pool.Class).
 const (
-	// ClassNone is the class of a nil error.
-	ClassNone Class = iota
-	// ClassRetryable is a transient failure: UNAVAILABLE, DEADLINE_EXCEEDED
-	// (of the call, not of the caller's context), ABORTED, INTERNAL,
-	// UNKNOWN, and RESOURCE_EXHAUSTED that is rate limiting rather than
-	// a quota. Retrying the same request later may succeed.
-	ClassRetryable
-	// ClassConflict is ALREADY_EXISTS or FAILED_PRECONDITION: the object
-	// or session is not in the state the request assumed. Re-read, then
-	// decide.
-	ClassConflict
-	// ClassQuota is RESOURCE_EXHAUSTED naming a quota (a QuotaFailure
-	// detail; without details on the matter, "quota" in the message). It
-	// is never retried: retrying will not help until the quota is raised
-	// or objects are removed.
-	ClassQuota
-	// ClassInvalid is INVALID_ARGUMENT or OUT_OF_RANGE: the request breaks
-	// an API constraint.
-	ClassInvalid
-	// ClassPermission is PERMISSION_DENIED or UNAUTHENTICATED, including
-	// failures to obtain a token.
-	ClassPermission
-	// ClassNotFound is NOT_FOUND.
-	ClassNotFound
-	// ClassCanceled means the caller's context was cancelled or its
-	// deadline passed.
-	ClassCanceled
-	// ClassPermanent is any other failure (UNIMPLEMENTED, DATA_LOSS, a
-	// non-gRPC error, ...).
-	ClassPermanent
+	ClassNone       = pool.ClassNone
+	ClassRetryable  = pool.ClassRetryable
+	ClassConflict   = pool.ClassConflict
+	ClassQuota      = pool.ClassQuota
+	ClassInvalid    = pool.ClassInvalid
+	ClassPermission = pool.ClassPermission
+	ClassNotFound   = pool.ClassNotFound
+	ClassCanceled   = pool.ClassCanceled
+	ClassPermanent  = pool.ClassPermanent
 )
-
-var classNames = [...]string{"none", "retryable", "conflict", "quota", "invalid", "permission", "not_found", "canceled", "permanent"}
-
-// String returns a short lowercase name, suitable as a metric label.
-func (c Class) String() string {
-	if c >= 0 && int(c) < len(classNames) {
-		return classNames[c]
-	}
-	return "unknown"
-}
 
 // Classify returns the class of err. It sees through wrapping, including
 // the "idhub: Method: ..." wrapping of this package.

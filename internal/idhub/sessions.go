@@ -3,16 +3,16 @@ package idhub
 import (
 	"context"
 	"iter"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
+
+	"github.com/idsync/idsync/internal/pool"
 )
 
 // MaxFailReason is the longest fail_reason CloseSession accepts.
-const MaxFailReason = 256
+const MaxFailReason = pool.MaxFailReason
 
 // OpenResult is the outcome of OpenSession.
 type OpenResult struct {
@@ -93,18 +93,7 @@ func (c *Client) CloseSession(ctx context.Context, sessionID string, failed bool
 // TruncateReason returns reason as valid UTF-8 of at most MaxFailReason
 // bytes (hence also runes), cut on a rune boundary and ending in "…" when
 // shortened.
-func TruncateReason(reason string) string {
-	reason = strings.ToValidUTF8(reason, "\uFFFD")
-	if len(reason) <= MaxFailReason {
-		return reason
-	}
-	const ellipsis = "…"
-	cut := MaxFailReason - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(reason[cut]) {
-		cut--
-	}
-	return reason[:cut] + ellipsis
-}
+func TruncateReason(reason string) string { return pool.TruncateReason(reason) }
 
 // GetSession returns one session.
 func (c *Client) GetSession(ctx context.Context, sessionID string) (*idp.SynchronizationSession, error) {

@@ -1,7 +1,8 @@
 // Package archtest keeps the layering described in ARCHITECTURE.md: the
 // source side (ldapsource, drsrsource) and the cloud side (internal/idhub,
 // go-genproto) never import each other or the engine, only agent and cmd see
-// both sides, the local state does not pull in gRPC, and the planner is pure.
+// both sides, the engine speaks neither go-genproto, protobuf nor gRPC, the
+// local state does not pull in gRPC, and the planner is pure.
 package archtest
 
 import (
@@ -27,10 +28,13 @@ const (
 	idhub      = module + "/internal/idhub"
 	emulator   = module + "/internal/emulator"
 	directory  = module + "/internal/directory"
+	poolmodel  = module + "/internal/pool"
 	state      = module + "/internal/state"
 	reporter   = module + "/reporter"
 	genproto   = "github.com/yandex-cloud/go-genproto/"
 	grpc       = "google.golang.org/grpc"
+	protobuf   = "google.golang.org/protobuf/"
+	googleapis = "google.golang.org/genproto/"
 	goldap     = "github.com/go-ldap/ldap/v3"
 )
 
@@ -54,6 +58,10 @@ var layers = []struct {
 		"the local state owns the job record schema and does not pull in gRPC"},
 	{agent, []string{ldapsource, drsrsource},
 		"the engine reads the directory through its Source and HashSource interfaces, in the neutral model"},
+	{agent, []string{genproto, googleapis, protobuf, grpc, idhub},
+		"the engine speaks to Identity Hub in the pool model (internal/pool); idhub.Cloud converts to and from the API's messages"},
+	{poolmodel, []string{"net", "net/http", goldap, grpc, genproto, googleapis, protobuf},
+		"the pool model is plain Go types: no I/O, no API messages"},
 }
 
 // moduleImports limits which packages of this module a package imports
@@ -63,8 +71,8 @@ var moduleImports = []struct {
 	allowed []string
 	reason  string
 }{
-	{idhub, []string{directory},
-		"the Identity Hub client converts between go-genproto and the neutral model, nothing more"},
+	{idhub, []string{directory, poolmodel},
+		"the Identity Hub client converts between go-genproto and the neutral and pool models, nothing more"},
 	{drsrsource, []string{directory},
 		"the DRSR reader speaks the neutral model and needs nothing else of this module"},
 }
