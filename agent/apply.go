@@ -17,6 +17,7 @@ import (
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -62,6 +63,10 @@ func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log
 // deletions and user removals. It returns an error only when ctx ends;
 // object failures are counted and remembered.
 func (a *applier) apply(ctx context.Context, p *Plan) error {
+	for _, r := range p.Rejected {
+		a.counts.Record(state.JobObject{Kind: string(r.Object), ExternalID: r.ExternalID, DN: r.DN, Action: "reject",
+			Error: string(r.Action) + ": " + r.Reason})
+	}
 	// Objects whose username or name a new object takes over are removed
 	// first; every other removal waits until the end.
 	replaced := map[string]bool{}
@@ -113,7 +118,7 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 		func(ctx context.Context) error { return each(ctx, a.concurrency, users, a.applyUser) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, renames, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, groups, a.applyGroup) },
-		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members) },
+		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members, p.Groups) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, deletions, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, removals, a.applyUser) },
 	}
@@ -146,6 +151,30 @@ func (a *applier) count(o directory.Kind, ch reporter.Change, err error) {
 		out = reporter.Failed
 	}
 	a.counts.Add(o, ch, out, 1)
+}
+
+// recordUser notes a user change (done or failed) for the job's object
+// list.
+func (a *applier) recordUser(c *UserChange, action string, err error) {
+	o := state.JobObject{Kind: string(directory.KindUser), ExternalID: c.ExternalID, Name: c.Fields.Username, DN: c.DN, Action: action}
+	if action == string(ActionUpdate) || action == string(ActionBind) {
+		o.Fields = c.Mask
+	}
+	if err != nil {
+		o.Error = err.Error()
+	}
+	a.counts.Record(o)
+}
+
+// recordGroup notes a group change (done or failed) for the job's object
+// list.
+func (a *applier) recordGroup(c *GroupChange, err error) {
+	o := state.JobObject{Kind: string(directory.KindGroup), ExternalID: c.ExternalID, Name: c.Name, ADName: c.ADName, DN: c.DN,
+		Action: string(c.Action), Fields: c.Mask}
+	if err != nil {
+		o.Error = err.Error()
+	}
+	a.counts.Record(o)
 }
 
 func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err error) {
@@ -185,6 +214,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 			id = u.GetId()
 		}
 		a.count(directory.KindUser, reporter.Create, err)
+		a.recordUser(c, string(ActionCreate), err)
 		if err != nil {
 			a.failUser(ctx, c, "create", err)
 			return
@@ -199,6 +229,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 			_, err = a.pool.UpdateUser(ctx, updateUserRequest(c))
 		}
 		a.count(directory.KindUser, reporter.Bind, err)
+		a.recordUser(c, string(ActionBind), err)
 		if err != nil {
 			a.failUser(ctx, c, "bind", err)
 			return
@@ -209,6 +240,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	case ActionUpdate:
 		_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
 		a.count(directory.KindUser, reporter.Update, err)
+		a.recordUser(c, string(ActionUpdate), err)
 		if err != nil {
 			a.failUser(ctx, c, "update", err)
 		}
@@ -218,6 +250,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 			err = nil // already gone
 		}
 		a.count(directory.KindUser, reporter.Delete, err)
+		a.recordUser(c, string(ActionDelete), err)
 		if err != nil {
 			a.failUser(ctx, c, "delete", err)
 			return
@@ -231,12 +264,14 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	case StatusActivate:
 		err := a.pool.ReactivateUser(ctx, id)
 		a.count(directory.KindUser, reporter.Activate, err)
+		a.recordUser(c, "activate", err)
 		if err != nil {
 			a.failUser(ctx, c, "activate", err)
 		}
 	case StatusDeactivate:
 		err := a.pool.SuspendUser(ctx, id)
 		a.count(directory.KindUser, reporter.Deactivate, err)
+		a.recordUser(c, "deactivate", err)
 		if err != nil {
 			a.failUser(ctx, c, "deactivate", err)
 		}
@@ -347,6 +382,7 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 		return
 	}
 	a.count(directory.KindGroup, ch, err)
+	a.recordGroup(c, err)
 	if err != nil {
 		a.failGroup(ctx, c.ExternalID, c.DN, string(c.Action), err)
 		return
@@ -366,7 +402,15 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 // A group with members skipped because their user's change or lookup
 // failed is remembered as failed, so the next cycle plans its members
 // again once the user is there.
-func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) error {
+func (a *applier) applyMembers(ctx context.Context, changes []MemberChange, groups []GroupChange) error {
+	// The directory names of the groups the plan also changes, for the
+	// job's object list.
+	adNames := map[string]string{}
+	for _, g := range groups {
+		if g.ADName != "" {
+			adNames[g.ExternalID] = g.ADName
+		}
+	}
 	if err := a.resolveMissing(ctx, changes); err != nil {
 		return err
 	}
@@ -413,6 +457,12 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 		// makes the failed rest again.
 		done, err := a.pool.UpdateGroupMembers(ctx, gid, deltas)
 		okAdds := min(done, adds)
+		rec := state.JobObject{Kind: string(directory.KindGroup), ExternalID: m.GroupExternalID, Name: m.GroupName, ADName: adNames[m.GroupExternalID],
+			Action: "members", Added: okAdds, Removed: done - okAdds}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		a.counts.Record(rec)
 		a.counts.Add(directory.KindMembership, reporter.Create, reporter.Success, int64(okAdds))
 		a.counts.Add(directory.KindMembership, reporter.Delete, reporter.Success, int64(done-okAdds))
 		if err != nil {
