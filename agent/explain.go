@@ -17,7 +17,9 @@ import (
 // how its fields are computed, what the pool holds and what a cycle would
 // change. It is what `idsync explain` prints.
 type Explanation struct {
-	Ref        string         `json:"ref"`
+	Ref string `json:"ref"`
+	// Found is true when the scope or the last synchronized state holds
+	// the object; Directory is set whenever the directory does.
 	Found      bool           `json:"found"`
 	Object     directory.Kind `json:"object,omitempty"`
 	DN         string         `json:"dn,omitempty"`
@@ -168,9 +170,12 @@ func (a *Agent) Explain(ctx context.Context, ref string) (*Explanation, error) {
 		ex.Scope = c.factScope(ex.Directory, snap)
 	default:
 		ex.Scope = c.scopeLines(ex.DN)
-		if op.InScope {
+		switch {
+		case op.InScope:
 			ex.Scope = append(ex.Scope, "in scope: the directory read selects it")
-		} else {
+		case len(facts) == 0:
+			ex.Scope = append(ex.Scope, "no directory object matches it any more: it was deleted, or renamed (name it by objectGUID)")
+		default:
 			ex.Scope = append(ex.Scope, "not in scope now: the directory read no longer selects it")
 		}
 	}
