@@ -29,8 +29,8 @@ func (e *e2e) guardTrips(guard, key string) {
 	}
 }
 
-// The membership, group-member-loss and username guards each stop a cycle
-// over their limit and let it through under it.
+// The membership (count and percent), group-member-loss and username
+// guards each stop a cycle over their limit and let it through under it.
 func TestE2EGuardsMembershipsAndUsernames(t *testing.T) {
 	e := newE2E(t, "e2e-guard2", emulator.Options{}, "")
 	e.mustRun(exitOK, "sync", "--full")
@@ -57,7 +57,9 @@ func TestE2EGuardsMembershipsAndUsernames(t *testing.T) {
 
 	e.editConfig("safety:\n", "safety:\n  max_membership_removals: 3\n")
 	e.guardTrips("membership_removals", "safety.max_membership_removals")
-	e.editConfig("max_membership_removals: 3\n", "max_membership_removals: 4\n  group_member_loss_min_members: 3\n  max_group_member_loss_percent: 50\n")
+	e.editConfig("max_membership_removals: 3\n", "max_membership_removals: 4\n  max_membership_removal_percent: 10\n")
+	e.guardTrips("membership_removals", "safety.max_membership_removal_percent")
+	e.editConfig("max_membership_removal_percent: 10\n", "max_membership_removal_percent: 90\n  group_member_loss_min_members: 3\n  max_group_member_loss_percent: 50\n")
 	e.guardTrips("group_member_loss", "safety.max_group_member_loss_percent")
 	before := e.mutating()
 	e.editConfig("max_group_member_loss_percent: 50", "max_group_member_loss_percent: 70")
