@@ -63,10 +63,7 @@ func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log
 // deletions and user removals. It returns an error only when ctx ends;
 // object failures are counted and remembered.
 func (a *applier) apply(ctx context.Context, p *Plan) error {
-	for _, r := range p.Rejected {
-		a.counts.Record(state.JobObject{Kind: string(r.Object), ExternalID: r.ExternalID, DN: r.DN, Action: "reject",
-			Error: string(r.Action) + ": " + r.Reason})
-	}
+	a.recordRejected(p.Rejected)
 	// Objects whose username or name a new object takes over are removed
 	// first; every other removal waits until the end.
 	replaced := map[string]bool{}
@@ -151,30 +148,6 @@ func (a *applier) count(o directory.Kind, ch reporter.Change, err error) {
 		out = reporter.Failed
 	}
 	a.counts.Add(o, ch, out, 1)
-}
-
-// recordUser notes a user change (done or failed) for the job's object
-// list.
-func (a *applier) recordUser(c *UserChange, action string, err error) {
-	o := state.JobObject{Kind: string(directory.KindUser), ExternalID: c.ExternalID, Name: c.Fields.Username, DN: c.DN, Action: action}
-	if action == string(ActionUpdate) || action == string(ActionBind) {
-		o.Fields = c.Mask
-	}
-	if err != nil {
-		o.Error = err.Error()
-	}
-	a.counts.Record(o)
-}
-
-// recordGroup notes a group change (done or failed) for the job's object
-// list.
-func (a *applier) recordGroup(c *GroupChange, err error) {
-	o := state.JobObject{Kind: string(directory.KindGroup), ExternalID: c.ExternalID, Name: c.Name, ADName: c.ADName, DN: c.DN,
-		Action: string(c.Action), Fields: c.Mask}
-	if err != nil {
-		o.Error = err.Error()
-	}
-	a.counts.Record(o)
 }
 
 func (a *applier) failUser(ctx context.Context, c *UserChange, op string, err error) {
