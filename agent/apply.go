@@ -12,6 +12,7 @@ import (
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/pool"
+	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )
 
@@ -57,6 +58,7 @@ func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log
 // deletions and user removals. It returns an error only when ctx ends;
 // object failures are counted and remembered.
 func (a *applier) apply(ctx context.Context, p *Plan) error {
+	a.recordRejected(p.Rejected)
 	// Objects whose username or name a new object takes over are removed
 	// first; every other removal waits until the end.
 	replaced := map[string]bool{}
@@ -108,7 +110,7 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 		func(ctx context.Context) error { return each(ctx, a.concurrency, users, a.applyUser) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, renames, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, groups, a.applyGroup) },
-		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members) },
+		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members, p.Groups) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, deletions, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, removals, a.applyUser) },
 	}
@@ -180,6 +182,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 			id = u.ID
 		}
 		a.count(directory.KindUser, reporter.Create, err)
+		a.recordUser(c, string(ActionCreate), err)
 		if err != nil {
 			a.failUser(ctx, c, "create", err)
 			return
@@ -194,6 +197,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 			_, err = a.pool.UpdateUser(ctx, updateUserRequest(c))
 		}
 		a.count(directory.KindUser, reporter.Bind, err)
+		a.recordUser(c, string(ActionBind), err)
 		if err != nil {
 			a.failUser(ctx, c, "bind", err)
 			return
@@ -204,6 +208,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	case ActionUpdate:
 		_, err := a.pool.UpdateUser(ctx, updateUserRequest(c))
 		a.count(directory.KindUser, reporter.Update, err)
+		a.recordUser(c, string(ActionUpdate), err)
 		if err != nil {
 			a.failUser(ctx, c, "update", err)
 		}
@@ -213,6 +218,7 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 			err = nil // already gone
 		}
 		a.count(directory.KindUser, reporter.Delete, err)
+		a.recordUser(c, string(ActionDelete), err)
 		if err != nil {
 			a.failUser(ctx, c, "delete", err)
 			return
@@ -226,12 +232,14 @@ func (a *applier) applyUser(ctx context.Context, c *UserChange) {
 	case StatusActivate:
 		err := a.pool.ReactivateUser(ctx, id)
 		a.count(directory.KindUser, reporter.Activate, err)
+		a.recordUser(c, "activate", err)
 		if err != nil {
 			a.failUser(ctx, c, "activate", err)
 		}
 	case StatusDeactivate:
 		err := a.pool.SuspendUser(ctx, id)
 		a.count(directory.KindUser, reporter.Deactivate, err)
+		a.recordUser(c, "deactivate", err)
 		if err != nil {
 			a.failUser(ctx, c, "deactivate", err)
 		}
@@ -323,6 +331,7 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 		return
 	}
 	a.count(directory.KindGroup, ch, err)
+	a.recordGroup(c, err)
 	if err != nil {
 		a.failGroup(ctx, c.ExternalID, c.DN, string(c.Action), err)
 		return
@@ -342,7 +351,15 @@ func (a *applier) applyGroup(ctx context.Context, c *GroupChange) {
 // A group with members skipped because their user's change or lookup
 // failed is remembered as failed, so the next cycle plans its members
 // again once the user is there.
-func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) error {
+func (a *applier) applyMembers(ctx context.Context, changes []MemberChange, groups []GroupChange) error {
+	// The directory names of the groups the plan also changes, for the
+	// job's object list.
+	adNames := map[string]string{}
+	for _, g := range groups {
+		if g.ADName != "" {
+			adNames[g.ExternalID] = g.ADName
+		}
+	}
 	if err := a.resolveMissing(ctx, changes); err != nil {
 		return err
 	}
@@ -389,6 +406,12 @@ func (a *applier) applyMembers(ctx context.Context, changes []MemberChange) erro
 		// makes the failed rest again.
 		done, err := a.pool.UpdateGroupMembers(ctx, gid, deltas)
 		okAdds := min(done, adds)
+		rec := state.JobObject{Kind: string(directory.KindGroup), ExternalID: m.GroupExternalID, Name: m.GroupName, ADName: adNames[m.GroupExternalID],
+			Action: "members", Added: okAdds, Removed: done - okAdds}
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		a.counts.Record(rec)
 		a.counts.Add(directory.KindMembership, reporter.Create, reporter.Success, int64(okAdds))
 		a.counts.Add(directory.KindMembership, reporter.Delete, reporter.Success, int64(done-okAdds))
 		if err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
@@ -15,7 +17,9 @@ import (
 // how its fields are computed, what the pool holds and what a cycle would
 // change. It is what `idsync explain` prints.
 type Explanation struct {
-	Ref        string         `json:"ref"`
+	Ref string `json:"ref"`
+	// Found is true when the scope or the last synchronized state holds
+	// the object; Directory is set whenever the directory does.
 	Found      bool           `json:"found"`
 	Object     directory.Kind `json:"object,omitempty"`
 	DN         string         `json:"dn,omitempty"`
@@ -23,19 +27,70 @@ type Explanation struct {
 	InScope    bool           `json:"in_scope"`
 	// Scope are the scope decisions, one line each.
 	Scope []string `json:"scope"`
+	// Directory is what the directory holds about the object, read
+	// whatever the scope, with the read's verdicts; Others are further
+	// objects the reference also names.
+	Directory *directory.ObjectFacts  `json:"directory,omitempty"`
+	Others    []directory.ObjectFacts `json:"other_matches,omitempty"`
 	// Fields is how each mapped user field is computed.
 	Fields []FieldExplanation `json:"fields,omitempty"`
 	// Groups are the in-scope groups the user is an effective member of
-	// (direct, nested or primary group).
-	Groups    []string       `json:"groups,omitempty"`
-	PoolUser  *PoolUser      `json:"pool_user,omitempty"`
-	PoolGroup *PoolGroup     `json:"pool_group,omitempty"`
-	Users     []UserChange   `json:"user_changes,omitempty"`
-	GroupsCh  []GroupChange  `json:"group_changes,omitempty"`
-	Members   []MemberChange `json:"membership_changes,omitempty"`
-	Rejected  []Rejection    `json:"rejected,omitempty"`
+	// (direct, nested or primary group); Memberships say through which
+	// nested groups.
+	Groups      []string       `json:"groups,omitempty"`
+	Memberships []Membership   `json:"memberships,omitempty"`
+	PoolUser    *PoolUser      `json:"pool_user,omitempty"`
+	PoolGroup   *PoolGroup     `json:"pool_group,omitempty"`
+	Users       []UserChange   `json:"user_changes,omitempty"`
+	GroupsCh    []GroupChange  `json:"group_changes,omitempty"`
+	Members     []MemberChange `json:"membership_changes,omitempty"`
+	Rejected    []Rejection    `json:"rejected,omitempty"`
 	// Failure is the object's recorded failures (quarantine), if any.
 	Failure *state.Failure `json:"failure,omitempty"`
+	// LastJob is the newest job whose object list names the object, and
+	// what it did; LastJobNote says why there is none.
+	LastJob     *LastJob `json:"last_job,omitempty"`
+	LastJobNote string   `json:"last_job_note,omitempty"`
+}
+
+// LastJob is the newest job that changed, failed on or rejected an
+// object, and what it did to it.
+type LastJob struct {
+	ID string `json:"job_id"`
+	// Type is "user_control" for a user-control session, empty for a
+	// directory cycle.
+	Type    string          `json:"type,omitempty"`
+	Mode    string          `json:"mode,omitempty"`
+	Trigger string          `json:"trigger"`
+	Status  string          `json:"status"`
+	Started time.Time       `json:"started"`
+	Object  state.JobObject `json:"object"`
+}
+
+// Membership is one effective group of a user: Via are the nested groups
+// between the group and the user, outermost first (none: a direct
+// member), and Primary says the innermost link is the user's primary
+// group.
+type Membership struct {
+	Group   string   `json:"group"`
+	GroupID string   `json:"group_external_id"`
+	Via     []string `json:"via,omitempty"`
+	Primary bool     `json:"primary,omitempty"`
+}
+
+// String renders "Engineering (via Backend -> Platform)".
+func (m Membership) String() string {
+	switch {
+	case len(m.Via) == 0 && m.Primary:
+		return m.Group + " (primary group)"
+	case len(m.Via) == 0:
+		return m.Group + " (direct)"
+	}
+	s := m.Group + " (via " + strings.Join(m.Via, " -> ")
+	if m.Primary {
+		s += ", primary group"
+	}
+	return s + ")"
 }
 
 // FieldExplanation is one mapped field: its source attribute, the value
@@ -49,6 +104,17 @@ type FieldExplanation struct {
 	Note      string `json:"note,omitempty"`
 }
 
+// ObjectLookup is a directory source that reads one object whatever the
+// scope, with the verdicts of its read rules (*ldapsource.Source).
+type ObjectLookup interface {
+	Lookup(ctx context.Context, ref string) ([]directory.ObjectFacts, error)
+}
+
+// TouchLog finds the last job that changed an object (*state.Jobs).
+type TouchLog interface {
+	LastTouch(externalID string) (*state.Touch, error)
+}
+
 // Explain reads one object from the directory and the pool and explains
 // what a cycle does with it. It changes nothing.
 func (a *Agent) Explain(ctx context.Context, ref string) (*Explanation, error) {
@@ -58,34 +124,65 @@ func (a *Agent) Explain(ctx context.Context, ref string) (*Explanation, error) {
 	}
 	ex := &Explanation{Ref: ref}
 	op, _, err := c.planObject(ctx, ref)
-	if errors.Is(err, ErrObjectNotFound) {
-		ex.Scope = c.scopeLines(ref, nil, false)
-		ex.Scope = append(ex.Scope, "not found among the objects the scope selects, nor in the last synchronized state: it is outside the scope (filter, OU or group), a system object, not a user or group, or does not exist")
-		return ex, nil
+	notFound := errors.Is(err, ErrObjectNotFound)
+	if err != nil && !notFound {
+		return nil, err
 	}
+	facts, err := c.lookup(ctx, ref)
 	if err != nil {
 		return nil, err
+	}
+	if len(facts) > 0 {
+		ex.Directory, ex.Others = &facts[0], facts[1:]
+		if !notFound {
+			// The object the plan is about comes first.
+			ex.Directory, ex.Others = pickFacts(facts, op)
+		}
+	}
+	var snap *directory.Snapshot
+	if op != nil {
+		snap = op.snap
+	}
+	if notFound {
+		if ex.Directory != nil {
+			ex.Object, ex.DN, ex.ExternalID = ex.Directory.Kind, ex.Directory.DN, ex.Directory.ExternalID
+			ex.Scope = c.factScope(ex.Directory, snap)
+		} else {
+			ex.Scope = append(c.scopeLines(ref), "no directory object matches: no user (UPN, sAMAccountName, DN, objectGUID) or group (name, DN, objectGUID) has this name")
+		}
+		a.lastJob(ex)
+		return ex, nil
 	}
 	ex.Found, ex.Object, ex.InScope, ex.Groups = true, op.Object, op.InScope, op.Groups
 	ex.PoolUser, ex.PoolGroup = op.PoolUser, op.PoolGroup
 	ex.Users, ex.GroupsCh, ex.Members, ex.Rejected = op.Plan.Users, op.Plan.Groups, op.Plan.Members, op.Plan.Rejected
 	if op.User != nil {
 		ex.DN, ex.ExternalID = op.User.DN, op.User.ExternalID
-		ex.Scope = c.scopeLines(op.User.DN, op.Groups, op.InScope)
-		if op.InScope {
-			if op.User.Enabled {
-				ex.Scope = append(ex.Scope, "the account is enabled: active in the pool")
-			} else {
-				ex.Scope = append(ex.Scope, "the account is disabled (userAccountControl ACCOUNTDISABLE): synchronized, but inactive in the pool")
-			}
-			if !op.User.ExpiresAt.IsZero() {
-				ex.Scope = append(ex.Scope, "the account expires at "+op.User.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")+" (sent as expires_at)")
-			}
-		}
 		ex.Fields = c.explainFields(op.User, op.PoolUser)
+		if op.InScope {
+			ex.Memberships = memberships(snap, op.User)
+		}
 	} else {
 		ex.DN, ex.ExternalID = op.Group.DN, op.Group.ExternalID
-		ex.Scope = c.scopeLines(op.Group.DN, nil, op.InScope)
+	}
+	switch {
+	case ex.Directory != nil:
+		ex.Scope = c.factScope(ex.Directory, snap)
+	default:
+		ex.Scope = c.scopeLines(ex.DN)
+		switch {
+		case op.InScope:
+			ex.Scope = append(ex.Scope, "in scope: the directory read selects it")
+		case len(facts) == 0:
+			ex.Scope = append(ex.Scope, "no directory object matches it any more: it was deleted, or renamed (name it by objectGUID)")
+		default:
+			ex.Scope = append(ex.Scope, "not in scope now: the directory read no longer selects it")
+		}
+	}
+	if !op.InScope {
+		ex.Scope = append(ex.Scope, "the last synchronized state still has it: a cycle removes it from the pool (or blocks it, per remove_user_behavior)")
+	}
+	if op.Group != nil && op.InScope {
 		ex.Scope = append(ex.Scope, fmt.Sprintf("the group has %d effective members in scope", len(op.Group.Members)))
 	}
 	if q := a.opts.Quarantine; q != nil {
@@ -98,55 +195,99 @@ func (a *Agent) Explain(ctx context.Context, ref string) (*Explanation, error) {
 			}
 		}
 	}
+	a.lastJob(ex)
 	return ex, nil
 }
 
-// scopeLines explains the scope filter for a DN.
-func (c *cycle) scopeLines(dn string, groups []string, inScope bool) []string {
-	s := c.settings
-	var out []string
-	if s.Domain != "" {
-		out = append(out, "domain filter: "+s.Domain)
+// lookup reads the objects ref names whatever the scope, when the source
+// can.
+func (c *cycle) lookup(ctx context.Context, ref string) ([]directory.ObjectFacts, error) {
+	src, err := c.a.opts.NewSource(c.settings)
+	if err != nil {
+		return nil, fmt.Errorf("directory source: %w", err)
 	}
-	if len(s.OrganizationalUnits) == 0 {
-		out = append(out, "no OU filter: the whole domain is in scope")
+	if cl, ok := src.(interface{ Close() error }); ok {
+		defer cl.Close()
 	}
-	looksDN := strings.Contains(dn, "=")
-	for _, ou := range s.OrganizationalUnits {
-		switch {
-		case !looksDN:
-		case underDN(dn, ou):
-			out = append(out, "under "+ou+": matched")
-		default:
-			out = append(out, "not under "+ou)
-		}
+	l, ok := src.(ObjectLookup)
+	if !ok {
+		return nil, nil
 	}
-	for _, g := range s.Groups {
-		member := false
-		for _, name := range groups {
-			if strings.EqualFold(name, g) || strings.HasPrefix(strings.ToLower(g), "cn="+strings.ToLower(name)+",") {
-				member = true
-			}
-		}
-		if member {
-			out = append(out, "member of the scope group "+g+": matched")
-		} else {
-			out = append(out, "group filter "+g+": not a member that idsync could see")
-		}
+	facts, err := l.Lookup(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errSourceRead, err)
 	}
-	switch {
-	case inScope:
-		out = append(out, "in scope: the directory read selects it")
-	case dn != "" && looksDN:
-		out = append(out, "not in scope now: the directory read no longer selects it (it left the scope, was deleted, or is a system object); the last synchronized state still has it, so a cycle removes it from the pool")
-	}
-	return out
+	return facts, nil
 }
 
-// underDN reports whether dn is ou or below it.
-func underDN(dn, ou string) bool {
-	d, o := strings.ToLower(strings.ReplaceAll(dn, " ", "")), strings.ToLower(strings.ReplaceAll(ou, " ", ""))
-	return d == o || strings.HasSuffix(d, ","+o)
+// pickFacts puts the facts of the planned object first.
+func pickFacts(facts []directory.ObjectFacts, op *ObjectPlan) (*directory.ObjectFacts, []directory.ObjectFacts) {
+	ext := ""
+	if op.User != nil {
+		ext = op.User.ExternalID
+	} else if op.Group != nil {
+		ext = op.Group.ExternalID
+	}
+	for i := range facts {
+		if facts[i].ExternalID == ext {
+			rest := append(slices.Clone(facts[:i]), facts[i+1:]...)
+			return &facts[i], rest
+		}
+	}
+	return nil, facts
+}
+
+// lastJob fills in the newest job that changed the object.
+func (a *Agent) lastJob(ex *Explanation) {
+	tl, ok := a.opts.Jobs.(TouchLog)
+	if !ok || ex.ExternalID == "" {
+		return
+	}
+	t, err := tl.LastTouch(ex.ExternalID)
+	switch {
+	case err != nil:
+		ex.LastJobNote = "the job history cannot be read: " + err.Error()
+	case t == nil:
+		ex.LastJobNote = fmt.Sprintf("none of the last %d jobs' object lists names it (a job lists at most %d objects)", state.KeepObjectLists, state.MaxJobObjects)
+	default:
+		j := t.Job
+		ex.LastJob = &LastJob{ID: j.ID, Type: j.Type, Mode: j.Mode, Trigger: j.TriggerType, Status: j.Status, Started: j.StartTime.UTC(), Object: t.Object}
+	}
+}
+
+// memberships names the user's effective groups and the nested groups
+// each goes through.
+func memberships(snap *directory.Snapshot, u *directory.User) []Membership {
+	if snap == nil {
+		return nil
+	}
+	names := map[string]string{}
+	for _, g := range snap.Groups {
+		names[g.ExternalID] = g.Name
+	}
+	name := func(id string) string {
+		if n, ok := names[id]; ok && n != "" {
+			return n
+		}
+		return id
+	}
+	paths := directory.MemberPaths(snap.Graph.Links, u.ExternalID, u.PrimaryGroupID, true)
+	var out []Membership
+	for _, g := range snap.Groups {
+		if _, ok := slices.BinarySearch(g.Members, u.ExternalID); !ok {
+			continue
+		}
+		m := Membership{Group: name(g.ExternalID), GroupID: g.ExternalID}
+		if p, ok := paths[g.ExternalID]; ok {
+			m.Primary = p.Primary
+			for _, v := range p.Via {
+				m.Via = append(m.Via, name(v))
+			}
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Membership) int { return strings.Compare(strings.ToLower(a.Group), strings.ToLower(b.Group)) })
+	return out
 }
 
 // explainFields explains each mapped user field.

@@ -36,6 +36,8 @@ type ObjectPlan struct {
 	PoolGroup *PoolGroup `json:"pool_group,omitempty"`
 	// Plan holds only this object's changes and memberships.
 	Plan *Plan `json:"plan"`
+	// snap is the directory read the plan is built on.
+	snap *directory.Snapshot
 }
 
 // matchUser reports whether ref names u: UPN, sAMAccountName, DN or
@@ -73,7 +75,7 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", errSourceRead, err)
 	}
-	op := &ObjectPlan{Ref: ref, InScope: true}
+	op := &ObjectPlan{Ref: ref, InScope: true, snap: snap}
 	in := Input{Mode: ModeDelta, Settings: c.settings.Plan, Limits: Limits{MaxDeletions: -1, MaxDeletionPercent: 100}}
 	for i := range snap.Users {
 		if matchUser(&snap.Users[i], ref) {
@@ -113,7 +115,8 @@ func (c *cycle) planObject(ctx context.Context, ref string) (*ObjectPlan, *ids, 
 	}
 	switch {
 	case op.User == nil && op.Group == nil:
-		return nil, nil, fmt.Errorf("%w: %q is neither a user (UPN, sAMAccountName, DN, objectGUID) nor a group (name, DN, objectGUID) in the scope or the last synchronized state", ErrObjectNotFound, ref)
+		// op carries the read for an explanation.
+		return op, nil, fmt.Errorf("%w: %q is neither a user (UPN, sAMAccountName, DN, objectGUID) nor a group (name, DN, objectGUID) in the scope or the last synchronized state", ErrObjectNotFound, ref)
 	case op.User != nil && op.InScope:
 		in.Users = []directory.User{*op.User}
 		// Every in-scope group, to add and remove this user's memberships.

@@ -227,6 +227,7 @@ func (s *session) setToken(ctx context.Context, token string) error {
 func finishJob(job *state.Job, counts *reporter.Counts, err error, end time.Time, code func(error) string) error {
 	job.EndTime = state.UnixMilli{Time: end.UTC()}
 	job.Result = counts.Result()
+	job.Objects, job.ObjectsOmitted = counts.Objects()
 	if err == nil && job.Result.Failures() > 0 {
 		err = &PartialError{Failed: job.Result.Failures()}
 	}

@@ -471,13 +471,17 @@ func (t *ucTick) apply(ctx context.Context, s *session, counts *reporter.Counts,
 	for _, c := range changes {
 		g.Go(func() error {
 			change, call, verb := reporter.Deactivate, o.Cloud.SuspendUser, "suspend"
+			rec := state.JobObject{Kind: string(directory.KindUser), ExternalID: c.ExternalID, Action: "deactivate"}
 			if c.Activate {
 				change, call, verb = reporter.Activate, o.Cloud.ReactivateUser, "reactivate"
+				rec.Action = "activate"
 			}
 			if err := call(gctx, c.UserID); err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()
 				}
+				rec.Error = err.Error()
+				counts.Record(rec)
 				t.log.Warn("changing a user's status failed", zap.String("change", verb), zap.String("external_id", c.ExternalID), zap.Error(err))
 				counts.Add(directory.KindUser, change, reporter.Failed, 1)
 				mu.Lock()
@@ -487,6 +491,7 @@ func (t *ucTick) apply(ctx context.Context, s *session, counts *reporter.Counts,
 			}
 			t.log.Info("user status changed", zap.String("change", verb), zap.String("external_id", c.ExternalID), zap.String("reason", c.Reason))
 			counts.Add(directory.KindUser, change, reporter.Success, 1)
+			counts.Record(rec)
 			return nil
 		})
 	}

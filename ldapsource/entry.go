@@ -132,9 +132,30 @@ func (s *Source) decodeUser(e *ldap.Entry) (u directory.User, system bool, err e
 		}
 		directory.SetUserField(&u, f, v)
 	}
-	system = isCritical(e) || hasClass(e, "computer") ||
-		uac&(uacWorkstationTrust|uacServerTrust|uacInterdomainTrust) != 0
-	return u, system, nil
+	return u, systemReason(e, uac) != "", nil
+}
+
+// criticalReason is systemReason's verdict on a critical system object.
+const criticalReason = "a critical system object (isCriticalSystemObject=TRUE: built-in accounts such as Administrator, Guest and krbtgt, domain controllers, built-in and default groups such as Domain Users)"
+
+// systemReason says why the read never synchronizes an entry, whatever the
+// scope, or returns "" when it may: critical system objects (built-in
+// accounts and groups), computers and trust accounts. It is the one place
+// these rules live.
+func systemReason(e *ldap.Entry, uac uint32) string {
+	switch {
+	case isCritical(e):
+		return criticalReason
+	case hasClass(e, "computer"):
+		return "a computer account (objectClass=computer)"
+	case uac&uacWorkstationTrust != 0:
+		return "a workstation trust account (userAccountControl WORKSTATION_TRUST_ACCOUNT)"
+	case uac&uacServerTrust != 0:
+		return "a domain controller account (userAccountControl SERVER_TRUST_ACCOUNT)"
+	case uac&uacInterdomainTrust != 0:
+		return "an interdomain trust account (userAccountControl INTERDOMAIN_TRUST_ACCOUNT)"
+	}
+	return ""
 }
 
 // decodedGroup is a group entry with its direct members split into resolved
@@ -180,7 +201,7 @@ func (s *Source) decodeGroup(e *ldap.Entry, intern func(string) string) (decoded
 			g.Description = v
 		}
 	}
-	d.critical = isCritical(e)
+	d.critical = systemReason(e, 0) != ""
 	for _, v := range e.GetEqualFoldAttributeValues("member") {
 		guid, mdn := splitExtendedDN(v)
 		if guid != "" {

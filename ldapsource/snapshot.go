@@ -119,19 +119,26 @@ func (s *Source) ouRoots() ([]*ldap.DN, error) {
 // inOUScope reports whether dn lies under one of the roots (always true
 // without roots).
 func inOUScope(roots []*ldap.DN, dn string) bool {
+	_, ok := ouOf(roots, dn)
+	return ok
+}
+
+// ouOf returns the index of the root dn lies under, and whether there is
+// one; without roots every dn is in scope (under no particular root: -1).
+func ouOf(roots []*ldap.DN, dn string) (int, bool) {
 	if len(roots) == 0 {
-		return true
+		return -1, true
 	}
 	parsed, err := ldap.ParseDN(dn)
 	if err != nil {
-		return false
+		return -1, false
 	}
-	for _, r := range roots {
+	for i, r := range roots {
 		if r.AncestorOfFold(parsed) || r.EqualFold(parsed) {
-			return true
+			return i, true
 		}
 	}
-	return false
+	return -1, false
 }
 
 // resolveScopeGroups turns Scope.Groups into group ExternalIDs. Values with
@@ -140,35 +147,47 @@ func inOUScope(roots []*ldap.DN, dn string) bool {
 func (s *Source) resolveScopeGroups(ctx context.Context, c *ldap.Conn, base string) ([]string, error) {
 	var out []string
 	for _, g := range s.opts.Scope.Groups {
-		spec := searchSpec{base: base, scope: ldap.ScopeWholeSubtree, attrs: []string{"objectGUID"}}
-		if strings.Contains(g, "=") {
-			if _, err := ldap.ParseDN(g); err != nil {
-				return nil, fmt.Errorf("scope group %q: %w", g, err)
-			}
-			spec.base, spec.scope, spec.filter = g, ldap.ScopeBaseObject, groupFilter
-		} else {
-			v := ldap.EscapeFilter(g)
-			spec.filter = "(&" + groupFilter + "(|(cn=" + v + ")(sAMAccountName=" + v + ")))"
+		ids, err := s.resolveScopeGroup(ctx, c, base, g)
+		if err != nil {
+			return nil, err
 		}
-		n := 0
-		err := s.pagedSearch(ctx, c, spec, func(e *ldap.Entry) error {
-			id, err := DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID"))
-			if err != nil {
-				return fmt.Errorf("scope group %q: %w", g, err)
-			}
-			out = append(out, id)
-			n++
-			return nil
-		})
-		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return nil, fmt.Errorf("resolve scope group %q: %w", g, err)
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("resolve scope group %q: %w", g, ErrScopeGroupNotFound)
-		}
+		out = append(out, ids...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// resolveScopeGroup returns the ExternalIDs of the groups one group filter
+// value names.
+func (s *Source) resolveScopeGroup(ctx context.Context, c *ldap.Conn, base, g string) ([]string, error) {
+	var out []string
+	spec := searchSpec{base: base, scope: ldap.ScopeWholeSubtree, attrs: []string{"objectGUID"}}
+	if strings.Contains(g, "=") {
+		if _, err := ldap.ParseDN(g); err != nil {
+			return nil, fmt.Errorf("scope group %q: %w", g, err)
+		}
+		spec.base, spec.scope, spec.filter = g, ldap.ScopeBaseObject, groupFilter
+	} else {
+		v := ldap.EscapeFilter(g)
+		spec.filter = "(&" + groupFilter + "(|(cn=" + v + ")(sAMAccountName=" + v + ")))"
+	}
+	n := 0
+	err := s.pagedSearch(ctx, c, spec, func(e *ldap.Entry) error {
+		id, err := DecodeGUID(e.GetEqualFoldRawAttributeValue("objectGUID"))
+		if err != nil {
+			return fmt.Errorf("scope group %q: %w", g, err)
+		}
+		out = append(out, id)
+		n++
+		return nil
+	})
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		return nil, fmt.Errorf("resolve scope group %q: %w", g, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("resolve scope group %q: %w", g, ErrScopeGroupNotFound)
+	}
+	return out, nil
 }
 
 // reader accumulates decoded objects of one read.

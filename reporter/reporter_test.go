@@ -3,6 +3,7 @@ package reporter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -153,5 +154,25 @@ func TestPasswordHashProgress(t *testing.T) {
 	}
 	if got := c.Result().UserStatistics.PasswordHashUpdated; got != (state.Counter{Total: 4, Success: 3, Failed: 1}) {
 		t.Errorf("PasswordHashUpdated = %+v", got)
+	}
+}
+
+func TestCountsObjectsCapped(t *testing.T) {
+	var c Counts
+	for i := range state.MaxJobObjects + 3 {
+		c.Record(state.JobObject{Kind: "group", ExternalID: fmt.Sprint(i), Action: "create"})
+	}
+	c.Record(state.JobObject{Kind: "user", ExternalID: "u", Action: "update"})
+	objs, omitted := c.Objects()
+	if len(objs) != state.MaxJobObjects || omitted != 4 {
+		t.Errorf("recorded %d, omitted %d; want %d and 4", len(objs), omitted, state.MaxJobObjects)
+	}
+	var d Counts
+	d.Record(state.JobObject{Kind: "group", Name: "a", Action: "create"})
+	d.Record(state.JobObject{Kind: "user", Name: "b", Action: "update"})
+	d.Record(state.JobObject{Kind: "user", Name: "b", Action: "deactivate"})
+	objs, _ = d.Objects()
+	if objs[0].Action != "update" || objs[1].Action != "deactivate" || objs[2].Kind != "group" {
+		t.Errorf("order: %+v; want users first, each object's actions in order", objs)
 	}
 }

@@ -104,6 +104,8 @@ type Counts struct {
 	// version increases with every Add, so a reporter knows when there is
 	// something new to send.
 	version uint64
+	// objects are the objects changed, failed or rejected (objects.go).
+	objects objectList
 }
 
 // Add records n changes of one kind with one outcome.

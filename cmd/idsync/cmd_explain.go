@@ -6,11 +6,13 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/idsync/idsync/agent"
 	"github.com/idsync/idsync/internal/directory"
+	"github.com/idsync/idsync/internal/state"
 )
 
 func newExplainCmd() *cobra.Command {
@@ -61,18 +63,47 @@ func cmdExplain(ctx context.Context, cfgPath, output, object string, stdout, std
 
 // writeExplanation prints an explanation as numbered sections.
 func writeExplanation(w io.Writer, ex *agent.Explanation) {
-	if !ex.Found {
-		fmt.Fprintf(w, "%s: not found\n", ex.Ref)
-	} else {
+	switch {
+	case ex.Found:
 		fmt.Fprintf(w, "%s %s\n  dn: %s\n  objectGUID: %s\n", ex.Object, ex.Ref, ex.DN, ex.ExternalID)
+	case ex.Directory != nil:
+		fmt.Fprintf(w, "%s: not synchronized\n  dn: %s\n  objectGUID: %s\n", ex.Ref, ex.DN, ex.ExternalID)
+	default:
+		fmt.Fprintf(w, "%s: not found\n", ex.Ref)
+	}
+	for _, o := range ex.Others {
+		fmt.Fprintf(w, "  (the name also matches %s, objectGUID %s: explain it by DN or objectGUID)\n", o.DN, o.ExternalID)
 	}
 	fmt.Fprintln(w, "1. scope")
 	for _, l := range ex.Scope {
 		fmt.Fprintf(w, "  - %s\n", l)
 	}
-	if !ex.Found {
-		return
+	if ex.Found {
+		writeExplanationBody(w, ex)
 	}
+	switch {
+	case ex.LastJob != nil:
+		j, o := ex.LastJob, ex.LastJob.Object
+		what := o.Action
+		if len(o.Fields) > 0 {
+			what += ": " + strings.Join(o.Fields, ", ")
+		}
+		if o.Action == "members" {
+			what += fmt.Sprintf(" +%d -%d", o.Added, o.Removed)
+		}
+		if o.Error != "" {
+			what += ", failed: " + o.Error
+		}
+		fmt.Fprintf(w, "7. last job: %s (%s, %s, %s)\n", j.ID, orDash(strings.Join(strings.Fields(j.Type+" "+j.Mode+" "+j.Trigger), " ")),
+			state.FormatTime(j.Started, time.Local), what)
+	case ex.LastJobNote != "":
+		fmt.Fprintf(w, "7. last job: %s\n", ex.LastJobNote)
+	}
+}
+
+// writeExplanationBody prints the sections of an object the read or the
+// last synchronized state holds.
+func writeExplanationBody(w io.Writer, ex *agent.Explanation) {
 	if len(ex.Fields) > 0 {
 		fmt.Fprintln(w, "2. attributes")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -83,7 +114,13 @@ func writeExplanation(w io.Writer, ex *agent.Explanation) {
 		tw.Flush()
 	}
 	if ex.Object == directory.KindUser {
-		fmt.Fprintf(w, "3. effective groups (direct, nested, primary): %s\n", orDash(strings.Join(ex.Groups, ", ")))
+		fmt.Fprintln(w, "3. effective groups (direct, nested, primary)")
+		for _, m := range ex.Memberships {
+			fmt.Fprintf(w, "  - %s\n", m)
+		}
+		if len(ex.Memberships) == 0 {
+			fmt.Fprintf(w, "  %s\n", orDash(strings.Join(ex.Groups, ", ")))
+		}
 	}
 	fmt.Fprintln(w, "4. pool")
 	switch {

@@ -157,6 +157,14 @@ func showJob(jobs *state.Jobs, ref, output string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	objs, _, err := jobs.Objects(id)
+	switch {
+	case errors.Is(err, state.ErrNoObjects):
+	case err != nil:
+		return err
+	default:
+		j.Objects = objs
+	}
 	if output == "json" {
 		return writeJSON(stdout, j)
 	}
@@ -216,6 +224,38 @@ func writeJobDetail(w io.Writer, j *state.Job, loc *time.Location) {
 		row(k, c.String())
 	}
 	printJobStats(w, j)
+	writeJobObjects(w, j)
+}
+
+// writeJobObjects lists the objects a job changed, failed on or rejected.
+func writeJobObjects(w io.Writer, j *state.Job) {
+	if len(j.Objects) == 0 {
+		if j.ObjectsRecorded > 0 {
+			fmt.Fprintf(w, "objects       %d recorded, list no longer kept (only the newest %d jobs keep theirs)\n", j.ObjectsRecorded, state.KeepObjectLists)
+		}
+		return
+	}
+	fmt.Fprintln(w, "objects")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KIND\tNAME\tAD NAME\tACTION\tEXTERNAL ID\tDETAIL")
+	for _, o := range j.Objects {
+		detail := strings.Join(o.Fields, ",")
+		if o.Action == "members" {
+			detail = fmt.Sprintf("+%d -%d", o.Added, o.Removed)
+		}
+		if o.Error != "" {
+			detail = strings.TrimSpace(detail + " FAILED: " + strings.Join(strings.Fields(o.Error), " "))
+		}
+		name := o.Name
+		if name == "" {
+			name = o.DN
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", o.Kind, orDash(name), orDash(o.ADName), o.Action, o.ExternalID, orDash(detail))
+	}
+	_ = tw.Flush()
+	if j.ObjectsOmitted > 0 {
+		fmt.Fprintf(w, "  ... and %d more (a job lists at most %d objects)\n", j.ObjectsOmitted, state.MaxJobObjects)
+	}
 }
 
 func took(j *state.Job) string {

@@ -90,6 +90,7 @@ func TestJobsShowJSONGolden(t *testing.T) {
 	c.Add(directory.KindMembership, reporter.Create, reporter.Success, 310)
 	c.Add(directory.KindMembership, reporter.Create, reporter.Skipped, 2)
 	j.Result = c.Result()
+	j.Objects = jobObjects()
 	if err := state.OpenJobs(filepath.Join(dir, "state")).Save(j); err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,7 @@ func jobHistory(t *testing.T) (cfg string, jobs []*state.Job) {
 			StartTime: state.UnixMilli{Time: start.Add(time.Hour)}, EndTime: state.UnixMilli{Time: start.Add(time.Hour + time.Second)},
 			TriggerType: "manual", Status: state.StatusSuccess, SessionType: "AD_SYNC", Mode: "delta", SessionID: "session-3", AgentID: "idsync-host1", DryRun: true},
 	}
+	jobs[0].Objects, jobs[0].ObjectsOmitted = jobObjects(), 1
 	h := state.OpenJobs(filepath.Join(dir, "state"))
 	for _, j := range jobs {
 		if err := h.Save(j); err != nil {
@@ -50,6 +51,18 @@ func jobHistory(t *testing.T) (cfg string, jobs []*state.Job) {
 		}
 	}
 	return cfg, jobs
+}
+
+// jobObjects is a job's object list: a user updated, one that failed, a
+// group whose pool name differs from its directory name, its members.
+func jobObjects() []state.JobObject {
+	return []state.JobObject{
+		{Kind: "user", ExternalID: "fd079e6c-adf2-4520-8d33-339798da5d81", Name: "ann@idp.example", Action: "update", Fields: []string{"department", "job_title"}},
+		{Kind: "user", ExternalID: "c7af0265-2902-47d3-98d6-5254362c9fd5", Name: "bob@idp.example", Action: "create",
+			Error: "idhub: CreateUser: rpc error: code = FailedPrecondition desc = login taken"},
+		{Kind: "group", ExternalID: "5d1c8b0e-77a4-4f0e-9a43-2f1f3a8d0b11", Name: "Sales-EMEA", ADName: "Sales EMEA", Action: "create"},
+		{Kind: "group", ExternalID: "5d1c8b0e-77a4-4f0e-9a43-2f1f3a8d0b11", Name: "Sales-EMEA", Action: "members", Added: 2},
+	}
 }
 
 var msk = time.FixedZone("MSK", 3*60*60)

@@ -61,6 +61,14 @@ type Job struct {
 	// SettingsChanges are the fields of the pool's synchronization
 	// settings that the cycle changed to match the config file.
 	SettingsChanges []SettingChange `json:"SettingsChanges,omitempty"`
+	// Objects are the objects the job changed, failed on or rejected, at
+	// most MaxJobObjects. Save keeps them beside the record (see
+	// Jobs.Objects); Get leaves them out.
+	Objects []JobObject `json:"Objects,omitempty"`
+	// ObjectsRecorded is how many objects the job's list holds, and
+	// ObjectsOmitted how many more it changed beyond MaxJobObjects.
+	ObjectsRecorded int `json:"ObjectsRecorded,omitempty"`
+	ObjectsOmitted  int `json:"ObjectsOmitted,omitempty"`
 }
 
 // SettingChange is one field of the pool's synchronization settings that
@@ -117,6 +125,9 @@ type Jobs struct {
 	// Keep is how many records are kept; older ones are removed when a
 	// job is saved. Zero means 1000.
 	Keep int
+	// KeepObjects is how many jobs' object lists are kept; zero means
+	// KeepObjectLists.
+	KeepObjects int
 }
 
 // OpenJobs returns the job history under stateDir.
@@ -127,7 +138,8 @@ func OpenJobs(stateDir string) *Jobs {
 // ErrNoJob is returned for an unknown job id.
 var ErrNoJob = errors.New("no such job")
 
-// Save writes j atomically and prunes old records.
+// Save writes j atomically, its object list beside it, and prunes old
+// records and lists.
 func (h *Jobs) Save(j *Job) error {
 	if !validJobID(j.ID) {
 		return fmt.Errorf("state: save job: invalid id %q", j.ID)
@@ -135,7 +147,12 @@ func (h *Jobs) Save(j *Job) error {
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return fmt.Errorf("state: save job: %w", err)
 	}
-	b, err := json.MarshalIndent(j, "", "  ")
+	if err := h.saveObjects(j); err != nil {
+		return err
+	}
+	rec := *j
+	rec.ObjectsRecorded, rec.Objects = len(j.Objects), nil
+	b, err := json.MarshalIndent(&rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("state: encode job %s: %w", j.ID, err)
 	}
@@ -210,15 +227,18 @@ func (h *Jobs) prune() error {
 		keep = 1000
 	}
 	ids, err := h.ids()
-	if err != nil || len(ids) <= keep {
+	if err != nil {
 		return err
 	}
-	for _, id := range ids[:len(ids)-keep] {
-		if err := os.Remove(filepath.Join(h.dir, id+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("state: prune job %s: %w", id, err)
+	if len(ids) > keep {
+		for _, id := range ids[:len(ids)-keep] {
+			if err := os.Remove(filepath.Join(h.dir, id+".json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("state: prune job %s: %w", id, err)
+			}
 		}
+		ids = ids[len(ids)-keep:]
 	}
-	return nil
+	return h.pruneObjects(ids)
 }
 
 // validJobID accepts the ids NewJobID makes, and nothing that could leave

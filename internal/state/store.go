@@ -8,7 +8,10 @@
 //   - snapshot.<session type>.gz: the last directory snapshot (what the next
 //     delta builds on), streamed in chunks and replaced atomically.
 //   - jobs/<id>.json: one record per synchronization job, written atomically,
-//     so `idsync jobs` can read the history while a cycle runs.
+//     so `idsync jobs` can read the history while a cycle runs, and
+//     jobs/objects/<id>.json beside it: the objects the job changed,
+//     failed on or rejected (bounded, see MaxJobObjects), which
+//     `idsync explain` searches for an object's last job.
 //
 // Every file is private (0600, directories 0700).
 package state
