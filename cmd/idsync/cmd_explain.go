@@ -21,8 +21,9 @@ func newExplainCmd() *cobra.Command {
 		Use:   "explain OBJECT [-o json] --config FILE",
 		Short: "explain what a cycle does with one user or group, and why",
 		Long: "Explain one user or group (UPN, sAMAccountName, DN, objectGUID or group name): why it is in or\n" +
-			"out of scope, how each mapped field is computed, its effective groups, what the pool holds,\n" +
-			"the change a cycle would make, any rejection and recorded failures. Changes nothing.",
+			"out of scope, how each mapped field is computed, its effective groups and through which nested\n" +
+			"groups, what the pool holds, the change a cycle would make, any rejection, recorded failures\n" +
+			"and the last job that touched it. Changes nothing.",
 		Example: "  idsync explain ann@corp.example --config /etc/idsync/config.yaml\n" +
 			"  idsync explain 'CN=Sales,OU=Groups,DC=corp,DC=example' -o json --config /etc/idsync/config.yaml",
 		Args: func(c *cobra.Command, args []string) error {
