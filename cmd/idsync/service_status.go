@@ -31,9 +31,13 @@ type serviceReport struct {
 	LastJob  string // the last job's outcome, or why it is unknown
 }
 
-// errServiceNotInstalled is the status of a service that is not installed
-// (exit 1, as before the report existed).
-var errServiceNotInstalled = errors.New("the service is not installed")
+// The statuses that exit 1, as they did before the report existed, so that
+// monitoring such as `idsync service status || alert` notices them.
+var (
+	errServiceNotInstalled = errors.New("the service is not installed")
+	errServiceFailed       = errors.New("the service has failed")
+	errServiceUnknown      = errors.New("the service manager gave no status")
+)
 
 // serviceStatus reports on the installed service; cfgPath, when set,
 // overrides the config whose job history is read.
@@ -49,8 +53,19 @@ func serviceStatus(cfgPath string, stdout io.Writer) error {
 	}
 	r := inspectService(svc.Platform(), serviceUnitName(sc.Name, svc.Platform()), svc.Status, def, cfgPath, lastJob)
 	r.write(stdout)
-	if r.State == "not installed" {
+	return r.err()
+}
+
+// err is the error a report exits with: nil for a running or stopped
+// service.
+func (r serviceReport) err() error {
+	switch {
+	case r.State == "not installed":
 		return errServiceNotInstalled
+	case r.State == "failed":
+		return errServiceFailed
+	case strings.HasPrefix(r.State, "unknown"):
+		return errServiceUnknown
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ func TestServiceStatusReport(t *testing.T) {
 		def    *serviceDefinition
 		config string
 		want   string
+		// exit is the error the report exits with: only running and
+		// stopped services exit 0.
+		exit error
 	}{
 		{"running", status(service.StatusRunning, nil), def, "", `idsync service: running (linux-systemd)
   name      idsync.service
@@ -34,7 +37,7 @@ func TestServiceStatusReport(t *testing.T) {
   account   idsync
   config    /etc/idsync/my config.yaml
   last job  from /etc/idsync/my config.yaml
-`},
+`, nil},
 		{"stopped, config given", status(service.StatusStopped, nil), def, "/tmp/other.yaml", `idsync service: stopped (linux-systemd)
   name      idsync.service
   defined   /etc/systemd/system/idsync.service
@@ -42,7 +45,7 @@ func TestServiceStatusReport(t *testing.T) {
   account   idsync
   config    /tmp/other.yaml
   last job  from /tmp/other.yaml
-`},
+`, nil},
 		{"failed", status(service.StatusUnknown, errors.New("service in failed state")), def, "", `idsync service: failed (linux-systemd)
   name      idsync.service
   defined   /etc/systemd/system/idsync.service
@@ -50,21 +53,28 @@ func TestServiceStatusReport(t *testing.T) {
   account   idsync
   config    /etc/idsync/my config.yaml
   last job  from /etc/idsync/my config.yaml
-`},
+`, errServiceFailed},
 		{"not installed", status(service.StatusUnknown, service.ErrNotInstalled), nil, "", `idsync service: not installed (linux-systemd)
   name      idsync.service
   install   idsync service install --config FILE
-`},
+`, errServiceNotInstalled},
 		{"unit without a manager", status(service.StatusUnknown, errors.New("exit status 1")), nil, "", `idsync service: unknown (exit status 1) (linux-systemd)
   name      idsync.service
   config    -
-`},
+`, errServiceUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			inspectService("linux-systemd", "idsync.service", tc.status, tc.def, tc.config, lastFor).write(&out)
+			r := inspectService("linux-systemd", "idsync.service", tc.status, tc.def, tc.config, lastFor)
+			r.write(&out)
 			if diff := cmp.Diff(tc.want, out.String()); diff != "" {
 				t.Errorf("report (-want +got):\n%s", diff)
+			}
+			if err := r.err(); !errors.Is(err, tc.exit) || (err == nil) != (tc.exit == nil) {
+				t.Errorf("exits with %v, want %v", err, tc.exit)
+			}
+			if got, want := exitCode(r.err()), map[bool]int{true: exitOK, false: exitFailed}[tc.exit == nil]; got != want {
+				t.Errorf("exit code %d, want %d", got, want)
 			}
 		})
 	}
