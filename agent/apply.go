@@ -58,7 +58,9 @@ func newApplier(pool Pool, counts *reporter.Counts, x *ids, concurrency int, log
 // deletions and user removals. It returns an error only when ctx ends;
 // object failures are counted and remembered.
 func (a *applier) apply(ctx context.Context, p *Plan) error {
-	a.recordRejected(p.Rejected)
+	// Rejections are noted last (and capped apart) so that many of them
+	// never crowd the changes out of the job's object list.
+	defer a.recordRejected(p.Rejected)
 	// Objects whose username or name a new object takes over are removed
 	// first; every other removal waits until the end.
 	replaced := map[string]bool{}

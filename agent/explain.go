@@ -248,7 +248,7 @@ func (a *Agent) lastJob(ex *Explanation) {
 	case err != nil:
 		ex.LastJobNote = "the job history cannot be read: " + err.Error()
 	case t == nil:
-		ex.LastJobNote = fmt.Sprintf("none of the last %d jobs' object lists names it (a job lists at most %d objects)", state.KeepObjectLists, state.MaxJobObjects)
+		ex.LastJobNote = fmt.Sprintf("none of the object lists of the last %d jobs that changed something names it (a job lists at most %d objects)", state.KeepObjectLists, state.MaxJobObjects)
 	default:
 		j := t.Job
 		ex.LastJob = &LastJob{ID: j.ID, Type: j.Type, Mode: j.Mode, Trigger: j.TriggerType, Status: j.Status, Started: j.StartTime.UTC(), Object: t.Object}

@@ -10,20 +10,26 @@ import (
 
 // objectList collects the objects of a job, up to state.MaxJobObjects.
 type objectList struct {
-	mu      sync.Mutex
-	list    []state.JobObject
-	omitted int
+	mu       sync.Mutex
+	list     []state.JobObject
+	rejected int
+	omitted  int
 }
 
 // Record notes one object the job changed, failed on or rejected. Beyond
-// state.MaxJobObjects objects only the number is kept.
+// state.MaxJobObjects objects, or state.MaxJobRejections rejections, only
+// the number is kept.
 func (c *Counts) Record(o state.JobObject) {
 	l := &c.objects
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.list) >= state.MaxJobObjects {
+	reject := o.Action == "reject"
+	if len(l.list) >= state.MaxJobObjects || (reject && l.rejected >= state.MaxJobRejections) {
 		l.omitted++
 		return
+	}
+	if reject {
+		l.rejected++
 	}
 	l.list = append(l.list, o)
 }

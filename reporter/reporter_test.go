@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -166,6 +167,17 @@ func TestCountsObjectsCapped(t *testing.T) {
 	objs, omitted := c.Objects()
 	if len(objs) != state.MaxJobObjects || omitted != 4 {
 		t.Errorf("recorded %d, omitted %d; want %d and 4", len(objs), omitted, state.MaxJobObjects)
+	}
+	// Rejections have a cap of their own, so changes still fit after many.
+	var r Counts
+	for i := range state.MaxJobRejections + 10 {
+		r.Record(state.JobObject{Kind: "user", ExternalID: fmt.Sprint(i), Action: "reject"})
+	}
+	r.Record(state.JobObject{Kind: "user", ExternalID: "changed", Action: "update"})
+	objs, omitted = r.Objects()
+	if len(objs) != state.MaxJobRejections+1 || omitted != 10 || !slices.ContainsFunc(objs, func(o state.JobObject) bool { return o.ExternalID == "changed" }) {
+		t.Errorf("after %d rejections: recorded %d, omitted %d, the update kept: %v", state.MaxJobRejections+10, len(objs), omitted,
+			slices.ContainsFunc(objs, func(o state.JobObject) bool { return o.ExternalID == "changed" }))
 	}
 	var d Counts
 	d.Record(state.JobObject{Kind: "group", Name: "a", Action: "create"})

@@ -52,7 +52,7 @@ Times are ISO 8601 in this machine's time zone; JSON has the IDaaS fields
 		Example: "  idsync jobs list --config /etc/idsync/config.yaml\n  idsync jobs list -n 0 -o json --config /etc/idsync/config.yaml",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return runJobs(f, "list", nil, c.OutOrStdout())
+			return runJobs(f, "list", nil, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	show := &cobra.Command{
@@ -68,7 +68,7 @@ must match one job); "last" is the newest job.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return runJobs(f, "show", args, c.OutOrStdout())
+			return runJobs(f, "show", args, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	quarantine := &cobra.Command{
@@ -85,7 +85,7 @@ once a day or when their directory object changes).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error {
-			return runJobs(f, "quarantine", nil, c.OutOrStdout())
+			return runJobs(f, "quarantine", nil, c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	release := &cobra.Command{
@@ -100,7 +100,7 @@ once a day or when their directory object changes).`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return runJobs(f, "quarantine", append([]string{"release"}, args...), c.OutOrStdout())
+			return runJobs(f, "quarantine", append([]string{"release"}, args...), c.OutOrStdout(), c.ErrOrStderr())
 		},
 	}
 	quarantine.AddCommand(release)
@@ -109,7 +109,7 @@ once a day or when their directory object changes).`,
 }
 
 // runJobs runs `jobs sub` with its positional arguments pos.
-func runJobs(f jobsFlags, sub string, pos []string, stdout io.Writer) error {
+func runJobs(f jobsFlags, sub string, pos []string, stdout, stderr io.Writer) error {
 	if f.output != "text" && f.output != "json" {
 		return usagef("-o must be text or json, not %q", f.output)
 	}
@@ -127,7 +127,7 @@ func runJobs(f jobsFlags, sub string, pos []string, stdout io.Writer) error {
 	}
 	jobs := state.OpenJobs(statePath)
 	if sub == "show" {
-		return showJob(jobs, pos[0], f.output, stdout)
+		return showJob(jobs, pos[0], f.output, stdout, stderr)
 	}
 	list, err := jobs.List(f.limit)
 	if err != nil {
@@ -143,7 +143,7 @@ func runJobs(f jobsFlags, sub string, pos []string, stdout io.Writer) error {
 	return nil
 }
 
-func showJob(jobs *state.Jobs, ref, output string, stdout io.Writer) error {
+func showJob(jobs *state.Jobs, ref, output string, stdout, stderr io.Writer) error {
 	id, err := jobs.Resolve(ref)
 	switch {
 	case errors.Is(err, state.ErrNoJob):
@@ -157,13 +157,14 @@ func showJob(jobs *state.Jobs, ref, output string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The object list only explains: a list that is gone, damaged or
+	// unreadable leaves the record to show, with a warning for the last two.
 	objs, _, err := jobs.Objects(id)
 	switch {
-	case errors.Is(err, state.ErrNoObjects):
-	case err != nil:
-		return err
-	default:
+	case err == nil:
 		j.Objects = objs
+	case j.ObjectsRecorded > 0 && (errors.Is(err, state.ErrDamagedObjects) || !errors.Is(err, state.ErrNoObjects)):
+		fmt.Fprintf(stderr, "idsync jobs show: warning: %v\n", err)
 	}
 	if output == "json" {
 		return writeJSON(stdout, j)
@@ -231,7 +232,7 @@ func writeJobDetail(w io.Writer, j *state.Job, loc *time.Location) {
 func writeJobObjects(w io.Writer, j *state.Job) {
 	if len(j.Objects) == 0 {
 		if j.ObjectsRecorded > 0 {
-			fmt.Fprintf(w, "objects       %d recorded, list no longer kept (only the newest %d jobs keep theirs)\n", j.ObjectsRecorded, state.KeepObjectLists)
+			fmt.Fprintf(w, "objects       %d recorded, list not available (the newest %d jobs that changed something keep theirs)\n", j.ObjectsRecorded, state.KeepObjectLists)
 		}
 		return
 	}

@@ -114,7 +114,7 @@ func TestE2EExplain(t *testing.T) {
 
 	// A system object: the built-in Administrator.
 	text = e.mustRun(exitOK, "explain", "Administrator")
-	for _, want := range []string{"never synchronized: it is a critical system object", "out of scope", "7. last job: none of the last"} {
+	for _, want := range []string{"never synchronized: it is a critical system object", "out of scope", "7. last job: none of the object lists of the last"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("explain of Administrator lacks %q:\n%s", want, text)
 		}

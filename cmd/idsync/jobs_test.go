@@ -110,3 +110,24 @@ func TestJobsIDsAndFlags(t *testing.T) {
 		t.Errorf("unknown prefix: exit %d\n%s", code, errOut)
 	}
 }
+
+// A damaged object list leaves the record to show, with a warning; the
+// list is set aside.
+func TestJobsShowDamagedObjectList(t *testing.T) {
+	cfg, jobs := jobHistory(t)
+	list := filepath.Join(filepath.Dir(cfg), "state", "jobs", "objects", jobs[0].ID+".json")
+	if err := os.WriteFile(list, []byte("{garbled"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"jobs", "show", jobs[0].ID, "--config", cfg}, &out, &errOut)
+	if code != exitOK || !strings.Contains(out.String(), jobs[0].ID) || !strings.Contains(out.String(), "4 recorded, list not available") {
+		t.Errorf("jobs show with a damaged list: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "warning: ") || !strings.Contains(errOut.String(), "damaged") {
+		t.Errorf("no warning about the damaged list:\n%s", errOut.String())
+	}
+	if _, err := os.Stat(list + ".damaged"); err != nil {
+		t.Errorf("damaged list not set aside: %v", err)
+	}
+}

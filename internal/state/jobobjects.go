@@ -11,14 +11,16 @@ import (
 	"strings"
 )
 
-// Object list limits: a job records at most MaxJobObjects objects (the
-// rest are counted in ObjectsOmitted), and the lists of the newest
-// KeepObjectLists jobs are kept. About 150 bytes an object, that bounds
+// Object list limits: a job records at most MaxJobObjects objects, of
+// which at most MaxJobRejections rejections (the rest are counted in
+// ObjectsOmitted), and the lists of the newest KeepObjectLists jobs that
+// changed, failed on or rejected something are kept. About 150 bytes an object, that bounds
 // the lists to some 30 MB whatever the directory's size; a delta job's
 // list is usually a few kilobytes.
 const (
-	MaxJobObjects   = 2000
-	KeepObjectLists = 100
+	MaxJobObjects    = 2000
+	MaxJobRejections = 500
+	KeepObjectLists  = 100
 )
 
 // JobObject is one object a job changed, tried to change and failed on,
@@ -54,9 +56,14 @@ type jobObjects struct {
 }
 
 // ErrNoObjects means a job's object list is not kept: the job changed
-// nothing, predates object lists, or is older than the newest
-// KeepObjectLists jobs.
+// nothing, predates object lists, is older than the newest
+// KeepObjectLists lists, or was written by a newer idsync.
 var ErrNoObjects = errors.New("no object list for this job")
+
+// ErrDamagedObjects means a job's object list could not be decoded; it is
+// moved aside as <id>.json.damaged. It wraps ErrNoObjects: losing a list
+// loses no synchronization state.
+var ErrDamagedObjects = fmt.Errorf("damaged object list: %w", ErrNoObjects)
 
 func (h *Jobs) objectsDir() string { return filepath.Join(h.dir, "objects") }
 
@@ -81,9 +88,9 @@ func (h *Jobs) saveObjects(j *Job) error {
 }
 
 // Objects returns the objects a job recorded and how many it left out
-// (beyond MaxJobObjects). An unreadable list is moved aside as
-// <id>.json.damaged and reported as ErrNoObjects: it only explains, and
-// losing it loses no synchronization state.
+// (beyond MaxJobObjects). A list that cannot be decoded is moved aside as
+// <id>.json.damaged and reported as ErrDamagedObjects: it only explains,
+// and losing it loses no synchronization state.
 func (h *Jobs) Objects(id string) ([]JobObject, int, error) {
 	if !validJobID(id) {
 		return nil, 0, fmt.Errorf("state: objects of job %q: %w", id, ErrNoJob)
@@ -97,9 +104,15 @@ func (h *Jobs) Objects(id string) ([]JobObject, int, error) {
 		return nil, 0, fmt.Errorf("state: read objects of job %s: %w", id, err)
 	}
 	var o jobObjects
-	if err := json.Unmarshal(b, &o); err != nil || o.Version != 1 {
-		_ = os.Rename(path, path+".damaged")
-		return nil, 0, fmt.Errorf("state: objects of job %s are damaged and were set aside: %w", id, ErrNoObjects)
+	if err := json.Unmarshal(b, &o); err != nil || o.Version < 1 {
+		if rerr := os.Rename(path, path+".damaged"); rerr != nil {
+			return nil, 0, fmt.Errorf("state: objects of job %s are damaged (%v) and could not be set aside: %w", id, rerr, ErrDamagedObjects)
+		}
+		return nil, 0, fmt.Errorf("state: objects of job %s are damaged and were set aside: %w", id, ErrDamagedObjects)
+	}
+	if o.Version > 1 {
+		// Written by a newer idsync: not damage, and not to be moved away.
+		return nil, 0, fmt.Errorf("state: objects of job %s are of a newer format (%d): %w", id, o.Version, ErrNoObjects)
 	}
 	return o.Objects, o.Omitted, nil
 }
@@ -144,25 +157,18 @@ func (h *Jobs) LastTouch(externalID string) (*Touch, error) {
 
 // objectIDs returns the ids of the jobs with an object list, oldest first.
 func (h *Jobs) objectIDs() ([]string, error) {
-	ents, err := os.ReadDir(h.objectsDir())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	ids, err := listJobIDs(h.objectsDir(), ".json")
 	if err != nil {
 		return nil, fmt.Errorf("state: list job objects: %w", err)
 	}
-	var ids []string
-	for _, e := range ents {
-		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && validJobID(id) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
 	return ids, nil
 }
 
-// pruneObjects keeps the object lists of the newest KeepObjectLists jobs
-// and of no job whose record is gone.
+// pruneObjects keeps the object lists of the newest KeepObjectLists jobs;
+// of those, a list whose job record is gone is dropped only when the job is
+// older than the oldest record kept (kept is sorted): a newer one may
+// belong to a job another loop is saving right now (its list is written
+// before its record). Lists set aside as damaged go with their job.
 func (h *Jobs) pruneObjects(kept []string) error {
 	ids, err := h.objectIDs()
 	if err != nil {
@@ -177,14 +183,47 @@ func (h *Jobs) pruneObjects(kept []string) error {
 		drop, ids = ids[:len(ids)-keep], ids[len(ids)-keep:]
 	}
 	for _, id := range ids {
-		if _, ok := slices.BinarySearch(kept, id); !ok {
+		if _, ok := slices.BinarySearch(kept, id); !ok && (len(kept) == 0 || id < kept[0]) {
 			drop = append(drop, id)
 		}
 	}
+	damaged, err := listJobIDs(h.objectsDir(), ".json.damaged")
+	if err != nil {
+		return fmt.Errorf("state: list job objects: %w", err)
+	}
+	for _, id := range damaged {
+		if len(kept) == 0 || id < kept[0] {
+			drop = append(drop, id+".damaged")
+		}
+	}
 	for _, id := range drop {
-		if err := os.Remove(h.objectsPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		path := h.objectsPath(strings.TrimSuffix(id, ".damaged"))
+		if strings.HasSuffix(id, ".damaged") {
+			path += ".damaged"
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("state: prune objects of job %s: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// listJobIDs returns the job ids of the files in dir named <id><suffix>,
+// oldest first; a missing dir has none.
+func listJobIDs(dir, suffix string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range ents {
+		if id, ok := strings.CutSuffix(e.Name(), suffix); ok && validJobID(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }

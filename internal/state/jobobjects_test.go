@@ -86,3 +86,76 @@ func TestJobObjects(t *testing.T) {
 		t.Errorf("Objects of an old record: %v", err)
 	}
 }
+
+// Another loop writes a job's list before its record; a prune that runs in
+// between must not take the list.
+func TestPruneKeepsAListBeingSaved(t *testing.T) {
+	dir := t.TempDir()
+	h := OpenJobs(dir)
+	h.Keep = 2
+	start := time.Date(2026, 12, 2, 3, 10, 0, 0, time.UTC)
+	job := func(i int) *Job {
+		return &Job{ID: NewJobID(start.Add(time.Duration(i) * time.Minute)),
+			Objects: []JobObject{{Kind: "user", ExternalID: "u1", Action: "update"}}}
+	}
+	for i := range 3 {
+		if err := h.Save(job(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inFlight := job(10)
+	if err := h.saveObjects(inFlight); err != nil {
+		t.Fatal(err)
+	}
+	orphan := job(-5) // older than every record kept: its record was pruned
+	if err := h.saveObjects(orphan); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Save(job(3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.Objects(inFlight.ID); err != nil {
+		t.Errorf("the list of a job being saved was pruned: %v", err)
+	}
+	if _, _, err := h.Objects(orphan.ID); !errors.Is(err, ErrNoObjects) {
+		t.Errorf("the list of a pruned record was kept: %v", err)
+	}
+}
+
+// A list of a newer format is not damage: it stays where it is. Damaged
+// lists are pruned with their job.
+func TestObjectListsOfOtherVersions(t *testing.T) {
+	dir := t.TempDir()
+	h := OpenJobs(dir)
+	h.Keep = 1
+	start := time.Date(2026, 12, 2, 3, 10, 0, 0, time.UTC)
+	first := &Job{ID: NewJobID(start), Objects: []JobObject{{Kind: "user", ExternalID: "u1", Action: "update"}}}
+	if err := h.Save(first); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "jobs", "objects", first.ID+".json")
+	if err := os.WriteFile(path, []byte(`{"Version":2,"Objects":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.Objects(first.ID); !errors.Is(err, ErrNoObjects) || errors.Is(err, ErrDamagedObjects) {
+		t.Errorf("Objects of a newer list: %v, want ErrNoObjects and not damaged", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("a newer list was moved: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(`{"Version":0}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.Objects(first.ID); !errors.Is(err, ErrDamagedObjects) {
+		t.Errorf("Objects of a damaged list: %v, want ErrDamagedObjects", err)
+	}
+	if _, err := os.Stat(path + ".damaged"); err != nil {
+		t.Fatalf("damaged list not set aside: %v", err)
+	}
+	if err := h.Save(&Job{ID: NewJobID(start.Add(time.Minute))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".damaged"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the damaged list of a pruned job stays: %v", err)
+	}
+}

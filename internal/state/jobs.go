@@ -204,20 +204,10 @@ func (h *Jobs) List(limit int) ([]*Job, error) {
 
 // ids returns the stored job ids, oldest first.
 func (h *Jobs) ids() ([]string, error) {
-	ents, err := os.ReadDir(h.dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	ids, err := listJobIDs(h.dir, ".json")
 	if err != nil {
 		return nil, fmt.Errorf("state: list jobs: %w", err)
 	}
-	var ids []string
-	for _, e := range ents {
-		if id, ok := strings.CutSuffix(e.Name(), ".json"); ok && validJobID(id) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
 	return ids, nil
 }
 
