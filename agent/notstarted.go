@@ -1,9 +1,9 @@
 package agent
 
 import (
-	"github.com/idsync/idsync/internal/pool"
 	"time"
 
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )

@@ -3,7 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"github.com/idsync/idsync/internal/pool"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 )
 

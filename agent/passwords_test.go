@@ -18,12 +18,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
-
 	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/idsync/idsync/internal/pool"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/idsync/idsync/internal/pool"
 	"github.com/idsync/idsync/internal/state"
 	"github.com/idsync/idsync/reporter"
 )

@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/idsync/idsync/internal/emulator"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
+
+	"github.com/idsync/idsync/internal/emulator"
 )
 
 // Defaults of `idsync emulator`, so that the bare command runs a demo.

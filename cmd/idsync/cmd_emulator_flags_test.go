@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idsync/idsync/internal/emulator"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/idsync/idsync/internal/emulator"
 )
 
 // runEmulatorCmd starts `idsync emulator args...` until the test ends and

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/idsync/idsync/internal/emulator/validation"
 	endpointpb "github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
 	iamv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	loggingv1 "github.com/yandex-cloud/go-genproto/yandex/cloud/logging/v1"
@@ -24,6 +23,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/idsync/idsync/internal/emulator/validation"
 )
 
 // service is one emulated gRPC service: its generated description and the

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/idhub"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/idhub"
 )
 
 func userReq(login, externalID string) *idp.CreateUserRequest {

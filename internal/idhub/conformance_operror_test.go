@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/idhub"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/idhub"
 )
 
 // A done operation whose error is set (the emulator's --op-error-rate) is

@@ -19,9 +19,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/idsync/idsync/internal/emulator"
-	"github.com/idsync/idsync/internal/idhub"
-	"github.com/idsync/idsync/internal/testing/emulatortest"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
@@ -32,6 +29,10 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/idhub"
+	"github.com/idsync/idsync/internal/testing/emulatortest"
 )
 
 const (

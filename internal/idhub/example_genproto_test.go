@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idsync/idsync/internal/emulator"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"google.golang.org/grpc"
@@ -21,6 +20,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/idsync/idsync/internal/emulator"
 )
 
 // waitOp polls an operation until it is done and unpacks its response.
