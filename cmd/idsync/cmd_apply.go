@@ -26,12 +26,7 @@ that trips a safety limit is refused (exit 4). Only the last plan saved by
 this agent's state can be applied.`,
 		Example: "  idsync plan --out plan.json --config /etc/idsync/config.yaml\n" +
 			"  idsync apply plan.json --config /etc/idsync/config.yaml",
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("apply needs one plan file, saved by 'idsync plan --out'")
-			}
-			return nil
-		},
+		Args: exactlyOne("apply needs one plan file, saved by 'idsync plan --out'"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runApply(c.Context(), cfgPath, args[0], c.OutOrStdout(), c.ErrOrStderr())
 		},

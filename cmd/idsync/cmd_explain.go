@@ -26,12 +26,7 @@ func newExplainCmd() *cobra.Command {
 			"and the last job that touched it. Changes nothing.",
 		Example: "  idsync explain ann@corp.example --config /etc/idsync/config.yaml\n" +
 			"  idsync explain 'CN=Sales,OU=Groups,DC=corp,DC=example' -o json --config /etc/idsync/config.yaml",
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("explain needs one object")
-			}
-			return nil
-		},
+		Args: exactlyOne("explain needs one object"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return cmdExplain(c.Context(), cfgPath, output, args[0], c.OutOrStdout(), c.ErrOrStderr())
 		},

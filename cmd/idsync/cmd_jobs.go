@@ -61,12 +61,7 @@ Times are ISO 8601 in this machine's time zone; JSON has the IDaaS fields
 		Long: `Show one job. ID may be the start of a job id, with or without "sync_" (it
 must match one job); "last" is the newest job.`,
 		Example: "  idsync jobs show last --config /etc/idsync/config.yaml\n  idsync jobs show 20261123T1000 -o json --config /etc/idsync/config.yaml",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("jobs show needs one job id, or last (see 'idsync jobs list')")
-			}
-			return nil
-		},
+		Args:    exactlyOne("jobs show needs one job id, or last (see 'idsync jobs list')"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runJobs(f, "show", args, c.OutOrStdout(), c.ErrOrStderr())
 		},
@@ -93,12 +88,7 @@ once a day or when their directory object changes).`,
 		Short:   "have a failing or quarantined object tried at the next cycle",
 		Long:    "Release OBJECT (a username, group name, DN or external id): it is tried at the next cycle.",
 		Example: "  idsync jobs quarantine release ann@corp.example --config /etc/idsync/config.yaml",
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("jobs quarantine release needs one object: a username, group name, DN or external id")
-			}
-			return nil
-		},
+		Args:    exactlyOne("jobs quarantine release needs one object: a username, group name, DN or external id"),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runJobs(f, "quarantine", append([]string{"release"}, args...), c.OutOrStdout(), c.ErrOrStderr())
 		},

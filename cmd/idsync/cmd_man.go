@@ -17,12 +17,7 @@ func newManCmd() *cobra.Command {
 		Long:    "Write a man page for idsync and for each command, made from the help text, into DIR.\nThe date in them is $SOURCE_DATE_EPOCH when set, so that builds are reproducible.",
 		Example: "  idsync man /usr/share/man/man1",
 		Hidden:  true,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("man needs one directory")
-			}
-			return nil
-		},
+		Args:    exactlyOne("man needs one directory"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return fmt.Errorf("man: %w", err)

@@ -255,3 +255,14 @@ func configFlag(c *cobra.Command, p *string) {
 	c.Flags().StringVar(p, "config", "", "config `FILE` (required)")
 	_ = c.MarkFlagFilename("config", "yaml", "yml")
 }
+
+// exactlyOne accepts one positional argument; anything else is a usage
+// error (exit 2) saying what the one argument is.
+func exactlyOne(msg string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("%s", msg)
+		}
+		return nil
+	}
+}
