@@ -471,7 +471,7 @@ func (t *ucTick) apply(ctx context.Context, s *session, counts *reporter.Counts,
 	for _, c := range changes {
 		g.Go(func() error {
 			change, call, verb := reporter.Deactivate, o.Cloud.SuspendUser, "suspend"
-			rec := state.JobObject{Kind: string(directory.KindUser), ExternalID: c.ExternalID, Action: "deactivate"}
+			rec := state.JobObject{Kind: string(directory.KindUser), ExternalID: c.ExternalID, DN: c.DN, Action: "deactivate"}
 			if c.Activate {
 				change, call, verb = reporter.Activate, o.Cloud.ReactivateUser, "reactivate"
 				rec.Action = "activate"

@@ -137,9 +137,11 @@ func (w *ucWatch) dueExpiries(now time.Time) []string {
 // ucChange is one suspend or reactivate.
 type ucChange struct {
 	ExternalID string
-	UserID     string
-	Activate   bool
-	Reason     string
+	// DN names the user in the job's object list.
+	DN       string
+	UserID   string
+	Activate bool
+	Reason   string
 }
 
 // ucEval is what a tick decided.
@@ -236,7 +238,7 @@ func evaluate(in evalInput) ucEval {
 			continue
 		}
 		if uid := in.Pool[id]; uid != "" {
-			ev.Changes = append(ev.Changes, ucChange{ExternalID: id, UserID: uid, Activate: want, Reason: ev.Inactive[id]})
+			ev.Changes = append(ev.Changes, ucChange{ExternalID: id, DN: snapUser.DN, UserID: uid, Activate: want, Reason: ev.Inactive[id]})
 		}
 	}
 	ev.Locked = slices.Sorted(maps.Keys(locked))

@@ -209,7 +209,8 @@ func TestUserControl(t *testing.T) {
 	if job.Type != JobTypeUserControl || job.SessionType != "AD_USER_CONTROL" || job.Result.UserStatistics.Deactivated.Success != 1 {
 		t.Errorf("job type %q session %q deactivated %+v", job.Type, job.SessionType, job.Result.UserStatistics.Deactivated)
 	}
-	if len(job.Objects) != 1 || job.Objects[0].Action != "deactivate" || job.Objects[0].ExternalID == "" || job.Objects[0].Error != "" {
+	if len(job.Objects) != 1 || job.Objects[0].Action != "deactivate" || job.Objects[0].ExternalID == "" || job.Objects[0].Error != "" ||
+		job.Objects[0].DN != "CN=u1,OU=Staff,DC=corp,DC=test" {
 		t.Errorf("job objects %+v, want the one user deactivated", job.Objects)
 	}
 	tok, err := r.client.GetReplicationToken(ctx, idp.SessionType_AD_USER_CONTROL)
