@@ -70,15 +70,20 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 			replaced[c.Replaces] = true
 		}
 	}
-	var users, removals, firstRemovals []UserChange
-	for _, c := range p.Users {
-		switch {
-		case c.Removed && replaced[c.TargetID]:
-			firstRemovals = append(firstRemovals, c)
-		case c.Removed:
-			removals = append(removals, c)
-		default:
-			users = append(users, c)
+	// Without removals (a first sync, most cycles) the plan's users are
+	// applied in place rather than copied.
+	users, removals, firstRemovals := p.Users, []UserChange(nil), []UserChange(nil)
+	if slices.ContainsFunc(p.Users, func(c UserChange) bool { return c.Removed }) {
+		users = nil
+		for _, c := range p.Users {
+			switch {
+			case c.Removed && replaced[c.TargetID]:
+				firstRemovals = append(firstRemovals, c)
+			case c.Removed:
+				removals = append(removals, c)
+			default:
+				users = append(users, c)
+			}
 		}
 	}
 	// A group renamed away from a name another group of the plan takes
