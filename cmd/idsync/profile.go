@@ -49,29 +49,28 @@ func startProfiles() (stop func(), err error) {
 }
 
 // watchHeapPeak writes a heap profile to path each time the live heap
-// grows 10% past the largest size seen, until done is closed.
+// grows 10% past the largest size seen (and once at the start), until
+// done is closed.
 func watchHeapPeak(path string, done <-chan struct{}) {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	var peak uint64
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		metrics.Read(sample)
+		if live := sample[0].Value.Uint64(); peak == 0 || live >= peak+peak/10 {
+			peak = max(live, 1)
+			f, err := os.Create(path)
+			if err != nil {
+				return
+			}
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
 		select {
 		case <-done:
 			return
 		case <-tick.C:
 		}
-		metrics.Read(sample)
-		live := sample[0].Value.Uint64()
-		if live < peak+peak/10 {
-			continue
-		}
-		peak = live
-		f, err := os.Create(path)
-		if err != nil {
-			return
-		}
-		_ = pprof.Lookup("heap").WriteTo(f, 0)
-		f.Close()
 	}
 }
