@@ -74,15 +74,20 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 			replaced[c.Replaces] = true
 		}
 	}
-	var users, removals, firstRemovals []UserChange
-	for _, c := range p.Users {
-		switch {
-		case c.Removed && replaced[c.TargetID]:
-			firstRemovals = append(firstRemovals, c)
-		case c.Removed:
-			removals = append(removals, c)
-		default:
-			users = append(users, c)
+	// Without removals (a first sync, most cycles) the plan's users are
+	// applied in place rather than copied.
+	users, removals, firstRemovals := p.Users, []UserChange(nil), []UserChange(nil)
+	if slices.ContainsFunc(p.Users, func(c UserChange) bool { return c.Removed }) {
+		users = nil
+		for _, c := range p.Users {
+			switch {
+			case c.Removed && replaced[c.TargetID]:
+				firstRemovals = append(firstRemovals, c)
+			case c.Removed:
+				removals = append(removals, c)
+			default:
+				users = append(users, c)
+			}
 		}
 	}
 	// A group renamed away from a name another group of the plan takes
@@ -109,9 +114,21 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 	steps := []func(context.Context) error{
 		func(ctx context.Context) error { return each(ctx, a.concurrency, firstRemovals, a.applyUser) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, firstDeletions, a.applyGroup) },
-		func(ctx context.Context) error { return each(ctx, a.concurrency, users, a.applyUser) },
-		func(ctx context.Context) error { return each(ctx, a.concurrency, renames, a.applyGroup) },
-		func(ctx context.Context) error { return each(ctx, a.concurrency, groups, a.applyGroup) },
+		// Users and groups do not depend on each other: they run side by
+		// side, sharing the concurrency, so that neither waits for the
+		// other's last calls. Renames still precede the other groups.
+		func(ctx context.Context) error {
+			lim := newLimit(a.concurrency)
+			var eg errgroup.Group
+			eg.Go(func() error { return eachIn(ctx, lim, users, a.applyUser) })
+			eg.Go(func() error {
+				if err := eachIn(ctx, lim, renames, a.applyGroup); err != nil {
+					return err
+				}
+				return eachIn(ctx, lim, groups, a.applyGroup)
+			})
+			return eg.Wait()
+		},
 		func(ctx context.Context) error { return a.applyMembers(ctx, p.Members, p.Groups) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, deletions, a.applyGroup) },
 		func(ctx context.Context) error { return each(ctx, a.concurrency, removals, a.applyUser) },
@@ -127,15 +144,28 @@ func (a *applier) apply(ctx context.Context, p *Plan) error {
 // each runs fn on every item with at most n at once. fn's errors are
 // object failures it has already counted; only a done ctx stops the run.
 func each[T any](ctx context.Context, n int, items []T, fn func(context.Context, *T)) error {
-	var eg errgroup.Group
-	eg.SetLimit(n)
+	return eachIn(ctx, newLimit(n), items, fn)
+}
+
+// limit bounds how many calls run at once across several eachIn.
+type limit chan struct{}
+
+func newLimit(n int) limit { return make(limit, max(n, 1)) }
+
+// eachIn is each with the bound shared through lim.
+func eachIn[T any](ctx context.Context, lim limit, items []T, fn func(context.Context, *T)) error {
+	var wg sync.WaitGroup
 	for i := range items {
 		if ctx.Err() != nil {
 			break
 		}
-		eg.Go(func() error { fn(ctx, &items[i]); return nil })
+		lim <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-lim }()
+			fn(ctx, &items[i])
+		})
 	}
-	_ = eg.Wait()
+	wg.Wait()
 	return ctx.Err()
 }
 

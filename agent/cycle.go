@@ -212,8 +212,10 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		why = "the local snapshot of the directory is damaged"
 	}
 	var (
-		snap *directory.Snapshot
-		in   Input
+		snap   *directory.Snapshot
+		in     Input
+		listed Target
+		x      *ids
 	)
 	if !full {
 		pu, err := a.opts.Store.Pending(directory.KindUser)
@@ -237,9 +239,9 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	}
 	if full {
 		c.log.Info("full synchronization", zap.String("reason", why))
-		snap, err = src.Snapshot(ctx)
+		snap, listed, x, err = readFull(ctx, src, a.opts.Cloud, a.opts.Concurrency)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
+			return nil, err
 		}
 		in = Input{Mode: ModeFull, Users: snap.Users, Groups: snap.Groups}
 	}
@@ -249,9 +251,9 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	in.Limits = a.opts.Limits
 	in.Now, in.SuspendLockedOut = a.now(), a.opts.SuspendLockedOut
 
-	var x *ids
 	if in.Mode == ModeFull {
-		in.Target, x, err = readFullTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in)
+		in.Target = listed
+		err = readOtherGroups(ctx, a.opts.Cloud, &in, &in.Target)
 	} else {
 		known, kerr := a.opts.Store.AllIDs(directory.KindUser)
 		if kerr != nil {

@@ -31,10 +31,57 @@ type objKey struct {
 
 // quarantine is what one cycle knows of the failing objects.
 type quarantine struct {
-	records  map[objKey]state.Failure
-	held     map[objKey]bool
-	versions map[objKey]string
-	names    map[objKey][2]string // pool name, DN
+	records map[objKey]state.Failure
+	held    map[objKey]bool
+	// in holds the directory objects the cycle read. Only the few objects
+	// with a failure record or a failed change are looked up in it, so
+	// the index into it is built on the first lookup and a version is
+	// computed only for those objects.
+	in    *Input
+	index map[objKey]int
+}
+
+// lookup returns the position of k's object in q.in's users or groups.
+func (q *quarantine) lookup(k objKey) (int, bool) {
+	if q.index == nil {
+		q.index = make(map[objKey]int, len(q.in.Users)+len(q.in.Groups))
+		for i := range q.in.Users {
+			q.index[objKey{directory.KindUser, q.in.Users[i].ExternalID}] = i
+		}
+		for i := range q.in.Groups {
+			q.index[objKey{directory.KindGroup, q.in.Groups[i].ExternalID}] = i
+		}
+	}
+	i, ok := q.index[k]
+	return i, ok
+}
+
+// version is the version of k's directory object, "" when the cycle did
+// not read it.
+func (q *quarantine) version(k objKey) string {
+	i, ok := q.lookup(k)
+	switch {
+	case !ok:
+		return ""
+	case k.kind == directory.KindUser:
+		return version(q.in.Users[i])
+	default:
+		return version(q.in.Groups[i])
+	}
+}
+
+// names returns the pool name and DN of k's directory object, empty when
+// the cycle did not read it.
+func (q *quarantine) names(k objKey) [2]string {
+	i, ok := q.lookup(k)
+	switch {
+	case !ok:
+		return [2]string{}
+	case k.kind == directory.KindUser:
+		return [2]string{q.in.Users[i].Username, q.in.Users[i].DN}
+	default:
+		return [2]string{q.in.Groups[i].Name, q.in.Groups[i].DN}
+	}
 }
 
 // Quarantined reports whether a failure record keeps its object out of a
@@ -58,18 +105,8 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 	if err != nil {
 		return err
 	}
-	q := &quarantine{records: map[objKey]state.Failure{}, held: map[objKey]bool{}, versions: map[objKey]string{}, names: map[objKey][2]string{}}
+	q := &quarantine{records: map[objKey]state.Failure{}, held: map[objKey]bool{}, in: pr.in}
 	c.quarantine = q
-	for _, u := range pr.in.Users {
-		k := objKey{directory.KindUser, u.ExternalID}
-		q.versions[k] = version(u)
-		q.names[k] = [2]string{u.Username, u.DN}
-	}
-	for _, g := range pr.in.Groups {
-		k := objKey{directory.KindGroup, g.ExternalID}
-		q.versions[k] = version(g)
-		q.names[k] = [2]string{g.Name, g.DN}
-	}
 	retry := a.opts.QuarantineRetry
 	if retry <= 0 {
 		retry = DefaultQuarantineRetry
@@ -78,7 +115,7 @@ func (c *cycle) holdQuarantined(pr *prepared) error {
 	for _, f := range recs {
 		k := objKey{f.Kind, f.ExternalID}
 		q.records[k] = f
-		if Quarantined(f, a.opts.QuarantineAfter, retry, now, q.versions[k]) {
+		if Quarantined(f, a.opts.QuarantineAfter, retry, now, q.version(k)) {
 			q.held[k] = true
 		}
 	}
@@ -147,19 +184,26 @@ func (c *cycle) recordFailures(plan *Plan, ap *applier) error {
 	}
 	now := c.a.now().UTC()
 	var failed, settled []state.Failure
+	// A failed user is named by the username the plan gave it.
+	usernames := map[string]string{}
+	if len(ap.failedUsers) > 0 {
+		for _, u := range plan.Users {
+			if ap.failedUsers[u.ExternalID] && u.Fields.Username != "" {
+				usernames[u.ExternalID] = u.Fields.Username
+			}
+		}
+	}
 	add := func(k directory.Kind, ext string) {
 		key := objKey{k, ext}
-		n := q.names[key]
+		n := q.names(key)
+		if name, ok := usernames[ext]; ok && k == directory.KindUser {
+			n[0] = name
+		}
 		if n[0] == "" {
 			n = [2]string{q.records[key].Name, q.records[key].DN}
 		}
 		failed = append(failed, state.Failure{Kind: k, ExternalID: ext, Name: n[0], DN: n[1],
-			LastError: ap.errs[key], Last: now, Version: q.versions[key]})
-	}
-	for _, u := range plan.Users {
-		if k := (objKey{directory.KindUser, u.ExternalID}); u.Fields.Username != "" {
-			q.names[k] = [2]string{u.Fields.Username, q.names[k][1]}
-		}
+			LastError: ap.errs[key], Last: now, Version: q.version(key)})
 	}
 	// Only objects whose own change failed count: a group whose members
 	// were skipped because their user failed stays pending, unblamed.
@@ -182,7 +226,7 @@ func (c *cycle) recordFailures(plan *Plan, ap *applier) error {
 	}
 	for k, f := range q.records {
 		failedNow := (k.kind == directory.KindUser && ap.failedUsers[k.ext]) || (k.kind == directory.KindGroup && ap.failedGroups[k.ext])
-		_, read := q.versions[k]
+		_, read := q.lookup(k)
 		if failedNow || q.held[k] || !(read || removed[k] || plan.Mode == ModeFull) {
 			continue
 		}

@@ -127,3 +127,27 @@ func TestQuarantinedRule(t *testing.T) {
 		}
 	}
 }
+
+type noFailures struct{}
+
+func (noFailures) Failures() ([]state.Failure, error)               { return nil, nil }
+func (noFailures) RecordFailures(_, _ []state.Failure, _ int) error { return nil }
+
+// Without failure records, holding quarantined objects back costs nothing
+// per directory object: no object is versioned or indexed.
+func TestHoldQuarantinedWithoutRecordsIsCheap(t *testing.T) {
+	in := &Input{}
+	for i := range 2000 {
+		in.Users = append(in.Users, dirUser(i))
+	}
+	c := &cycle{a: &Agent{opts: Options{Quarantine: noFailures{}, QuarantineAfter: 2}, now: time.Now}, job: &state.Job{}}
+	pr := &prepared{in: in, plan: &Plan{}}
+	allocs := testing.AllocsPerRun(3, func() {
+		if err := c.holdQuarantined(pr); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 100 {
+		t.Fatalf("holdQuarantined made %.0f allocations for %d users and no failure record, want a few", allocs, len(in.Users))
+	}
+}

@@ -40,49 +40,6 @@ func (x *ids) removeUser(ext string) {
 	delete(x.users, ext)
 }
 
-// readFullTarget lists the whole pool: every user, every external group of
-// the pool with its members, and the organization's other groups: all of
-// them when in's settings allow capture, else those holding the names in's
-// new groups map to, so that the plan rejects a taken name up front.
-func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) (Target, *ids, error) {
-	var t Target
-	x := newIDs()
-	err := pool.ListAllUsers(ctx, func(u PoolUser) error {
-		pu := u
-		t.Users = append(t.Users, pu)
-		x.addUser(pu.ExternalID, pu.ID)
-		return nil
-	})
-	if err != nil {
-		return t, nil, fmt.Errorf("list pool users: %w", err)
-	}
-	for g, err := range pool.ExternalGroups(ctx, "") {
-		if err != nil {
-			return t, nil, fmt.Errorf("list external groups: %w", err)
-		}
-		t.Groups = append(t.Groups, g)
-		x.groups[g.ExternalID] = g.ID
-	}
-	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
-		return t, nil, err
-	}
-	if !in.Settings.CaptureGroups {
-		if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
-			return t, nil, err
-		}
-		return t, x, nil
-	}
-	for g, err := range pool.Groups(ctx, "") {
-		if err != nil {
-			return t, nil, fmt.Errorf("list organization groups: %w", err)
-		}
-		if g.ExternalID == "" {
-			t.Groups = append(t.Groups, g)
-		}
-	}
-	return t, x, nil
-}
-
 // readMembers fills the Members of managed groups: the external ids of the
 // managed users in them. Other subjects are left out; idsync never removes
 // them.

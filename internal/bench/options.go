@@ -43,6 +43,10 @@ type Options struct {
 	// cloud the user-control scenario measures. Zero means 50; negative
 	// skips the scenario.
 	UserControlChanges int
+	// FullOnly runs only the full sync into an empty pool of the plain
+	// scenarios (no no-change, delta or user-control cycles), e.g. to
+	// profile it with IDSYNC_PROFILE_DIR.
+	FullOnly bool
 	// Command is the command line recorded in the report.
 	Command string
 }

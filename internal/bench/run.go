@@ -127,6 +127,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return err
 		}
 		r.checkPool(e)
+		if opts.FullOnly {
+			return nil
+		}
 		if _, err := run("no-change cycle, delta", in, e, 0); err != nil {
 			return err
 		}

@@ -108,8 +108,20 @@ func (s *Store) ReplaceIDs(k directory.Kind, pairs map[string]string) error {
 				return err
 			}
 		}
-		for ext, id := range pairs {
-			if err := b.Put(key(k, ext), []byte(id)); err != nil {
+		// Keys go in sorted and unchanged pairs are left alone: a bbolt
+		// node inserts a key by moving every key after it, so 100,000
+		// new keys in map order cost seconds of copying, in order none.
+		exts := make([]string, 0, len(pairs))
+		for ext := range pairs {
+			exts = append(exts, ext)
+		}
+		slices.Sort(exts)
+		for _, ext := range exts {
+			kk, id := key(k, ext), []byte(pairs[ext])
+			if bytes.Equal(b.Get(kk), id) {
+				continue
+			}
+			if err := b.Put(kk, id); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -165,5 +166,30 @@ func TestJobsHistory(t *testing.T) {
 	}
 	if _, err := h.Get("../../etc/passwd"); !errors.Is(err, ErrNoJob) {
 		t.Errorf("path-like id: err %v, want ErrNoJob", err)
+	}
+}
+
+// BenchmarkReplaceIDs writes the ids of a W100k-sized pool into an empty
+// store, then the same ids again (a no-change full cycle).
+func BenchmarkReplaceIDs(b *testing.B) {
+	pairs := make(map[string]string, 100000)
+	for i := range 100000 {
+		pairs[fmt.Sprintf("%08x-0000-0000-0000-%012d", i*7919, i)] = fmt.Sprintf("id%018d", i)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(b.TempDir(), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for range 2 {
+			if err := s.ReplaceIDs(directory.KindUser, pairs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
 	}
 }
