@@ -358,8 +358,9 @@ func cheaperToList(n, total int) bool {
 }
 
 // deltaInput turns a directory delta into planner input. Objects whose last
-// change failed (pending) are planned again from the new snapshot.
-func deltaInput(d *directory.Delta, pendingUsers, pendingGroups []string) Input {
+// change failed (pending) are planned again from cur, the directory state
+// after the delta (nil only when nothing is pending).
+func deltaInput(d *directory.Delta, cur *directory.Snapshot, pendingUsers, pendingGroups []string) Input {
 	in := Input{Mode: ModeDelta, Users: slices.Clone(d.Users)}
 	seenU := make(map[string]bool, len(d.Users))
 	for _, u := range d.Users {
@@ -372,12 +373,12 @@ func deltaInput(d *directory.Delta, pendingUsers, pendingGroups []string) Input 
 	}
 	snapUsers := make(map[string]*directory.User)
 	snapGroups := make(map[string]*directory.Group)
-	if d.Snapshot != nil {
-		for i := range d.Snapshot.Users {
-			snapUsers[d.Snapshot.Users[i].ExternalID] = &d.Snapshot.Users[i]
+	if cur != nil {
+		for i := range cur.Users {
+			snapUsers[cur.Users[i].ExternalID] = &cur.Users[i]
 		}
-		for i := range d.Snapshot.Groups {
-			snapGroups[d.Snapshot.Groups[i].ExternalID] = &d.Snapshot.Groups[i]
+		for i := range cur.Groups {
+			snapGroups[cur.Groups[i].ExternalID] = &cur.Groups[i]
 		}
 	}
 	for _, m := range d.Memberships {

@@ -18,7 +18,10 @@ import (
 const guidBatch = 100
 
 // Delta reads the changes since prev and returns them together with the new
-// complete state (Delta.Snapshot, carrying the new watermark).
+// complete state (Delta.Snapshot) and watermark. When the directory reports
+// no change at all, the previous state is not read (prev.Load is not
+// called) and Delta.Snapshot is nil: the previous state stands, with the new
+// watermark.
 //
 // Design: the LDAP delta (DirSync or uSNChanged) only says which objects
 // changed or were deleted. Changed objects are read again in full (groups with
@@ -29,11 +32,12 @@ const guidBatch = 100
 // updates, moves out of scope removals and moves in additions.
 //
 // Delta returns an error wrapping ErrFullSyncRequired when prev has no
-// watermark, was taken on another DC or before a DC restore (invocationId),
-// in another mode, under other scope or mapping settings, or longer ago than
-// the tombstone lifetime.
-func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*directory.Delta, error) {
-	if prev == nil || prev.Watermark.IsZero() {
+// watermark or no state, was taken on another DC or before a DC restore
+// (invocationId), in another mode, under other scope or mapping settings, or
+// longer ago than the tombstone lifetime. An error of prev.Load is returned
+// wrapped.
+func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory.Delta, error) {
+	if prev.Watermark.IsZero() || prev.Load == nil {
 		return nil, fmt.Errorf("delta: %w: no previous watermark", ErrFullSyncRequired)
 	}
 	wm := prev.Watermark
@@ -80,6 +84,10 @@ func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*director
 	default:
 		return nil, fmt.Errorf("delta: %w: unknown watermark mode %q", ErrFullSyncRequired, wm.Mode)
 	}
+	if len(deleted)+len(changed)+len(rd.seen) == 0 {
+		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false))
+		return &directory.Delta{Watermark: next}, nil
+	}
 	if err := rd.resolveMembers(ctx); err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
@@ -87,14 +95,21 @@ func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*director
 	if err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
-	cand := applyChanges(prev, rd, deleted, changed)
+	prevSnap, err := prev.Load()
+	if err != nil {
+		return nil, fmt.Errorf("delta: read the previous state: %w", err)
+	}
+	if prevSnap == nil {
+		return nil, fmt.Errorf("delta: %w: no previous state", ErrFullSyncRequired)
+	}
+	cand := applyChanges(prevSnap, rd, deleted, changed)
 	snap := directory.Build(cand, filter)
 	snap.Watermark = next
 	gone := make(map[string]bool, len(deleted))
 	for _, id := range deleted {
 		gone[id] = true
 	}
-	d := directory.Diff(prev, snap, gone)
+	d := directory.Diff(prevSnap, snap, gone)
 	s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Int("changed_users", len(d.Users)),
 		zap.Int("changed_groups", len(d.Groups)), zap.Int("removed_users", len(d.RemovedUsers)),
 		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)))

@@ -96,7 +96,7 @@ func testDeltaChanges(t *testing.T, dir deltaDir, mode DeltaMode) {
 	dir.members(t, team, []string{erin}, []string{bob})
 	dir.replace(t, team, map[string][]string{"description": {"after"}})
 
-	d, err := src.Delta(ctx, prev)
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if err != nil {
 		t.Fatalf("Delta: %v", err)
 	}
@@ -155,13 +155,28 @@ func testDeltaChanges(t *testing.T, dir deltaDir, mode DeltaMode) {
 		t.Errorf("membership changes (-want +got):\n%s", diff)
 	}
 
-	again, err := src.Delta(ctx, d.Snapshot)
+	// With nothing changed since, the previous state is not even read.
+	loaded := false
+	again, err := src.Delta(ctx, directory.Previous{Watermark: d.Watermark, Load: func() (*directory.Snapshot, error) {
+		loaded = true
+		return d.Snapshot, nil
+	}})
 	if err != nil {
 		t.Fatalf("second Delta: %v", err)
 	}
-	if !again.IsEmpty() {
-		t.Errorf("second delta not empty: users %d, removed %d, groups %d, memberships %d",
-			len(again.Users), len(again.RemovedUsers), len(again.Groups), len(again.Memberships))
+	if !again.IsEmpty() || again.Snapshot != nil || loaded {
+		t.Errorf("second delta not empty: users %d, removed %d, groups %d, memberships %d, state returned %v, previous state read %v",
+			len(again.Users), len(again.RemovedUsers), len(again.Groups), len(again.Memberships), again.Snapshot != nil, loaded)
+	}
+	if again.Watermark.IsZero() || again.Watermark.Mode != d.Watermark.Mode {
+		t.Errorf("second delta's watermark %+v", again.Watermark)
+	}
+	// A change after that reads the previous state, and an error reading
+	// it is the delta's error.
+	dir.replace(t, alice2, map[string][]string{"title": {"later"}})
+	damaged := errors.New("state damaged")
+	if _, err := src.Delta(ctx, directory.Previous{Watermark: again.Watermark, Load: func() (*directory.Snapshot, error) { return nil, damaged }}); !errors.Is(err, damaged) {
+		t.Errorf("delta with an unreadable previous state: %v; want it wrapped", err)
 	}
 }
 
@@ -218,7 +233,7 @@ func testDeltaFullSyncRequired(t *testing.T, open func(t *testing.T) deltaDir) {
 					tt.options(o, dir)
 				}
 			})
-			d, err := src.Delta(context.WithoutCancel(t.Context()), prev)
+			d, err := src.Delta(context.WithoutCancel(t.Context()), directory.PreviousOf(prev))
 			if !errors.Is(err, ErrFullSyncRequired) {
 				t.Fatalf("Delta = %+v, %v; want ErrFullSyncRequired", d, err)
 			}

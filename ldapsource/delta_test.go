@@ -93,7 +93,7 @@ func TestDeltaDirSyncPages(t *testing.T) {
 	f.RemoveMember(sc.engineers.DN, sc.alice.DN)
 	f.Delete(sc.primary.DN)
 	rounds := f.DirSyncRounds.Load()
-	d, err := src.Delta(ctx, prev)
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if err != nil {
 		t.Fatalf("Delta: %v", err)
 	}
@@ -127,7 +127,7 @@ func TestDeltaRestoredDC(t *testing.T) {
 		t.Fatalf("Snapshot: %v", err)
 	}
 	f.SetInvocationID("11111111-2222-4333-8444-555555555555")
-	d, err := src.Delta(ctx, prev)
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if !errors.Is(err, ErrFullSyncRequired) {
 		t.Fatalf("Delta = %v, %v; want ErrFullSyncRequired", d, err)
 	}

@@ -145,7 +145,7 @@ func flip(b []byte, i int) []byte {
 func TestSnapshotCountsMustMatch(t *testing.T) {
 	var buf bytes.Buffer
 	snap := bigSnapshot(600, 10)
-	if err := writeSnapshot(&buf, snap); err != nil {
+	if err := writeSnapshot(&buf, snap, "id"); err != nil {
 		t.Fatal(err)
 	}
 	// A header that promises more users than follow.
@@ -154,10 +154,10 @@ func TestSnapshotCountsMustMatch(t *testing.T) {
 	if err := writeSnapshotWithHeader(&lie, snap, 600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readSnapshot(&lie); err == nil {
+	if _, _, err := readSnapshot(&lie); err == nil {
 		t.Error("header promising 600 users for 100: no error")
 	}
-	if _, err := readSnapshot(&buf); err != nil {
+	if _, _, err := readSnapshot(&buf); err != nil {
 		t.Errorf("honest snapshot: %v", err)
 	}
 	// Counts that do not match their check are refused before anything is
@@ -179,7 +179,7 @@ func TestSnapshotCountsMustMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	zw.Close()
-	if _, err := readSnapshot(&forged); err == nil || !strings.Contains(err.Error(), "damaged counts") {
+	if _, _, err := readSnapshot(&forged); err == nil || !strings.Contains(err.Error(), "damaged counts") {
 		t.Errorf("forged counts: err %v, want damaged counts", err)
 	}
 }
