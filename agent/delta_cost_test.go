@@ -2,12 +2,19 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/emulator"
+	"github.com/idsync/idsync/internal/idhub"
 	"github.com/idsync/idsync/internal/state"
 )
 
@@ -119,4 +126,128 @@ func totalCalls(r *rig) int64 {
 		n += c
 	}
 	return n
+}
+
+// callsOf counts the emulator's calls of methods ending in suffix.
+func callsOf(r *rig, suffix string) int64 {
+	var n int64
+	for m, c := range r.emu.Stats().Calls {
+		if strings.HasSuffix(m, suffix) {
+			n += c
+		}
+	}
+	return n
+}
+
+// A delta cycle sends the member changes the directory reports without
+// reading the members of any group, whether the pool takes adding a
+// present member and removing an absent one as a no-op or refuses them
+// (emulator StrictMembers): then the group's members are read and the
+// exact change applied. Hand edits in the pool that the directory does not
+// touch stay until the full cycle repairs them.
+func TestTrustedMembersConverge(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			r := newRig(t, emulator.Options{NoMinInterval: true, StrictMembers: strict}, nil)
+			ctx := t.Context()
+			u := []directory.User{dirUser(1), dirUser(2), dirUser(3), dirUser(4)}
+			id := func(i int) string { return u[i-1].ExternalID }
+			r.dir.set(func(d *fakeDir) {
+				d.users = u
+				d.groups = []directory.Group{
+					{ExternalID: "g-a", Name: "Alpha", Members: []string{id(1), id(2)}},
+					{ExternalID: "g-b", Name: "Beta", Members: []string{id(3)}},
+				}
+			})
+			run := func(step string, full bool) *state.Job {
+				t.Helper()
+				job, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerManual, Full: full})
+				if err != nil || job.Status != state.StatusSuccess {
+					t.Fatalf("%s: %+v, %v", step, job, err)
+				}
+				return job
+			}
+			members := func(name string) []string {
+				t.Helper()
+				_, groups := r.poolState()
+				return groups[name]
+			}
+			run("full sync", true)
+
+			// A member added and a group renamed: no member read.
+			r.dir.set(func(d *fakeDir) {
+				d.groups[0].Members = []string{id(1), id(2), id(3)}
+				d.groups[1].Name = "Beta2"
+			})
+			lists := callsOf(r, "/ListMembers")
+			if job := run("delta", false); job.Mode != "delta" {
+				t.Fatalf("mode %s", job.Mode)
+			}
+			if n := callsOf(r, "/ListMembers") - lists; n != 0 {
+				t.Errorf("the delta read the members of %d groups; want none", n)
+			}
+			if diff := cmp.Diff([]string{id(1), id(2), id(3)}, members("Alpha")); diff != "" {
+				t.Errorf("Alpha after the delta (-want +got):\n%s", diff)
+			}
+
+			// By hand in the pool: 4 joins Alpha, 1 leaves it, 1 joins Beta2.
+			handEdit(t, r, "g-a", []string{id(4)}, []string{id(1)})
+			handEdit(t, r, "g-b", []string{id(1)}, nil)
+			// The directory makes the same change to Alpha: the trusted
+			// change adds a present member and removes an absent one.
+			r.dir.set(func(d *fakeDir) { d.groups[0].Members = []string{id(2), id(3), id(4)} })
+			lists = callsOf(r, "/ListMembers")
+			job := run("delta over hand edits", false)
+			wantLists := int64(0)
+			if strict {
+				wantLists = 1 // Alpha, after the pool refused the change
+			}
+			if n := callsOf(r, "/ListMembers") - lists; n != wantLists {
+				t.Errorf("the delta read the members of %d groups; want %d", n, wantLists)
+			}
+			if f := job.Result.Failures(); f != 0 {
+				t.Errorf("delta over hand edits: %d failures", f)
+			}
+			if diff := cmp.Diff([]string{id(2), id(3), id(4)}, members("Alpha")); diff != "" {
+				t.Errorf("Alpha after the delta over hand edits (-want +got):\n%s", diff)
+			}
+			// Beta2 is not in the delta: the hand edit stays until a full cycle.
+			if diff := cmp.Diff([]string{id(1), id(3)}, members("Beta2")); diff != "" {
+				t.Errorf("Beta2 before the full cycle (-want +got):\n%s", diff)
+			}
+			run("full cycle", true)
+			if diff := cmp.Diff([]string{id(3)}, members("Beta2")); diff != "" {
+				t.Errorf("Beta2 after the full cycle (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// handEdit adds and removes members of a managed group directly in the
+// pool, as an administrator would.
+func handEdit(t *testing.T, r *rig, groupExt string, add, remove []string) {
+	t.Helper()
+	ctx := t.Context()
+	g, err := r.client.ResolveExternalGroup(ctx, groupExt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.client.ResolveExternalIDs(ctx, append(slices.Clone(add), remove...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := map[string]string{}
+	for _, x := range res {
+		uid[x.GetExternalId()] = x.GetUserId()
+	}
+	var deltas []*om.MemberDelta
+	for _, ext := range add {
+		deltas = append(deltas, idhub.AddMember(uid[ext]))
+	}
+	for _, ext := range remove {
+		deltas = append(deltas, idhub.RemoveMember(uid[ext]))
+	}
+	if _, err := r.client.UpdateGroupMembers(ctx, g.GetId(), deltas); err != nil {
+		t.Fatal(err)
+	}
 }

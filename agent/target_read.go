@@ -83,7 +83,7 @@ func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) 
 		t.Groups = append(t.Groups, poolGroupFrom(g))
 		x.groups[g.GetExternalId()] = g.GetId()
 	}
-	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
+	if err := readMembers(ctx, pool, concurrency, t.Groups, x, nil); err != nil {
 		return t, nil, err
 	}
 	if !in.Settings.CaptureGroups {
@@ -105,13 +105,13 @@ func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) 
 
 // readMembers fills the Members of managed groups: the external ids of the
 // managed users in them. Other subjects are left out; idsync never removes
-// them.
-func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolGroup, x *ids) error {
+// them. Groups in trusted are not read (see Input.TrustedMembers).
+func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolGroup, x *ids, trusted map[string]directory.MembershipChange) error {
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(max(concurrency, 1))
 	for i := range groups {
 		g := &groups[i]
-		if g.ExternalID == "" {
+		if _, ok := trusted[g.ExternalID]; g.ExternalID == "" || ok {
 			continue
 		}
 		eg.Go(func() error {
@@ -147,7 +147,8 @@ type deltaTarget struct {
 
 // read reads only what a delta plan needs: the pool users and groups the
 // changed objects correspond to (by external id, or by username and name
-// for capture), and the members of the groups whose members may change.
+// for capture), and the members of the groups whose members may change and
+// are not trusted (Input.TrustedMembers).
 // The known ids map group members back to external ids.
 func (d deltaTarget) read(ctx context.Context) (Target, *ids, error) {
 	var t Target
@@ -165,7 +166,7 @@ func (d deltaTarget) read(ctx context.Context) (Target, *ids, error) {
 	if t.Groups, err = d.readGroups(ctx, x); err != nil {
 		return t, nil, err
 	}
-	if err := readMembers(ctx, d.pool, d.concurrency, t.Groups, x); err != nil {
+	if err := readMembers(ctx, d.pool, d.concurrency, t.Groups, x, d.in.TrustedMembers); err != nil {
 		return t, nil, err
 	}
 	if err := lookUpGroupNames(ctx, d.pool, d.in, &t); err != nil {
@@ -367,9 +368,14 @@ func deltaInput(d *directory.Delta, cur *directory.Snapshot, pendingUsers, pendi
 		seenU[u.ExternalID] = true
 	}
 	seenG := make(map[string]bool)
+	in.TrustedMembers = make(map[string]directory.MembershipChange, len(d.Groups)+len(d.Memberships))
 	for _, g := range d.Groups {
 		seenG[g.ExternalID] = true
 		in.Groups = append(in.Groups, g)
+		in.TrustedMembers[g.ExternalID] = directory.MembershipChange{GroupID: g.ExternalID}
+	}
+	for _, m := range d.Memberships {
+		in.TrustedMembers[m.GroupID] = m
 	}
 	snapUsers := make(map[string]*directory.User)
 	snapGroups := make(map[string]*directory.Group)
@@ -401,6 +407,9 @@ func deltaInput(d *directory.Delta, cur *directory.Snapshot, pendingUsers, pendi
 		}
 	}
 	for _, id := range pendingGroups {
+		// Its last change failed: the pool may hold anything, so its
+		// members are read and compared.
+		delete(in.TrustedMembers, id)
 		switch g := snapGroups[id]; {
 		case g == nil:
 			in.RemovedGroups = append(in.RemovedGroups, id)
