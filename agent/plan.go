@@ -71,8 +71,8 @@ type Input struct {
 	// what was changed by hand in the pool.
 	TrustedMembers map[string]directory.MembershipChange
 	Target         Target
-	Settings      Settings
-	Limits        Limits
+	Settings       Settings
+	Limits         Limits
 	// ManagedUsers is the number of pool users idsync manages, the base of
 	// the deletion percentage. Zero means: count the managed users in
 	// Target (right for a full cycle).
