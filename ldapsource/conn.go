@@ -23,6 +23,11 @@ type Source struct {
 	opts   Options
 	log    *zap.Logger
 	binder binder
+	// buildDeltas makes Delta rebuild memberships with directory.Build
+	// instead of updating them; graphMax, when not zero, replaces
+	// graphShare (tests and benchmarks compare the two).
+	buildDeltas bool
+	graphMax    float64
 
 	mu   sync.Mutex
 	conn *ldap.Conn

@@ -27,8 +27,9 @@ const guidBatch = 100
 // changed or were deleted. Changed objects are read again in full (groups with
 // their complete direct member list, by ranged retrieval), applied to the
 // previous state kept in prev (users, groups and the direct-member graph),
-// scope and nested memberships are rebuilt with directory.Build, and the
-// result is directory.Diff(prev, next). Renames and moves are therefore
+// scope and nested memberships are brought up to date with
+// directory.MemberGraph (see nextState), and the result is
+// directory.Diff(prev, next). Renames and moves are therefore
 // updates, moves out of scope removals and moves in additions.
 //
 // Delta returns an error wrapping ErrFullSyncRequired when prev has no
@@ -102,8 +103,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 	if prevSnap == nil {
 		return nil, fmt.Errorf("delta: %w: no previous state", ErrFullSyncRequired)
 	}
-	cand := applyChanges(prevSnap, rd, deleted, changed)
-	snap := directory.Build(cand, filter)
+	snap := s.nextState(prevSnap, rd, deleted, changed, filter)
 	snap.Watermark = next
 	gone := make(map[string]bool, len(deleted))
 	for _, id := range deleted {
