@@ -63,6 +63,16 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 	}
 	next := directory.Watermark{Mode: wm.Mode, DCHost: info.DNSHostName, InvocationID: info.InvocationID,
 		USN: info.HighestUSN, TakenAt: s.opts.Now().UTC(), Config: wm.Config}
+	if wm.USN != 0 && info.HighestUSN == wm.USN {
+		// Nothing at all was written on this DC since the last read (its
+		// highestCommittedUSN, read before that read's changes, has not
+		// moved), so there is no change to ask for: the DirSync cookie
+		// stays as it is, and a DirSync pass, which Samba answers by
+		// scanning the domain, is saved.
+		next.Cookie = wm.Cookie
+		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false), zap.Bool("dc_written", false))
+		return &directory.Delta{Watermark: next}, nil
+	}
 	rd := newReader(s, c, ous)
 	var deleted, changed []string
 	switch wm.Mode {

@@ -198,7 +198,9 @@ func testDeltaFullSyncRequired(t *testing.T, open func(t *testing.T) deltaDir) {
 		{name: "no watermark", mode: DeltaUSN,
 			watermark: func(w *directory.Watermark) { *w = directory.Watermark{} }},
 		{name: "the DC refuses the DirSync cookie", mode: DeltaDirSync,
-			watermark: func(w *directory.Watermark) { w.Cookie = []byte("garbage-from-another-dc") }},
+			// The USN moved back: something was written since, so the
+			// cookie is sent (without a write there is nothing to ask).
+			watermark: func(w *directory.Watermark) { w.Cookie, w.USN = []byte("garbage-from-another-dc"), w.USN-1 }},
 		{name: "scope changed", mode: DeltaUSN,
 			options: func(o *Options, dir deltaDir) { o.Scope.OrganizationalUnits = []string{"OU=Out," + dir.root()} }},
 		{name: "mapping changed", mode: DeltaDirSync,

@@ -3,6 +3,7 @@ package ldapsource
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -111,6 +112,37 @@ func TestDeltaDirSyncPages(t *testing.T) {
 	if len(d.Users) != 4 || len(d.RemovedUsers) != 2 || len(d.RemovedGroups) != 1 || len(d.Memberships) != 3 {
 		t.Errorf("delta: %d users, %d removed users, %d removed groups, %d membership changes; want 4, 2, 1, 3",
 			len(d.Users), len(d.RemovedUsers), len(d.RemovedGroups), len(d.Memberships))
+	}
+}
+
+// A delta when nothing was written on the DC since the last read (its
+// highestCommittedUSN did not move) asks no DirSync pass and keeps the
+// cookie; after a write it asks again.
+func TestDeltaWithoutDCWritesSkipsDirSync(t *testing.T) {
+	ctx := context.Background()
+	f := startFake(t, fakead.Options{})
+	sc := seedScenario(f)
+	src := newTestSource(t, f, func(o *Options) { o.DeltaMode = DeltaDirSync })
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	rounds := f.DirSyncRounds.Load()
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta: %v", err)
+	}
+	if n := f.DirSyncRounds.Load() - rounds; n != 0 || d.Snapshot != nil || !slices.Equal(d.Watermark.Cookie, prev.Watermark.Cookie) {
+		t.Errorf("delta without writes: %d dirsync rounds, state returned %v, cookie kept %v; want 0, false, true",
+			n, d.Snapshot != nil, slices.Equal(d.Watermark.Cookie, prev.Watermark.Cookie))
+	}
+	f.Modify(sc.alice.DN, map[string][]string{"title": {"new"}})
+	d, err = src.Delta(ctx, directory.Previous{Watermark: d.Watermark, Load: directory.PreviousOf(prev).Load})
+	if err != nil {
+		t.Fatalf("Delta after a write: %v", err)
+	}
+	if n := f.DirSyncRounds.Load() - rounds; n == 0 || len(d.Users) != 1 {
+		t.Errorf("delta after a write: %d dirsync rounds, %d users changed; want some, 1", n, len(d.Users))
 	}
 }
 
