@@ -1,6 +1,7 @@
 package ldapsource
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -31,6 +32,9 @@ func (s *Source) nextState(prev *directory.Snapshot, rd *reader, deleted, change
 	}
 	if s.buildDeltas || float64(len(rd.links)+len(deleted)) > share*float64(len(prev.Graph.Links)) {
 		return directory.Build(applyChanges(prev, rd, deleted, changed), filter)
+	}
+	if next := attributesOnly(prev, rd, deleted, changed); next != nil {
+		return next
 	}
 	g := directory.NewMemberGraph(directory.SnapshotCandidates(prev), filter)
 	for _, us := range []struct {
@@ -144,5 +148,65 @@ func (s *Source) nextState(prev *directory.Snapshot, rd *reader, deleted, change
 	}
 	next.Graph.Links = append(next.Graph.Links, ch.Links...)
 	slices.SortFunc(next.Graph.Links, func(a, b directory.Links) int { return strings.Compare(a.GroupID, b.GroupID) })
+	return next
+}
+
+// attributesOnly returns the next state when the delta read changed only
+// attributes of users that stay candidates with the same primary group: no
+// group read again or gone, no user come or gone. Memberships and the group
+// filter's scope then stand, and the users are replaced in place. It
+// returns nil otherwise.
+func attributesOnly(prev *directory.Snapshot, rd *reader, deleted, changed []string) *directory.Snapshot {
+	if len(rd.links) > 0 {
+		return nil
+	}
+	read := make(map[string]*directory.User, len(rd.users))
+	for i := range rd.users {
+		read[rd.users[i].ExternalID] = &rd.users[i]
+	}
+	links := make(map[string]bool, len(prev.Graph.Links))
+	for _, l := range prev.Graph.Links {
+		links[l.GroupID] = true
+	}
+	next := &directory.Snapshot{Groups: prev.Groups, Graph: directory.Graph{Links: prev.Graph.Links}}
+	known := 0
+	swap := func(us []directory.User) ([]directory.User, bool) {
+		out := slices.Clone(us)
+		for i := range out {
+			if u, ok := read[out[i].ExternalID]; ok {
+				if u.PrimaryGroupID != out[i].PrimaryGroupID {
+					return nil, false
+				}
+				out[i] = *u
+				known++
+			}
+		}
+		return out, true
+	}
+	var ok bool
+	if next.Users, ok = swap(prev.Users); !ok {
+		return nil
+	}
+	if next.Graph.Excluded, ok = swap(prev.Graph.Excluded); !ok {
+		return nil
+	}
+	if known != len(read) {
+		return nil // a new candidate, or one read twice
+	}
+	// Every other object named must be neither a previous candidate (it
+	// would have left) nor a group.
+	prevUser := make(map[string]bool, len(read))
+	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+		for _, u := range us {
+			prevUser[u.ExternalID] = true
+		}
+	}
+	for _, ids := range [][]string{deleted, changed, slices.Collect(maps.Keys(rd.seen))} {
+		for _, id := range ids {
+			if links[id] || (prevUser[id] && read[id] == nil) {
+				return nil
+			}
+		}
+	}
 	return next
 }

@@ -146,3 +146,50 @@ func testDeltaGraphRounds(t *testing.T, scope Scope, mode DeltaMode, seed uint64
 		}
 	}
 }
+
+// A delta that changed only users' attributes keeps the previous state's
+// memberships as they are (no graph, no Build) and equals the Build-based
+// delta.
+func TestDeltaAttributesOnly(t *testing.T) {
+	ctx := context.Background()
+	f := startFake(t, fakead.Options{})
+	sc := seedScenario(f)
+	src := newTestSource(t, f, func(o *Options) {
+		o.DeltaMode = DeltaUSN
+		o.Scope.OrganizationalUnits = []string{ouStaff}
+		o.Scope.Groups = []string{"Engineers"}
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Modify(sc.alice.DN, map[string][]string{"title": {"Lead"}})
+	f.Modify(sc.bob.DN, map[string][]string{"displayName": {"Robert"}})
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Users) != 2 || len(d.Memberships) != 0 || len(d.Snapshot.Groups) == 0 || &d.Snapshot.Groups[0] != &prev.Groups[0] {
+		t.Errorf("attributes-only delta: %d users, %d membership changes, groups shared with the previous state %v; want 2, 0, true",
+			len(d.Users), len(d.Memberships), len(d.Snapshot.Groups) > 0 && &d.Snapshot.Groups[0] == &prev.Groups[0])
+	}
+	src.buildDeltas = true
+	built, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark"), cmpopts.IgnoreFields(directory.Delta{}, "Watermark")}
+	if diff := cmp.Diff(built, d, opts...); diff != "" {
+		t.Errorf("attributes-only delta (-Build +kept):\n%s", diff)
+	}
+	// A primary group change is not attributes only.
+	f.Modify(sc.alice.DN, map[string][]string{"primaryGroupID": {"6000"}})
+	src.buildDeltas = false
+	d, err = src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Snapshot.Groups) > 0 && &d.Snapshot.Groups[0] == &prev.Groups[0] {
+		t.Error("a primary group change kept the previous memberships")
+	}
+}
