@@ -21,7 +21,8 @@ const guidBatch = 100
 // complete state (Delta.Snapshot) and watermark. When the directory reports
 // no change at all, the previous state is not read (prev.Load is not
 // called) and Delta.Snapshot is nil: the previous state stands, with the new
-// watermark.
+// watermark. Delta.Snapshot is nil too when the changes reported touch
+// nothing of the previous state (objects outside the scope).
 //
 // Design: the LDAP delta (DirSync or uSNChanged) only says which objects
 // changed or were deleted. Changed objects are read again in full (groups with
@@ -112,6 +113,10 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 	}
 	if prevSnap == nil {
 		return nil, fmt.Errorf("delta: %w: no previous state", ErrFullSyncRequired)
+	}
+	if untouched(prevSnap, rd, deleted, changed) {
+		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false), zap.Int("out_of_scope_changes", len(rd.seen)+len(deleted)))
+		return &directory.Delta{Watermark: next}, nil
 	}
 	snap := s.nextState(prevSnap, rd, deleted, changed, filter)
 	snap.Watermark = next

@@ -210,3 +210,35 @@ func attributesOnly(prev *directory.Snapshot, rd *reader, deleted, changed []str
 	}
 	return next
 }
+
+// untouched reports whether a delta read names nothing the previous state
+// holds and read nothing it would take: objects outside the scope changed
+// (an account of another unit, a computer). The previous state then stands
+// as it is.
+func untouched(prev *directory.Snapshot, rd *reader, deleted, changed []string) bool {
+	if len(rd.users) > 0 || len(rd.links) > 0 {
+		return false
+	}
+	named := make(map[string]bool, len(deleted)+len(changed)+len(rd.seen))
+	for _, ids := range [][]string{deleted, changed} {
+		for _, id := range ids {
+			named[id] = true
+		}
+	}
+	for id := range rd.seen {
+		named[id] = true
+	}
+	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+		for i := range us {
+			if named[us[i].ExternalID] {
+				return false
+			}
+		}
+	}
+	for i := range prev.Graph.Links {
+		if named[prev.Graph.Links[i].GroupID] {
+			return false
+		}
+	}
+	return true
+}

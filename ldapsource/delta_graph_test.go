@@ -193,3 +193,31 @@ func TestDeltaAttributesOnly(t *testing.T) {
 		t.Error("a primary group change kept the previous memberships")
 	}
 }
+
+// A delta whose changes are all outside the scope returns no new state:
+// the previous one stands.
+func TestDeltaOutOfScopeChangesKeepTheState(t *testing.T) {
+	ctx := context.Background()
+	f := startFake(t, fakead.Options{})
+	sc := seedScenario(f)
+	src := newTestSource(t, f, func(o *Options) {
+		o.DeltaMode = DeltaDirSync
+		o.Scope.OrganizationalUnits = []string{ouStaff}
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Modify(sc.carol.DN, map[string][]string{"title": {"elsewhere"}}) // OU=Other
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.IsEmpty() || d.Snapshot != nil {
+		t.Errorf("delta of an out-of-scope change: empty %v, state returned %v; want true, false", d.IsEmpty(), d.Snapshot != nil)
+	}
+	f.Modify(sc.alice.DN, map[string][]string{"title": {"here"}})
+	if d, err = src.Delta(ctx, directory.PreviousOf(prev)); err != nil || d.Snapshot == nil || len(d.Users) != 1 {
+		t.Errorf("delta of an in-scope change: %v", err)
+	}
+}
