@@ -233,7 +233,9 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		if err == nil && d.Snapshot == nil && len(pu)+len(pg) > 0 {
 			// Nothing changed, but failed objects are planned again from
 			// the state, which stands.
-			_, err = prev.load()
+			if _, err = prev.load(); err == nil && prev.snap == nil {
+				err = fmt.Errorf("%w: the local snapshot of the directory is missing", directory.ErrFullSyncRequired)
+			}
 		}
 		switch {
 		case errors.Is(err, state.ErrDamagedSnapshot):

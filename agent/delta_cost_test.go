@@ -251,3 +251,28 @@ func handEdit(t *testing.T, r *rig, groupExt string, add, remove []string) {
 		t.Fatal(err)
 	}
 }
+
+// An object whose change failed is planned again by the next delta even
+// when the directory reports no change: the state is loaded for it.
+func TestNoChangeDeltaRetriesPendingObjects(t *testing.T) {
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	ctx := t.Context()
+	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
+	if _, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerManual}); err != nil {
+		t.Fatal(err)
+	}
+	r.emu.SetFailObjects([]string{"user2@pool.idp.test"})
+	r.dir.set(func(d *fakeDir) { d.users[1].JobTitle = "Boss" })
+	if job, _ := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerAuto}); job == nil || job.Result.UserStatistics.Updated.Failed != 1 {
+		t.Fatalf("cycle with a failing update: %+v", job)
+	}
+	r.emu.SetFailObjects(nil)
+	job, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerAuto})
+	if err != nil || job.Mode != "delta" || job.Result.UserStatistics.Updated.Success != 1 {
+		t.Fatalf("delta without directory change after a failure: %+v, %v; want the failed update made", job, err)
+	}
+	users, _ := r.poolState()
+	if len(users) != 2 {
+		t.Errorf("pool users %v", users)
+	}
+}
