@@ -8,6 +8,7 @@ import (
 
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/state"
@@ -254,11 +255,30 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 			in = deltaInput(d, cur, pu, pg)
 		}
 	}
+	var pool *poolRead
 	if full {
 		c.log.Info("full synchronization", zap.String("reason", why))
-		snap, err = src.Snapshot(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
+		// The directory and the pool are read at once: neither needs the
+		// other, and each mostly waits for its server.
+		eg, ectx := errgroup.WithContext(ctx)
+		eg.Go(func() error {
+			s, err := src.Snapshot(ectx)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errSourceRead, err)
+			}
+			snap = s
+			return nil
+		})
+		eg.Go(func() error {
+			p, err := readPool(ectx, a.opts.Cloud, a.opts.Concurrency, c.settings.Plan.CaptureGroups)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errTargetRead, err)
+			}
+			pool = p
+			return nil
+		})
+		if err := eg.Wait(); err != nil {
+			return nil, err
 		}
 		wm = snap.Watermark
 		in = Input{Mode: ModeFull, Users: snap.Users, Groups: snap.Groups}
@@ -272,7 +292,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	var x *ids
 	switch {
 	case in.Mode == ModeFull:
-		in.Target, x, err = readFullTarget(ctx, a.opts.Cloud, a.opts.Concurrency, &in)
+		in.Target, x, err = pool.target(ctx, a.opts.Cloud, &in)
 	case emptyDelta(&in):
 		// Nothing to compare: the plan is empty whatever the pool holds.
 		x = newIDs()

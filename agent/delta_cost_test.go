@@ -2,15 +2,20 @@ package agent
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	om "github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/organizationmanager/v1/idp"
 
 	"github.com/idsync/idsync/internal/directory"
 	"github.com/idsync/idsync/internal/emulator"
@@ -274,5 +279,52 @@ func TestNoChangeDeltaRetriesPendingObjects(t *testing.T) {
 	users, _ := r.poolState()
 	if len(users) != 2 {
 		t.Errorf("pool users %v", users)
+	}
+}
+
+// waitingDir is a directory whose full read waits until the pool's users
+// were listed: a full cycle that read the pool only after the directory
+// would never finish it.
+type waitingDir struct {
+	*fakeDir
+	listed chan struct{}
+}
+
+func (d waitingDir) Snapshot(ctx context.Context) (*directory.Snapshot, error) {
+	select {
+	case <-d.listed:
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("the pool was not read while the directory was")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return d.fakeDir.Snapshot(ctx)
+}
+
+// listingCloud tells when the pool's users were listed.
+type listingCloud struct {
+	Cloud
+	once   sync.Once
+	listed chan struct{}
+}
+
+func (c *listingCloud) ListAllUsers(ctx context.Context, fn func(*idp.User) error) error {
+	err := c.Cloud.ListAllUsers(ctx, fn)
+	c.once.Do(func() { close(c.listed) })
+	return err
+}
+
+// A full cycle reads the pool while it reads the directory.
+func TestFullCycleReadsPoolAndDirectoryAtOnce(t *testing.T) {
+	listed := make(chan struct{})
+	var r *rig
+	r = newRig(t, emulator.Options{NoMinInterval: true}, func(o *Options) {
+		o.Cloud = &listingCloud{Cloud: o.Cloud, listed: listed}
+		o.NewSource = func(SyncSettings) (Source, error) { return waitingDir{fakeDir: r.dir, listed: listed}, nil }
+	})
+	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
+	job, err := r.agent.RunCycle(t.Context(), CycleOptions{Trigger: TriggerManual, Full: true})
+	if err != nil || job.Status != state.StatusSuccess || job.Result.UserStatistics.Created.Success != 2 {
+		t.Fatalf("full cycle: %+v, %v", job, err)
 	}
 }

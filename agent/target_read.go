@@ -60,13 +60,26 @@ func (x *ids) removeUser(ext string) {
 	delete(x.users, ext)
 }
 
-// readFullTarget lists the whole pool: every user, every external group of
-// the pool with its members, and the organization's other groups: all of
-// them when in's settings allow capture, else those holding the names in's
-// new groups map to, so that the plan rejects a taken name up front.
-func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) (Target, *ids, error) {
-	var t Target
-	x := newIDs()
+// A full cycle's target is the whole pool: every user, every external group
+// of the pool with its members, and the organization's other groups: all of
+// them when the settings allow capture, else those holding the names the
+// directory's new groups map to, so that the plan rejects a taken name up
+// front (readPool, then poolRead.target).
+
+// poolRead is what a full cycle reads of the pool before it knows the
+// directory: every user, the external groups with their members and, for
+// capture, the other groups.
+type poolRead struct {
+	t       Target
+	x       *ids
+	capture bool
+}
+
+// readPool reads the pool; it needs nothing of the directory, so a full
+// cycle reads it while the directory is read.
+func readPool(ctx context.Context, pool Pool, concurrency int, capture bool) (*poolRead, error) {
+	pr := &poolRead{x: newIDs(), capture: capture}
+	t, x := &pr.t, pr.x
 	err := pool.ListAllUsers(ctx, func(u *idp.User) error {
 		pu := poolUserFrom(u)
 		t.Users = append(t.Users, pu)
@@ -74,33 +87,41 @@ func readFullTarget(ctx context.Context, pool Pool, concurrency int, in *Input) 
 		return nil
 	})
 	if err != nil {
-		return t, nil, fmt.Errorf("list pool users: %w", err)
+		return nil, fmt.Errorf("list pool users: %w", err)
 	}
 	for g, err := range pool.ExternalGroups(ctx, "") {
 		if err != nil {
-			return t, nil, fmt.Errorf("list external groups: %w", err)
+			return nil, fmt.Errorf("list external groups: %w", err)
 		}
 		t.Groups = append(t.Groups, poolGroupFrom(g))
 		x.groups[g.GetExternalId()] = g.GetId()
 	}
 	if err := readMembers(ctx, pool, concurrency, t.Groups, x, nil); err != nil {
-		return t, nil, err
+		return nil, err
 	}
-	if !in.Settings.CaptureGroups {
-		if err := lookUpGroupNames(ctx, pool, in, &t); err != nil {
-			return t, nil, err
-		}
-		return t, x, nil
+	if !capture {
+		return pr, nil
 	}
 	for g, err := range pool.Groups(ctx, "") {
 		if err != nil {
-			return t, nil, fmt.Errorf("list organization groups: %w", err)
+			return nil, fmt.Errorf("list organization groups: %w", err)
 		}
 		if g.GetExternalId() == "" {
 			t.Groups = append(t.Groups, poolGroupFrom(g))
 		}
 	}
-	return t, x, nil
+	return pr, nil
+}
+
+// target completes the pool read for in: without capture, the groups
+// holding the names in's groups map to.
+func (pr *poolRead) target(ctx context.Context, pool Pool, in *Input) (Target, *ids, error) {
+	if !pr.capture {
+		if err := lookUpGroupNames(ctx, pool, in, &pr.t); err != nil {
+			return pr.t, nil, err
+		}
+	}
+	return pr.t, pr.x, nil
 }
 
 // readMembers fills the Members of managed groups: the external ids of the
