@@ -28,6 +28,12 @@ type Source struct {
 	// graphShare (tests and benchmarks compare the two).
 	buildDeltas bool
 	graphMax    float64
+	// noMemberEdits makes Delta read again every group DirSync reports,
+	// even when only its members changed (tests compare the two).
+	noMemberEdits bool
+	// memberEdits is how many groups the last Delta took from DirSync's
+	// member values instead of reading them again.
+	memberEdits int
 
 	mu   sync.Mutex
 	conn *ldap.Conn

@@ -75,7 +75,24 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 		return &directory.Delta{Watermark: next}, nil
 	}
 	rd := newReader(s, c, ous)
-	var deleted, changed []string
+	var (
+		deleted, changed []string
+		prevSnap         *directory.Snapshot
+	)
+	load := func() error {
+		if prevSnap != nil {
+			return nil
+		}
+		p, err := prev.Load()
+		if err != nil {
+			return fmt.Errorf("delta: read the previous state: %w", err)
+		}
+		if p == nil {
+			return fmt.Errorf("delta: %w: no previous state", ErrFullSyncRequired)
+		}
+		prevSnap = p
+		return nil
+	}
 	switch wm.Mode {
 	case directory.ModeUSN:
 		if deleted, err = s.readUSNChanges(ctx, rd, base, wm.USN); err != nil {
@@ -90,7 +107,18 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 			return nil, fmt.Errorf("delta: %w", err)
 		}
 		deleted, changed, next.Cookie = round.deleted, round.changed, round.cookie
-		if err := s.reread(ctx, rd, base, changed); err != nil {
+		reread := changed
+		if len(round.edits) > 0 && !s.noMemberEdits {
+			// Groups whose members alone changed are not read again:
+			// their new direct members are the previous ones with the
+			// values DirSync reported.
+			if err := load(); err != nil {
+				return nil, err
+			}
+			reread = applyMemberEdits(prevSnap, rd, round.edits, changed)
+			s.memberEdits = len(changed) - len(reread)
+		}
+		if err := s.reread(ctx, rd, base, reread); err != nil {
 			return nil, fmt.Errorf("delta: %w", err)
 		}
 	default:
@@ -107,12 +135,8 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 	if err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
-	prevSnap, err := prev.Load()
-	if err != nil {
-		return nil, fmt.Errorf("delta: read the previous state: %w", err)
-	}
-	if prevSnap == nil {
-		return nil, fmt.Errorf("delta: %w: no previous state", ErrFullSyncRequired)
+	if err := load(); err != nil {
+		return nil, err
 	}
 	if untouched(prevSnap, rd, deleted, changed) {
 		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false), zap.Int("out_of_scope_changes", len(rd.seen)+len(deleted)))

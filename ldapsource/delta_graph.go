@@ -242,3 +242,53 @@ func untouched(prev *directory.Snapshot, rd *reader, deleted, changed []string) 
 	}
 	return true
 }
+
+// applyMemberEdits puts into rd, as if read again, the groups of the
+// previous state whose only change was to their member values: the
+// previous direct members with edits' values removed and added. It returns
+// the changed objects still to read (the others, and edited objects the
+// previous state has no links for).
+func applyMemberEdits(prev *directory.Snapshot, rd *reader, edits map[string]*memberEdit, changed []string) []string {
+	links := make(map[string]*directory.Links, len(edits))
+	for i := range prev.Graph.Links {
+		if _, ok := edits[prev.Graph.Links[i].GroupID]; ok {
+			links[prev.Graph.Links[i].GroupID] = &prev.Graph.Links[i]
+		}
+	}
+	groups := make(map[string]*directory.Group, len(edits))
+	for i := range prev.Groups {
+		if _, ok := links[prev.Groups[i].ExternalID]; ok {
+			groups[prev.Groups[i].ExternalID] = &prev.Groups[i]
+		}
+	}
+	var rest []string
+	for _, id := range changed {
+		l, ok := links[id]
+		if !ok || (l.InScope && groups[id] == nil) {
+			rest = append(rest, id)
+			continue
+		}
+		ed := edits[id]
+		gone := make(map[string]bool, len(ed.removed))
+		for _, m := range ed.removed {
+			gone[m] = true
+		}
+		direct := make([]string, 0, len(l.Direct)+len(ed.added))
+		for _, m := range l.Direct {
+			if !gone[m] {
+				direct = append(direct, m)
+			}
+		}
+		for _, m := range ed.added {
+			direct = append(direct, rd.intern(m))
+		}
+		rd.links[id] = directory.Links{GroupID: l.GroupID, RID: l.RID, InScope: l.InScope, Direct: direct}
+		if g := groups[id]; g != nil {
+			ng := *g
+			ng.Members = nil
+			rd.groups[id] = ng
+		}
+		rd.seen[id] = true
+	}
+	return rest
+}

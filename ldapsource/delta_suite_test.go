@@ -44,6 +44,58 @@ func runDeltaSuite(t *testing.T, open func(t *testing.T) deltaDir) {
 	t.Run("full sync required", func(t *testing.T) { testDeltaFullSyncRequired(t, open) })
 }
 
+// testDeltaMemberValues changes only member values (a group's members and
+// a nested group's) and checks that the DirSync delta, which takes them
+// from the incremental values where the directory gives them, equals the
+// one that reads the groups again, and leaves the state a full read gives.
+// It returns how many groups were taken from member values.
+func testDeltaMemberValues(t *testing.T, dir deltaDir) int {
+	ctx := t.Context()
+	in := "OU=In," + dir.root()
+	dir.addOU(t, in)
+	a, b, c := dir.addUser(t, "a", in), dir.addUser(t, "b", in), dir.addUser(t, "c", in)
+	inner := dir.addGroup(t, "inner", in, "", a, b)
+	outer := dir.addGroup(t, "outer", in, "", inner)
+	other := dir.addGroup(t, "other", in, "", c)
+	src := dir.source(t, func(o *Options) {
+		o.Scope.OrganizationalUnits = []string{in}
+		o.DeltaMode = DeltaDirSync
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	dir.members(t, inner, []string{c}, []string{a})
+	dir.members(t, outer, []string{other}, nil)
+	dir.members(t, other, nil, []string{c})
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta: %v", err)
+	}
+	edited := src.memberEdits
+	src.noMemberEdits = true
+	read, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta reading the groups again: %v", err)
+	}
+	opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark"),
+		cmpopts.IgnoreFields(directory.Delta{}, "Watermark")}
+	if diff := cmp.Diff(read, d, opts...); diff != "" {
+		t.Errorf("delta from member values differs from reading the groups again (-read +values):\n%s", diff)
+	}
+	fresh, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh, d.Snapshot, opts...); diff != "" {
+		t.Errorf("state after the delta differs from a full read (-full +delta):\n%s", diff)
+	}
+	if len(d.Memberships) != 3 {
+		t.Errorf("membership changes %+v; want inner, outer and other", d.Memberships)
+	}
+	return edited
+}
+
 // testDeltaChanges makes one change of every kind and checks the delta
 // against what was changed, against a fresh full read, and that a second
 // delta is empty.

@@ -59,6 +59,15 @@ func (d *fakeDir) source(t *testing.T, mod func(*Options)) *Source { return newT
 
 // TestDeltaSuite runs the shared delta suite against the fake AD, with
 // small DirSync pages so that every DirSync read takes several rounds.
+// TestDeltaMemberValuesFake: the fake gives no incremental member values,
+// so the groups are read again; the delta is the same either way.
+func TestDeltaMemberValuesFake(t *testing.T) {
+	f := startFake(t, fakead.Options{DirSyncPageSize: 3})
+	d := &fakeDir{f: f}
+	d.addOU(t, d.root())
+	testDeltaMemberValues(t, d)
+}
+
 func TestDeltaSuite(t *testing.T) {
 	runDeltaSuite(t, func(t *testing.T) deltaDir {
 		f := startFake(t, fakead.Options{DirSyncPageSize: 3})
