@@ -43,6 +43,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 		return nil, fmt.Errorf("delta: %w: no previous watermark", ErrFullSyncRequired)
 	}
 	wm := prev.Watermark
+	s.memberEdits = 0
 	c, err := s.connection(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
@@ -151,7 +152,8 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 	d := directory.Diff(prevSnap, snap, gone)
 	s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Int("changed_users", len(d.Users)),
 		zap.Int("changed_groups", len(d.Groups)), zap.Int("removed_users", len(d.RemovedUsers)),
-		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)))
+		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)),
+		zap.Int("groups_from_member_values", s.memberEdits))
 	return d, nil
 }
 
