@@ -28,6 +28,11 @@ import (
 // chunks: a header with the counts and the watermark, then each section in
 // chunks of snapshotChunk elements. The file is replaced atomically; gzip's
 // checksum and the header's counts reject a damaged or truncated file.
+// The gzip stream is not compressed (stored blocks): compressing took four
+// times as long as encoding, and inflating twice as long as decoding, for a
+// file 2.5 times smaller (W10k: 7.3 instead of 2.9 MB; encode and decode
+// 44 instead of 178 ms), and a delta with changes reads and writes it
+// whole. Files written compressed by earlier versions read the same.
 const (
 	snapshotFormat = 1
 	snapshotChunk  = 512
@@ -188,7 +193,7 @@ func writeSnapshot(w io.Writer, snap *directory.Snapshot, id string) error {
 
 func writeSnapshotRaw(w io.Writer, h snapshotHeader, snap *directory.Snapshot) error {
 	h.Check = h.check()
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	zw, err := gzip.NewWriterLevel(w, gzip.NoCompression)
 	if err != nil {
 		return err
 	}
