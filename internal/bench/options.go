@@ -43,6 +43,11 @@ type Options struct {
 	// cloud the user-control scenario measures. Zero means 50; negative
 	// skips the scenario.
 	UserControlChanges int
+	// FullSyncsOnly skips the plain emulator's cycles (full sync, no-change
+	// cycles, deltas, user control) and runs only the latency and
+	// rate-limited full syncs and the floor: a latency run of a large
+	// workload on its own.
+	FullSyncsOnly bool
 	// Command is the command line recorded in the report.
 	Command string
 }
