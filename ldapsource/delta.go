@@ -24,14 +24,17 @@ const guidBatch = 100
 // watermark. Delta.Snapshot is nil too when the changes reported touch
 // nothing of the previous state (objects outside the scope).
 //
-// Design: the LDAP delta (DirSync or uSNChanged) only says which objects
-// changed or were deleted. Changed objects are read again in full (groups with
-// their complete direct member list, by ranged retrieval), applied to the
-// previous state kept in prev (users, groups and the direct-member graph),
-// scope and nested memberships are brought up to date with
-// directory.MemberGraph (see nextState), and the result is
-// directory.Diff(prev, next). Renames and moves are therefore
-// updates, moves out of scope removals and moves in additions.
+// Design: the LDAP delta (DirSync or uSNChanged) says which objects changed
+// or were deleted. Changed objects are read again in full (groups with their
+// complete direct member list, by ranged retrieval), except groups whose
+// member values alone changed, which DirSync's incremental values give
+// (applyMemberEdits); the result is applied to the previous state kept in
+// prev (users, groups and the direct-member graph), scope and nested
+// memberships are brought up to date (nextState: kept, MemberGraph or
+// Build), and the result is directory.Diff(prev, next). Renames and moves
+// are therefore updates, moves out of scope removals and moves in
+// additions. When the DC's highestCommittedUSN has not moved, nothing is
+// asked at all.
 //
 // Delta returns an error wrapping ErrFullSyncRequired when prev has no
 // watermark or no state, was taken on another DC or before a DC restore
