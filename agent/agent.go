@@ -21,6 +21,10 @@ import (
 type Store interface {
 	Snapshot(kind string) (*directory.Snapshot, error)
 	SaveSnapshot(kind string, snap *directory.Snapshot) error
+	// Watermark returns the last snapshot's watermark without reading the
+	// snapshot; SetWatermark moves it while the snapshot stands.
+	Watermark(kind string) (directory.Watermark, error)
+	SetWatermark(kind string, wm directory.Watermark) error
 	AllIDs(k directory.Kind) (map[string]string, error)
 	ReplaceIDs(k directory.Kind, pairs map[string]string) error
 	UpdateIDs(k directory.Kind, set map[string]string, remove []string) error

@@ -13,9 +13,11 @@ type Source interface {
 	// Snapshot reads the whole scope. An error means no usable read: a
 	// partial read is never returned.
 	Snapshot(ctx context.Context) (*directory.Snapshot, error)
-	// Delta reads the changes since prev. It fails with an error wrapping
-	// directory.ErrFullSyncRequired when only a full read can be trusted.
-	Delta(ctx context.Context, prev *directory.Snapshot) (*directory.Delta, error)
+	// Delta reads the changes since prev, loading the previous state only
+	// when something changed (Delta.Snapshot is nil when nothing did). It
+	// fails with an error wrapping directory.ErrFullSyncRequired when only
+	// a full read can be trusted, and wraps prev.Load's errors.
+	Delta(ctx context.Context, prev directory.Previous) (*directory.Delta, error)
 }
 
 // The pool model agent speaks with Identity Hub (see internal/pool).

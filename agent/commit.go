@@ -15,7 +15,9 @@ import (
 
 // apply applies the plan, reports progress, and records what the next
 // cycle builds on.
-func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot, x *ids) error {
+// snap is the directory state to keep; nil keeps the previous one with
+// the new watermark wm.
+func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot, wm directory.Watermark, x *ids) error {
 	a := c.a
 	reps := c.session.startReports(ctx)
 	var shown sync.WaitGroup
@@ -54,7 +56,7 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 	if err := reps.Flush(ctx); err != nil {
 		return err
 	}
-	return c.commit(ctx, plan, snap, x, ap)
+	return c.commit(ctx, plan, snap, wm, x, ap)
 }
 
 // commit records the new directory state and what must be retried, then
@@ -62,7 +64,7 @@ func (c *cycle) apply(ctx context.Context, plan *Plan, snap *directory.Snapshot,
 // leaves the token behind the local state, which the next cycle sees as a
 // mismatch and answers with a full cycle; the token is never ahead of what
 // was applied.
-func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot, x *ids, ap *applier) error {
+func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot, wm directory.Watermark, x *ids, ap *applier) error {
 	a := c.a
 	var pendingUsers, pendingGroups []string
 	for ext := range ap.failedUsers {
@@ -117,7 +119,12 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 			return err
 		}
 	}
-	if err := st.SaveSnapshot(sessionKind, snap); err != nil {
+	if snap != nil {
+		if err := st.SaveSnapshot(sessionKind, snap); err != nil {
+			return err
+		}
+	} else if err := st.SetWatermark(sessionKind, wm); err != nil {
+		// A delta that changed nothing moves the watermark only.
 		return err
 	}
 	if plan.Mode == ModeFull {
@@ -125,7 +132,7 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 			return err
 		}
 	}
-	token, err := encodeToken(snap.Watermark, ScopeFingerprint(c.settings))
+	token, err := encodeToken(wm, ScopeFingerprint(c.settings))
 	if err != nil {
 		return fmt.Errorf("encode the replication token: %w", err)
 	}

@@ -176,14 +176,18 @@ func (c *cycle) sync(ctx context.Context) error {
 	if err := c.holdQuarantined(pr); err != nil {
 		return err
 	}
-	return c.apply(ctx, pr.plan, pr.snap, pr.x)
+	return c.apply(ctx, pr.plan, pr.snap, pr.wm, pr.x)
 }
 
 // prepared is a plan with what applying it needs.
 type prepared struct {
 	in   *Input
 	plan *Plan
+	// snap is the directory state to keep, nil when a delta found no
+	// change (the previous one stands); wm is the new watermark either way.
 	snap *directory.Snapshot
+	wm   directory.Watermark
+	prev *previousState
 	x    *ids
 }
 
@@ -197,17 +201,17 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	if cl, ok := src.(interface{ Close() error }); ok {
 		defer cl.Close()
 	}
-	prev, err := a.opts.Store.Snapshot(sessionKind)
+	wm, err := a.opts.Store.Watermark(sessionKind)
 	damaged := errors.Is(err, state.ErrDamagedSnapshot)
 	switch {
 	case damaged:
 		// A full read does not use the snapshot, and rewrites it.
 		c.log.Warn("the local snapshot of the directory is damaged; synchronizing in full", zap.Error(err))
-		prev = nil
+		wm = directory.Watermark{}
 	case err != nil:
 		return nil, err
 	}
-	full, why := c.chooseFull(prev)
+	full, why := c.chooseFull(wm)
 	if damaged && !c.opts.Full {
 		why = "the local snapshot of the directory is damaged"
 	}
@@ -217,6 +221,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		listed Target
 		x      *ids
 	)
+	prev := &previousState{store: a.opts.Store}
 	if !full {
 		pu, err := a.opts.Store.Pending(directory.KindUser)
 		if err != nil {
@@ -226,15 +231,29 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, err := src.Delta(ctx, prev)
+		d, err := src.Delta(ctx, directory.Previous{Watermark: wm, Load: prev.load})
+		if err == nil && d.Snapshot == nil && len(pu)+len(pg) > 0 {
+			// Nothing changed, but failed objects are planned again from
+			// the state, which stands.
+			if _, err = prev.load(); err == nil && prev.snap == nil {
+				err = fmt.Errorf("%w: the local snapshot of the directory is missing", directory.ErrFullSyncRequired)
+			}
+		}
 		switch {
+		case errors.Is(err, state.ErrDamagedSnapshot):
+			c.log.Warn("the local snapshot of the directory is damaged; synchronizing in full", zap.Error(err))
+			full, why = true, "the local snapshot of the directory is damaged"
 		case errors.Is(err, directory.ErrFullSyncRequired):
 			full, why = true, err.Error()
 		case err != nil:
 			return nil, fmt.Errorf("%w: %w", errSourceRead, err)
 		default:
-			snap = d.Snapshot
-			in = deltaInput(d, pu, pg)
+			snap, wm = d.Snapshot, d.Watermark
+			cur := snap
+			if cur == nil {
+				cur = prev.snap
+			}
+			in = deltaInput(d, cur, pu, pg)
 		}
 	}
 	if full {
@@ -243,6 +262,7 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 		if err != nil {
 			return nil, err
 		}
+		wm = snap.Watermark
 		in = Input{Mode: ModeFull, Users: snap.Users, Groups: snap.Groups}
 	}
 	c.job.Mode = string(in.Mode)
@@ -251,10 +271,14 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	in.Limits = a.opts.Limits
 	in.Now, in.SuspendLockedOut = a.now(), a.opts.SuspendLockedOut
 
-	if in.Mode == ModeFull {
+	switch {
+	case in.Mode == ModeFull:
 		in.Target = listed
 		err = readOtherGroups(ctx, a.opts.Cloud, &in, &in.Target)
-	} else {
+	case emptyDelta(&in):
+		// Nothing to compare: the plan is empty whatever the pool holds.
+		x = newIDs()
+	default:
 		known, kerr := a.opts.Store.AllIDs(directory.KindUser)
 		if kerr != nil {
 			return nil, kerr
@@ -275,7 +299,28 @@ func (c *cycle) prepare(ctx context.Context) (*prepared, error) {
 	c.log.Info("plan", zap.String("mode", string(plan.Mode)), zap.Int("user_changes", len(plan.Users)),
 		zap.Int("group_changes", len(plan.Groups)), zap.Int("membership_changes", len(plan.Members)),
 		zap.Int("rejected", len(plan.Rejected)), zap.Int("users_same", plan.SameUsers), zap.Int("groups_same", plan.SameGroups))
-	return &prepared{in: &in, plan: plan, snap: snap, x: x}, nil
+	return &prepared{in: &in, plan: plan, snap: snap, wm: wm, prev: prev, x: x}, nil
+}
+
+// emptyDelta reports whether a delta input names no object at all.
+func emptyDelta(in *Input) bool {
+	return len(in.Users)+len(in.Groups)+len(in.RemovedUsers)+len(in.RemovedGroups) == 0
+}
+
+// previousState loads the last snapshot once, when a delta needs it.
+type previousState struct {
+	store  Store
+	loaded bool
+	snap   *directory.Snapshot
+	err    error
+}
+
+func (p *previousState) load() (*directory.Snapshot, error) {
+	if !p.loaded {
+		p.loaded = true
+		p.snap, p.err = p.store.Snapshot(sessionKind)
+	}
+	return p.snap, p.err
 }
 
 // Plan computes what a cycle would change, without opening a session or
@@ -306,21 +351,22 @@ func (c *cycle) localOrPoolSettings(ctx context.Context) error {
 	return nil
 }
 
-// chooseFull decides between a full and a delta cycle.
-func (c *cycle) chooseFull(prev *directory.Snapshot) (bool, string) {
+// chooseFull decides between a full and a delta cycle, given the watermark
+// of the last snapshot (zero: none).
+func (c *cycle) chooseFull(wm directory.Watermark) (bool, string) {
 	a := c.a
 	switch {
 	case c.opts.Full:
 		return true, "requested"
 	case c.opts.AcceptScopeChange:
 		return true, "the scope change was confirmed"
-	case prev == nil:
+	case wm.IsZero():
 		return true, "no local snapshot of the directory"
 	case c.opts.DryRun:
 		// A dry run has no session token to compare with.
 	case c.token == "":
 		return true, "the pool has no replication token"
-	case c.token != encodeTokenOrEmpty(prev.Watermark, ScopeFingerprint(c.settings)):
+	case c.token != encodeTokenOrEmpty(wm, ScopeFingerprint(c.settings)):
 		return true, "the pool's replication token does not match the local state (another agent ran, or local state was restored)"
 	}
 	if a.opts.FullSyncInterval > 0 {

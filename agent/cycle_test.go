@@ -39,6 +39,11 @@ type fakeDir struct {
 	deleted map[string]bool
 	usn     int64
 	fail    error
+	// seen holds what each read saw, by the USN of its watermark, so that
+	// Delta, as a real source, answers "nothing changed" without loading
+	// the previous state; loads counts the loads it could not avoid.
+	seen  map[int64]*directory.Snapshot
+	loads int
 }
 
 func (d *fakeDir) read() (*directory.Snapshot, error) {
@@ -52,17 +57,41 @@ func (d *fakeDir) read() (*directory.Snapshot, error) {
 		Watermark: directory.Watermark{Mode: directory.ModeUSN, DCHost: "dc1", InvocationID: "inv", USN: d.usn}}
 	slices.SortFunc(s.Users, func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) })
 	slices.SortFunc(s.Groups, func(a, b directory.Group) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	if d.seen == nil {
+		d.seen = map[int64]*directory.Snapshot{}
+	}
+	d.seen[d.usn] = s
 	return s, nil
 }
 
 func (d *fakeDir) Snapshot(context.Context) (*directory.Snapshot, error) { return d.read() }
 
-func (d *fakeDir) Delta(_ context.Context, prev *directory.Snapshot) (*directory.Delta, error) {
+func (d *fakeDir) Delta(_ context.Context, prev directory.Previous) (*directory.Delta, error) {
+	if prev.Watermark.IsZero() {
+		return nil, fmt.Errorf("fake delta: %w", directory.ErrFullSyncRequired)
+	}
 	next, err := d.read()
 	if err != nil {
 		return nil, err
 	}
-	return directory.Diff(prev, next, d.deleted), nil
+	d.mu.Lock()
+	then := d.seen[prev.Watermark.USN]
+	unchanged := then != nil && len(d.deleted) == 0 && cmp.Equal(then.Users, next.Users) && cmp.Equal(then.Groups, next.Groups)
+	if !unchanged {
+		d.loads++
+	}
+	d.mu.Unlock()
+	if unchanged {
+		return &directory.Delta{Watermark: next.Watermark}, nil
+	}
+	p, err := prev.Load()
+	if err != nil {
+		return nil, fmt.Errorf("fake delta: %w", err)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("fake delta: %w", directory.ErrFullSyncRequired)
+	}
+	return directory.Diff(p, next, d.deleted), nil
 }
 
 func (d *fakeDir) set(fn func(d *fakeDir)) {

@@ -61,9 +61,18 @@ type Input struct {
 	// deleted or out of scope. A full cycle derives removals itself.
 	RemovedUsers  []string
 	RemovedGroups []string
-	Target        Target
-	Settings      Settings
-	Limits        Limits
+	// TrustedMembers, in a delta cycle, holds the groups whose pool
+	// members are taken to be the directory state kept since the last
+	// cycle, with the change of their effective members since then (empty
+	// for a group whose members did not change). The members of these
+	// groups are not read from the pool: their membership change is this
+	// one. Groups of Groups not in it (whose last change failed) are
+	// compared with the pool's members. The periodic full cycle repairs
+	// what was changed by hand in the pool.
+	TrustedMembers map[string]directory.MembershipChange
+	Target         Target
+	Settings       Settings
+	Limits         Limits
 	// ManagedUsers is the number of pool users idsync manages, the base of
 	// the deletion percentage. Zero means: count the managed users in
 	// Target (right for a full cycle).
@@ -159,6 +168,13 @@ type MemberChange struct {
 	GroupName string   `json:"group_name"`
 	Add       []string `json:"add,omitempty"`
 	Remove    []string `json:"remove,omitempty"`
+	// Trusted means Add and Remove come from the directory state kept
+	// since the last cycle (Input.TrustedMembers), not from the pool's
+	// members; Desired are then the group's complete effective members,
+	// which the applier falls back to when the pool refuses the change as
+	// not matching what it holds.
+	Trusted bool     `json:"-"`
+	Desired []string `json:"-"`
 }
 
 // Rejection is an object the planner refused before any call, with the

@@ -94,6 +94,10 @@ func planGroups(p *Plan, in *Input) {
 		default:
 			p.SameGroups++
 		}
+		if mc, ok := in.TrustedMembers[g.ExternalID]; ok && c.Action != ActionBind {
+			p.trustedMembers(g, name, mc)
+			continue
+		}
 		p.planMembers(g, name, t.Members)
 	}
 	for _, t := range removedGroups(in, desired) {
@@ -157,6 +161,15 @@ func (p *Plan) planMembers(g *directory.Group, name string, have []string) {
 	add, remove := directory.DiffSorted(have, want)
 	if len(add)+len(remove) > 0 {
 		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, GroupName: name, Add: add, Remove: remove})
+	}
+}
+
+// trustedMembers adds a group's membership change as the directory state
+// kept since the last cycle gives it (see Input.TrustedMembers).
+func (p *Plan) trustedMembers(g *directory.Group, name string, mc directory.MembershipChange) {
+	if len(mc.Added)+len(mc.Removed) > 0 {
+		p.Members = append(p.Members, MemberChange{GroupExternalID: g.ExternalID, GroupName: name,
+			Add: mc.Added, Remove: mc.Removed, Trusted: true, Desired: g.Members})
 	}
 }
 

@@ -82,14 +82,29 @@ func (a *Agent) SavePlan(ctx context.Context, full bool) (*SavedPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	snap := pr.snap
+	if snap == nil {
+		// The delta changed nothing: the plan builds on the state that
+		// stands, at the new watermark.
+		prev, err := pr.prev.load()
+		if err != nil {
+			return nil, err
+		}
+		if prev == nil {
+			return nil, errors.New("save plan: the local snapshot of the directory is missing")
+		}
+		cp := *prev
+		cp.Watermark = pr.wm
+		snap = &cp
+	}
 	scope := ScopeFingerprint(c.settings)
-	wm, err := encodeToken(pr.snap.Watermark, scope)
+	wm, err := encodeToken(snap.Watermark, scope)
 	if err != nil {
 		return nil, fmt.Errorf("encode the directory watermark: %w", err)
 	}
 	sp := &SavedPlan{Version: savedPlanVersion, CreatedAt: a.now().UTC(), AgentID: a.opts.AgentID, UserpoolID: a.opts.UserpoolID,
 		Scope: scope, PoolToken: token, DirectoryWatermark: wm, Plan: pr.plan}
-	if err := a.opts.Store.SaveSnapshot(planSnapshotKind, pr.snap); err != nil {
+	if err := a.opts.Store.SaveSnapshot(planSnapshotKind, snap); err != nil {
 		return nil, err
 	}
 	if err := a.opts.Store.SetMeta(metaSavedPlan, planDigest(sp)); err != nil {
@@ -148,7 +163,7 @@ func (c *cycle) applySaved(ctx context.Context) error {
 	if cl, ok := src.(interface{ Close() error }); ok {
 		defer cl.Close()
 	}
-	d, err := src.Delta(ctx, planSnap)
+	d, err := src.Delta(ctx, directory.PreviousOf(planSnap))
 	if err != nil {
 		return &StalePlanError{Changes: []string{"the directory cannot say what changed since the plan: " + err.Error()}}
 	}
@@ -184,7 +199,14 @@ func (c *cycle) applySaved(ctx context.Context) error {
 	// delta cycle does, whatever the plan's mode.
 	plan := *sp.Plan
 	plan.Mode = ModeDelta
-	if err := c.apply(ctx, &plan, d.Snapshot, x); err != nil {
+	next := d.Snapshot
+	if next == nil {
+		// The directory did not move: the plan's state becomes the
+		// agent's, at the new watermark.
+		next = planSnap
+		next.Watermark = d.Watermark
+	}
+	if err := c.apply(ctx, &plan, next, next.Watermark, x); err != nil {
 		return err
 	}
 	return a.opts.Store.SetMeta(metaSavedPlan, "")

@@ -19,7 +19,7 @@ func (d stuckDir) Snapshot(ctx context.Context) (*directory.Snapshot, error) {
 	return nil, ctx.Err()
 }
 
-func (d stuckDir) Delta(ctx context.Context, _ *directory.Snapshot) (*directory.Delta, error) {
+func (d stuckDir) Delta(ctx context.Context, _ directory.Previous) (*directory.Delta, error) {
 	_, err := d.Snapshot(ctx)
 	return nil, err
 }

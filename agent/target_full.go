@@ -31,7 +31,7 @@ func listManaged(ctx context.Context, pool Pool, concurrency int) (Target, *ids,
 		t.Groups = append(t.Groups, g)
 		x.groups[g.ExternalID] = g.ID
 	}
-	if err := readMembers(ctx, pool, concurrency, t.Groups, x); err != nil {
+	if err := readMembers(ctx, pool, concurrency, t.Groups, x, nil); err != nil {
 		return t, nil, err
 	}
 	return t, x, nil

@@ -42,13 +42,13 @@ func (x *ids) removeUser(ext string) {
 
 // readMembers fills the Members of managed groups: the external ids of the
 // managed users in them. Other subjects are left out; idsync never removes
-// them.
-func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolGroup, x *ids) error {
+// them. Groups in trusted are not read (see Input.TrustedMembers).
+func readMembers(ctx context.Context, pool Pool, concurrency int, groups []PoolGroup, x *ids, trusted map[string]directory.MembershipChange) error {
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(max(concurrency, 1))
 	for i := range groups {
 		g := &groups[i]
-		if g.ExternalID == "" {
+		if _, ok := trusted[g.ExternalID]; g.ExternalID == "" || ok {
 			continue
 		}
 		eg.Go(func() error {
@@ -84,7 +84,8 @@ type deltaTarget struct {
 
 // read reads only what a delta plan needs: the pool users and groups the
 // changed objects correspond to (by external id, or by username and name
-// for capture), and the members of the groups whose members may change.
+// for capture), and the members of the groups whose members may change and
+// are not trusted (Input.TrustedMembers).
 // The known ids map group members back to external ids.
 func (d deltaTarget) read(ctx context.Context) (Target, *ids, error) {
 	var t Target
@@ -102,7 +103,7 @@ func (d deltaTarget) read(ctx context.Context) (Target, *ids, error) {
 	if t.Groups, err = d.readGroups(ctx, x); err != nil {
 		return t, nil, err
 	}
-	if err := readMembers(ctx, d.pool, d.concurrency, t.Groups, x); err != nil {
+	if err := readMembers(ctx, d.pool, d.concurrency, t.Groups, x, d.in.TrustedMembers); err != nil {
 		return t, nil, err
 	}
 	if err := lookUpGroupNames(ctx, d.pool, d.in, &t); err != nil {
@@ -295,26 +296,32 @@ func cheaperToList(n, total int) bool {
 }
 
 // deltaInput turns a directory delta into planner input. Objects whose last
-// change failed (pending) are planned again from the new snapshot.
-func deltaInput(d *directory.Delta, pendingUsers, pendingGroups []string) Input {
+// change failed (pending) are planned again from cur, the directory state
+// after the delta (nil only when nothing is pending).
+func deltaInput(d *directory.Delta, cur *directory.Snapshot, pendingUsers, pendingGroups []string) Input {
 	in := Input{Mode: ModeDelta, Users: slices.Clone(d.Users)}
 	seenU := make(map[string]bool, len(d.Users))
 	for _, u := range d.Users {
 		seenU[u.ExternalID] = true
 	}
 	seenG := make(map[string]bool)
+	in.TrustedMembers = make(map[string]directory.MembershipChange, len(d.Groups)+len(d.Memberships))
 	for _, g := range d.Groups {
 		seenG[g.ExternalID] = true
 		in.Groups = append(in.Groups, g)
+		in.TrustedMembers[g.ExternalID] = directory.MembershipChange{GroupID: g.ExternalID}
+	}
+	for _, m := range d.Memberships {
+		in.TrustedMembers[m.GroupID] = m
 	}
 	snapUsers := make(map[string]*directory.User)
 	snapGroups := make(map[string]*directory.Group)
-	if d.Snapshot != nil {
-		for i := range d.Snapshot.Users {
-			snapUsers[d.Snapshot.Users[i].ExternalID] = &d.Snapshot.Users[i]
+	if cur != nil {
+		for i := range cur.Users {
+			snapUsers[cur.Users[i].ExternalID] = &cur.Users[i]
 		}
-		for i := range d.Snapshot.Groups {
-			snapGroups[d.Snapshot.Groups[i].ExternalID] = &d.Snapshot.Groups[i]
+		for i := range cur.Groups {
+			snapGroups[cur.Groups[i].ExternalID] = &cur.Groups[i]
 		}
 	}
 	for _, m := range d.Memberships {
@@ -337,6 +344,9 @@ func deltaInput(d *directory.Delta, pendingUsers, pendingGroups []string) Input 
 		}
 	}
 	for _, id := range pendingGroups {
+		// Its last change failed: the pool may hold anything, so its
+		// members are read and compared.
+		delete(in.TrustedMembers, id)
 		switch g := snapGroups[id]; {
 		case g == nil:
 			in.RemovedGroups = append(in.RemovedGroups, id)

@@ -23,6 +23,17 @@ type Source struct {
 	opts   Options
 	log    *zap.Logger
 	binder binder
+	// buildDeltas makes Delta rebuild memberships with directory.Build
+	// instead of updating them; graphMax, when not zero, replaces
+	// graphShare (tests and benchmarks compare the two).
+	buildDeltas bool
+	graphMax    float64
+	// noMemberEdits makes Delta read again every group DirSync reports,
+	// even when only its members changed (tests compare the two).
+	noMemberEdits bool
+	// memberEdits is how many groups the last Delta took from DirSync's
+	// member values instead of reading them again.
+	memberEdits int
 
 	mu   sync.Mutex
 	conn *ldap.Conn

@@ -18,25 +18,35 @@ import (
 const guidBatch = 100
 
 // Delta reads the changes since prev and returns them together with the new
-// complete state (Delta.Snapshot, carrying the new watermark).
+// complete state (Delta.Snapshot) and watermark. When the directory reports
+// no change at all, the previous state is not read (prev.Load is not
+// called) and Delta.Snapshot is nil: the previous state stands, with the new
+// watermark. Delta.Snapshot is nil too when the changes reported touch
+// nothing of the previous state (objects outside the scope).
 //
-// Design: the LDAP delta (DirSync or uSNChanged) only says which objects
-// changed or were deleted. Changed objects are read again in full (groups with
-// their complete direct member list, by ranged retrieval), applied to the
-// previous state kept in prev (users, groups and the direct-member graph),
-// scope and nested memberships are rebuilt with directory.Build, and the
-// result is directory.Diff(prev, next). Renames and moves are therefore
-// updates, moves out of scope removals and moves in additions.
+// Design: the LDAP delta (DirSync or uSNChanged) says which objects changed
+// or were deleted. Changed objects are read again in full (groups with their
+// complete direct member list, by ranged retrieval), except groups whose
+// member values alone changed, which DirSync's incremental values give
+// (applyMemberEdits); the result is applied to the previous state kept in
+// prev (users, groups and the direct-member graph), scope and nested
+// memberships are brought up to date (nextState: kept, MemberGraph or
+// Build), and the result is directory.Diff(prev, next). Renames and moves
+// are therefore updates, moves out of scope removals and moves in
+// additions. When the DC's highestCommittedUSN has not moved, nothing is
+// asked at all.
 //
 // Delta returns an error wrapping ErrFullSyncRequired when prev has no
-// watermark, was taken on another DC or before a DC restore (invocationId),
-// in another mode, under other scope or mapping settings, or longer ago than
-// the tombstone lifetime.
-func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*directory.Delta, error) {
-	if prev == nil || prev.Watermark.IsZero() {
+// watermark or no state, was taken on another DC or before a DC restore
+// (invocationId), in another mode, under other scope or mapping settings, or
+// longer ago than the tombstone lifetime. An error of prev.Load is returned
+// wrapped.
+func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory.Delta, error) {
+	if prev.Watermark.IsZero() || prev.Load == nil {
 		return nil, fmt.Errorf("delta: %w: no previous watermark", ErrFullSyncRequired)
 	}
 	wm := prev.Watermark
+	s.memberEdits = 0
 	c, err := s.connection(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
@@ -58,8 +68,35 @@ func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*director
 	}
 	next := directory.Watermark{Mode: wm.Mode, DCHost: info.DNSHostName, InvocationID: info.InvocationID,
 		USN: info.HighestUSN, TakenAt: s.opts.Now().UTC(), Config: wm.Config}
+	if wm.USN != 0 && info.HighestUSN == wm.USN {
+		// Nothing at all was written on this DC since the last read (its
+		// highestCommittedUSN, read before that read's changes, has not
+		// moved), so there is no change to ask for: the DirSync cookie
+		// stays as it is, and a DirSync pass, which Samba answers by
+		// scanning the domain, is saved.
+		next.Cookie = wm.Cookie
+		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false), zap.Bool("dc_written", false))
+		return &directory.Delta{Watermark: next}, nil
+	}
 	rd := newReader(s, c, ous)
-	var deleted, changed []string
+	var (
+		deleted, changed []string
+		prevSnap         *directory.Snapshot
+	)
+	load := func() error {
+		if prevSnap != nil {
+			return nil
+		}
+		p, err := prev.Load()
+		if err != nil {
+			return fmt.Errorf("delta: read the previous state: %w", err)
+		}
+		if p == nil {
+			return fmt.Errorf("delta: %w: no previous state", ErrFullSyncRequired)
+		}
+		prevSnap = p
+		return nil
+	}
 	switch wm.Mode {
 	case directory.ModeUSN:
 		if deleted, err = s.readUSNChanges(ctx, rd, base, wm.USN); err != nil {
@@ -74,11 +111,26 @@ func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*director
 			return nil, fmt.Errorf("delta: %w", err)
 		}
 		deleted, changed, next.Cookie = round.deleted, round.changed, round.cookie
-		if err := s.reread(ctx, rd, base, changed); err != nil {
+		reread := changed
+		if len(round.edits) > 0 && !s.noMemberEdits {
+			// Groups whose members alone changed are not read again:
+			// their new direct members are the previous ones with the
+			// values DirSync reported.
+			if err := load(); err != nil {
+				return nil, err
+			}
+			reread = applyMemberEdits(prevSnap, rd, round.edits, changed)
+			s.memberEdits = len(changed) - len(reread)
+		}
+		if err := s.reread(ctx, rd, base, reread); err != nil {
 			return nil, fmt.Errorf("delta: %w", err)
 		}
 	default:
 		return nil, fmt.Errorf("delta: %w: unknown watermark mode %q", ErrFullSyncRequired, wm.Mode)
+	}
+	if len(deleted)+len(changed)+len(rd.seen) == 0 {
+		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false))
+		return &directory.Delta{Watermark: next}, nil
 	}
 	if err := rd.resolveMembers(ctx); err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
@@ -87,17 +139,24 @@ func (s *Source) Delta(ctx context.Context, prev *directory.Snapshot) (*director
 	if err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
-	cand := applyChanges(prev, rd, deleted, changed)
-	snap := directory.Build(cand, filter)
+	if err := load(); err != nil {
+		return nil, err
+	}
+	if untouched(prevSnap, rd, deleted, changed) {
+		s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Bool("changed", false), zap.Int("out_of_scope_changes", len(rd.seen)+len(deleted)))
+		return &directory.Delta{Watermark: next}, nil
+	}
+	snap := s.nextState(prevSnap, rd, deleted, changed, filter)
 	snap.Watermark = next
 	gone := make(map[string]bool, len(deleted))
 	for _, id := range deleted {
 		gone[id] = true
 	}
-	d := directory.Diff(prev, snap, gone)
+	d := directory.Diff(prevSnap, snap, gone)
 	s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Int("changed_users", len(d.Users)),
 		zap.Int("changed_groups", len(d.Groups)), zap.Int("removed_users", len(d.RemovedUsers)),
-		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)))
+		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)),
+		zap.Int("groups_from_member_values", s.memberEdits))
 	return d, nil
 }
 

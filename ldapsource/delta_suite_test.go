@@ -44,6 +44,58 @@ func runDeltaSuite(t *testing.T, open func(t *testing.T) deltaDir) {
 	t.Run("full sync required", func(t *testing.T) { testDeltaFullSyncRequired(t, open) })
 }
 
+// testDeltaMemberValues changes only member values (a group's members and
+// a nested group's) and checks that the DirSync delta, which takes them
+// from the incremental values where the directory gives them, equals the
+// one that reads the groups again, and leaves the state a full read gives.
+// It returns how many groups were taken from member values.
+func testDeltaMemberValues(t *testing.T, dir deltaDir) int {
+	ctx := t.Context()
+	in := "OU=In," + dir.root()
+	dir.addOU(t, in)
+	a, b, c := dir.addUser(t, "a", in), dir.addUser(t, "b", in), dir.addUser(t, "c", in)
+	inner := dir.addGroup(t, "inner", in, "", a, b)
+	outer := dir.addGroup(t, "outer", in, "", inner)
+	other := dir.addGroup(t, "other", in, "", c)
+	src := dir.source(t, func(o *Options) {
+		o.Scope.OrganizationalUnits = []string{in}
+		o.DeltaMode = DeltaDirSync
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	dir.members(t, inner, []string{c}, []string{a})
+	dir.members(t, outer, []string{other}, nil)
+	dir.members(t, other, nil, []string{c})
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta: %v", err)
+	}
+	edited := src.memberEdits
+	src.noMemberEdits = true
+	read, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta reading the groups again: %v", err)
+	}
+	opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark"),
+		cmpopts.IgnoreFields(directory.Delta{}, "Watermark")}
+	if diff := cmp.Diff(read, d, opts...); diff != "" {
+		t.Errorf("delta from member values differs from reading the groups again (-read +values):\n%s", diff)
+	}
+	fresh, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh, d.Snapshot, opts...); diff != "" {
+		t.Errorf("state after the delta differs from a full read (-full +delta):\n%s", diff)
+	}
+	if len(d.Memberships) != 3 {
+		t.Errorf("membership changes %+v; want inner, outer and other", d.Memberships)
+	}
+	return edited
+}
+
 // testDeltaChanges makes one change of every kind and checks the delta
 // against what was changed, against a fresh full read, and that a second
 // delta is empty.
@@ -96,7 +148,7 @@ func testDeltaChanges(t *testing.T, dir deltaDir, mode DeltaMode) {
 	dir.members(t, team, []string{erin}, []string{bob})
 	dir.replace(t, team, map[string][]string{"description": {"after"}})
 
-	d, err := src.Delta(ctx, prev)
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if err != nil {
 		t.Fatalf("Delta: %v", err)
 	}
@@ -155,13 +207,28 @@ func testDeltaChanges(t *testing.T, dir deltaDir, mode DeltaMode) {
 		t.Errorf("membership changes (-want +got):\n%s", diff)
 	}
 
-	again, err := src.Delta(ctx, d.Snapshot)
+	// With nothing changed since, the previous state is not even read.
+	loaded := false
+	again, err := src.Delta(ctx, directory.Previous{Watermark: d.Watermark, Load: func() (*directory.Snapshot, error) {
+		loaded = true
+		return d.Snapshot, nil
+	}})
 	if err != nil {
 		t.Fatalf("second Delta: %v", err)
 	}
-	if !again.IsEmpty() {
-		t.Errorf("second delta not empty: users %d, removed %d, groups %d, memberships %d",
-			len(again.Users), len(again.RemovedUsers), len(again.Groups), len(again.Memberships))
+	if !again.IsEmpty() || again.Snapshot != nil || loaded {
+		t.Errorf("second delta not empty: users %d, removed %d, groups %d, memberships %d, state returned %v, previous state read %v",
+			len(again.Users), len(again.RemovedUsers), len(again.Groups), len(again.Memberships), again.Snapshot != nil, loaded)
+	}
+	if again.Watermark.IsZero() || again.Watermark.Mode != d.Watermark.Mode {
+		t.Errorf("second delta's watermark %+v", again.Watermark)
+	}
+	// A change after that reads the previous state, and an error reading
+	// it is the delta's error.
+	dir.replace(t, alice2, map[string][]string{"title": {"later"}})
+	damaged := errors.New("state damaged")
+	if _, err := src.Delta(ctx, directory.Previous{Watermark: again.Watermark, Load: func() (*directory.Snapshot, error) { return nil, damaged }}); !errors.Is(err, damaged) {
+		t.Errorf("delta with an unreadable previous state: %v; want it wrapped", err)
 	}
 }
 
@@ -183,7 +250,9 @@ func testDeltaFullSyncRequired(t *testing.T, open func(t *testing.T) deltaDir) {
 		{name: "no watermark", mode: DeltaUSN,
 			watermark: func(w *directory.Watermark) { *w = directory.Watermark{} }},
 		{name: "the DC refuses the DirSync cookie", mode: DeltaDirSync,
-			watermark: func(w *directory.Watermark) { w.Cookie = []byte("garbage-from-another-dc") }},
+			// The USN moved back: something was written since, so the
+			// cookie is sent (without a write there is nothing to ask).
+			watermark: func(w *directory.Watermark) { w.Cookie, w.USN = []byte("garbage-from-another-dc"), w.USN-1 }},
 		{name: "scope changed", mode: DeltaUSN,
 			options: func(o *Options, dir deltaDir) { o.Scope.OrganizationalUnits = []string{"OU=Out," + dir.root()} }},
 		{name: "mapping changed", mode: DeltaDirSync,
@@ -218,7 +287,7 @@ func testDeltaFullSyncRequired(t *testing.T, open func(t *testing.T) deltaDir) {
 					tt.options(o, dir)
 				}
 			})
-			d, err := src.Delta(context.WithoutCancel(t.Context()), prev)
+			d, err := src.Delta(context.WithoutCancel(t.Context()), directory.PreviousOf(prev))
 			if !errors.Is(err, ErrFullSyncRequired) {
 				t.Fatalf("Delta = %+v, %v; want ErrFullSyncRequired", d, err)
 			}

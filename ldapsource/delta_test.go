@@ -3,6 +3,7 @@ package ldapsource
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,6 +59,15 @@ func (d *fakeDir) source(t *testing.T, mod func(*Options)) *Source { return newT
 
 // TestDeltaSuite runs the shared delta suite against the fake AD, with
 // small DirSync pages so that every DirSync read takes several rounds.
+// TestDeltaMemberValuesFake: the fake gives no incremental member values,
+// so the groups are read again; the delta is the same either way.
+func TestDeltaMemberValuesFake(t *testing.T) {
+	f := startFake(t, fakead.Options{DirSyncPageSize: 3})
+	d := &fakeDir{f: f}
+	d.addOU(t, d.root())
+	testDeltaMemberValues(t, d)
+}
+
 func TestDeltaSuite(t *testing.T) {
 	runDeltaSuite(t, func(t *testing.T) deltaDir {
 		f := startFake(t, fakead.Options{DirSyncPageSize: 3})
@@ -93,7 +103,7 @@ func TestDeltaDirSyncPages(t *testing.T) {
 	f.RemoveMember(sc.engineers.DN, sc.alice.DN)
 	f.Delete(sc.primary.DN)
 	rounds := f.DirSyncRounds.Load()
-	d, err := src.Delta(ctx, prev)
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if err != nil {
 		t.Fatalf("Delta: %v", err)
 	}
@@ -114,6 +124,37 @@ func TestDeltaDirSyncPages(t *testing.T) {
 	}
 }
 
+// A delta when nothing was written on the DC since the last read (its
+// highestCommittedUSN did not move) asks no DirSync pass and keeps the
+// cookie; after a write it asks again.
+func TestDeltaWithoutDCWritesSkipsDirSync(t *testing.T) {
+	ctx := context.Background()
+	f := startFake(t, fakead.Options{})
+	sc := seedScenario(f)
+	src := newTestSource(t, f, func(o *Options) { o.DeltaMode = DeltaDirSync })
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	rounds := f.DirSyncRounds.Load()
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta: %v", err)
+	}
+	if n := f.DirSyncRounds.Load() - rounds; n != 0 || d.Snapshot != nil || !slices.Equal(d.Watermark.Cookie, prev.Watermark.Cookie) {
+		t.Errorf("delta without writes: %d dirsync rounds, state returned %v, cookie kept %v; want 0, false, true",
+			n, d.Snapshot != nil, slices.Equal(d.Watermark.Cookie, prev.Watermark.Cookie))
+	}
+	f.Modify(sc.alice.DN, map[string][]string{"title": {"new"}})
+	d, err = src.Delta(ctx, directory.Previous{Watermark: d.Watermark, Load: directory.PreviousOf(prev).Load})
+	if err != nil {
+		t.Fatalf("Delta after a write: %v", err)
+	}
+	if n := f.DirSyncRounds.Load() - rounds; n == 0 || len(d.Users) != 1 {
+		t.Errorf("delta after a write: %d dirsync rounds, %d users changed; want some, 1", n, len(d.Users))
+	}
+}
+
 // TestDeltaRestoredDC covers a reason for a full sync only the fake can
 // produce: a DC restored from backup comes back with a new invocationId. The
 // shared suite covers the other reasons on both directories.
@@ -127,7 +168,7 @@ func TestDeltaRestoredDC(t *testing.T) {
 		t.Fatalf("Snapshot: %v", err)
 	}
 	f.SetInvocationID("11111111-2222-4333-8444-555555555555")
-	d, err := src.Delta(ctx, prev)
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if !errors.Is(err, ErrFullSyncRequired) {
 		t.Fatalf("Delta = %v, %v; want ErrFullSyncRequired", d, err)
 	}

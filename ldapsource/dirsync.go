@@ -65,6 +65,16 @@ type dirSyncRound struct {
 	changed []string // GUIDs of live objects that changed
 	deleted []string // GUIDs of tombstones
 	rounds  int
+	// edits are, by object GUID, the member values added and removed of
+	// objects whose only change was to member (incremental values, every
+	// value with its GUID); they are in changed too.
+	edits map[string]*memberEdit
+}
+
+// memberEdit is the member values (GUIDs) added to and removed from one
+// group, as DirSync's incremental values report them.
+type memberEdit struct {
+	added, removed []string
 }
 
 // dirSync runs DirSync with filter from cookie until the server reports no
@@ -73,8 +83,9 @@ type dirSyncRound struct {
 func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
 	out := &dirSyncRound{cookie: cookie}
 	for {
+		// The extended DN control gives member values with their GUIDs.
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			filter, attrs, nil)
+			filter, attrs, []ldap.Control{extendedDNControl{}})
 		r := c.DirSyncAsync(ctx, req, 64, dirSyncFlags, 0, out.cookie)
 		var ctrl *ldap.ControlDirSync
 		var entries int64
@@ -124,7 +135,51 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 		return nil
 	}
 	d.changed = append(d.changed, id)
+	if ed, ok := memberOnly(e); ok {
+		if d.edits == nil {
+			d.edits = map[string]*memberEdit{}
+		}
+		if prev := d.edits[id]; prev != nil {
+			// A later page of the same pass: the values add up.
+			ed.added, ed.removed = append(prev.added, ed.added...), append(prev.removed, ed.removed...)
+		}
+		d.edits[id] = ed
+	} else if d.edits != nil {
+		delete(d.edits, id) // another change of the object: read it again
+	}
 	return nil
+}
+
+// memberOnly returns the member values a DirSync entry adds and removes
+// when member is the only attribute that changed, reported as incremental
+// values ("member;range=1-1" added, "member;range=0-0" removed) each with
+// its GUID (the extended DN control). Any other change, or a value without
+// a GUID, means the object is read again.
+func memberOnly(e *ldap.Entry) (*memberEdit, bool) {
+	ed := &memberEdit{}
+	seen := false
+	for _, a := range e.Attributes {
+		var into *[]string
+		switch strings.ToLower(a.Name) {
+		case "objectguid", "objectsid", "instancetype":
+			continue
+		case "member;range=1-1":
+			into = &ed.added
+		case "member;range=0-0":
+			into = &ed.removed
+		default:
+			return nil, false
+		}
+		seen = true
+		for _, v := range a.Values {
+			guid, _ := splitExtendedDN(v)
+			if guid == "" {
+				return nil, false
+			}
+			*into = append(*into, guid)
+		}
+	}
+	return ed, seen
 }
 
 // dirSyncCookie returns a cookie for "now" from a DirSync pass whose filter

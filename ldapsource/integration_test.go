@@ -283,3 +283,14 @@ func TestIntegrationDeltaSuite(t *testing.T) {
 	conn := testdc.Dial(t, dc)
 	runDeltaSuite(t, func(t *testing.T) deltaDir { return openSambaDir(t, dc, conn) })
 }
+
+// TestIntegrationDeltaMemberValues: Samba gives DirSync's incremental member
+// values with GUIDs, so the groups whose members alone changed are not read
+// again, and the delta is the one reading them gives.
+func TestIntegrationDeltaMemberValues(t *testing.T) {
+	dc := testdc.Env(t)
+	conn := testdc.Dial(t, dc)
+	if n := testDeltaMemberValues(t, openSambaDir(t, dc, conn)); n != 3 {
+		t.Errorf("%d groups taken from member values; want 3", n)
+	}
+}

@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&opts.ChangePercent, "change-percent", 1, "percent of users and of memberships changed for the delta scenario")
 	fs.IntVar(&opts.UserControlChanges, "uc-changes", 0, "AD changes timed to the cloud in the user-control scenario (default 50; negative skips it)")
 	fs.BoolVar(&opts.FullOnly, "full-only", false, "of the plain scenarios run only the full sync into an empty pool")
+	fs.BoolVar(&opts.FullSyncsOnly, "full-syncs-only", false, "run only the latency and rate-limited full syncs (and the floor), not the plain cycles")
 	out := fs.String("o", "", "also write the report to `file`")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -69,6 +69,7 @@ func newEmulatorCmd() *cobra.Command {
 	fs.Float64Var(&opts.RPS, "rps", 0, "requests per second allowed (0: unlimited); more fail with RESOURCE_EXHAUSTED")
 	fs.DurationVar(&opts.OpDelay, "op-delay", 0, "time before operations report done")
 	fs.Float64Var(&opts.OpErrorRate, "op-error-rate", 0, "probability (0..1) that a call starting an operation gets a done operation whose error is UNAVAILABLE or INTERNAL, with nothing changed")
+	fs.BoolVar(&opts.StrictMembers, "strict-members", false, "UpdateMembers refuses adding a member already there (ALREADY_EXISTS) and removing a non-member (NOT_FOUND), applying none of the call's deltas")
 	fs.DurationVar(&opts.UserTransition, "user-transition", 0, "show created users as CREATING and deleted users as DELETING for this long (0: never)")
 	fs.IntVar(&opts.Quotas.SubjectsPerOrganization, "quota-subjects", opts.Quotas.SubjectsPerOrganization, "subjects per organization (0: unlimited)")
 	fs.IntVar(&opts.Quotas.GroupsPerOrganization, "quota-groups", opts.Quotas.GroupsPerOrganization, "groups per organization (0: unlimited)")

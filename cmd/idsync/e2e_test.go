@@ -174,8 +174,19 @@ func expected(ds *adseed.Dataset) poolView { return poolcheck.Expected(ds, e2eDo
 
 func (e *e2e) mutating() int64 { return poolcheck.Mutating(e.emu) }
 
+// TestE2EFullNoChangeAndDelta runs a full sync, a delta without change and
+// a delta with changes, against a pool that takes adding a present member
+// as a no-op and against one that refuses it (StrictMembers).
 func TestE2EFullNoChangeAndDelta(t *testing.T) {
-	e := newE2E(t, "e2e-sync", emulator.Options{}, "")
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprintf("strict=%v", strict), func(t *testing.T) {
+			testE2EFullNoChangeAndDelta(t, emulator.Options{StrictMembers: strict})
+		})
+	}
+}
+
+func testE2EFullNoChangeAndDelta(t *testing.T, eo emulator.Options) {
+	e := newE2E(t, "e2e-sync", eo, "")
 	out := e.mustRun(exitOK, "sync", "--full")
 	if !strings.Contains(out, "success (full)") {
 		t.Errorf("first sync summary:\n%s", out)

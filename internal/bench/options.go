@@ -47,6 +47,11 @@ type Options struct {
 	// scenarios (no no-change, delta or user-control cycles), e.g. to
 	// profile it with IDSYNC_PROFILE_DIR.
 	FullOnly bool
+	// FullSyncsOnly skips the plain emulator's cycles (full sync, no-change
+	// cycles, deltas, user control) and runs only the latency and
+	// rate-limited full syncs and the floor: a latency run of a large
+	// workload on its own.
+	FullSyncsOnly bool
 	// Command is the command line recorded in the report.
 	Command string
 }

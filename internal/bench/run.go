@@ -114,6 +114,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 	// 1-3: a plain emulator, full sync, no-change cycles, 1% changes.
 	if err := func() error {
+		if opts.FullSyncsOnly {
+			return nil
+		}
 		e, err := startEmulator(ctx, 0, 0)
 		if err != nil {
 			return err

@@ -48,8 +48,28 @@ type Delta struct {
 	// after the delta (new groups report all their members as added).
 	Memberships []MembershipChange
 	// Snapshot is the complete state after the delta, carrying the new
-	// watermark; keep it for the next delta.
+	// watermark; keep it for the next delta. It is nil when the directory
+	// reported no change at all: the previous state stands, with Watermark.
 	Snapshot *Snapshot
+	// Watermark is where the next delta starts.
+	Watermark Watermark
+}
+
+// Previous is the state a delta starts from. Watermark is known without
+// reading the state; Load reads the state itself (the whole previous
+// snapshot), which a delta source calls only when the directory reports a
+// change. An error from Load is returned wrapped by the source.
+type Previous struct {
+	Watermark Watermark
+	Load      func() (*Snapshot, error)
+}
+
+// PreviousOf returns the Previous of a snapshot at hand (nil: none).
+func PreviousOf(s *Snapshot) Previous {
+	if s == nil {
+		return Previous{}
+	}
+	return Previous{Watermark: s.Watermark, Load: func() (*Snapshot, error) { return s, nil }}
 }
 
 // IsEmpty reports whether the delta changes nothing.
@@ -62,7 +82,7 @@ func (d *Delta) IsEmpty() bool {
 // seen as tombstones; other disappearing objects are reported out of scope.
 // Both snapshots must be sorted as Build sorts them.
 func Diff(prev, next *Snapshot, deleted map[string]bool) *Delta {
-	d := &Delta{Snapshot: next}
+	d := &Delta{Snapshot: next, Watermark: next.Watermark}
 	reason := func(id string) RemovalReason {
 		if deleted[id] {
 			return ReasonDeleted

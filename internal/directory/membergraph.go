@@ -143,6 +143,14 @@ func (g *MemberGraph) Effective(groupID string) []string {
 	return out
 }
 
+// InScope reports whether the user with this ExternalID is a candidate in
+// the group filter's scope (every candidate is without a filter): whether
+// Build puts it in Snapshot.Users rather than Graph.Excluded.
+func (g *MemberGraph) InScope(userID string) bool {
+	n, ok := g.index[userID]
+	return ok && g.nodes[n].user && g.inScope(n)
+}
+
 func (g *MemberGraph) inScope(u int32) bool {
 	return g.scope == nil || g.scope[u]
 }

@@ -107,6 +107,13 @@ type Options struct {
 	// interval up to MaxInterval.
 	NoMinInterval bool
 
+	// StrictMembers makes UpdateMembers refuse a delta that changes
+	// nothing: ADD of a subject already a member is ALREADY_EXISTS,
+	// REMOVE of one that is not a member NOT_FOUND (and, as every error,
+	// applies none of the call's deltas). The docs do not say; by default
+	// such deltas succeed without change.
+	StrictMembers bool
+
 	// StatePath, if set, is a JSON file the state is loaded from at start and
 	// written to (atomically, mode 0600) shortly after each mutation and on
 	// Close.

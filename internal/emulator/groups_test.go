@@ -145,6 +145,31 @@ func TestUpdateMembers(t *testing.T) {
 	}
 }
 
+func TestUpdateMembersStrict(t *testing.T) {
+	v := newEnv(t, Options{StrictMembers: true})
+	g, err := v.createGroup(t, "devs", "gguid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := v.createUser(t, "a", "").Id, v.createUser(t, "b", "").Id, v.createUser(t, "c", "").Id
+	update := func(d []*orgv1.MemberDelta) error {
+		_, err := v.groups.UpdateMembers(v.ctx, &orgv1.UpdateGroupMembersRequest{GroupId: g.Id, MemberDeltas: d})
+		return err
+	}
+	wantCode(t, update(delta(orgv1.MemberDelta_ADD, a, b)), codes.OK)
+	// A present member added again, or an absent one removed, fails the
+	// whole call: c is not added, a not removed.
+	wantCode(t, update(append(delta(orgv1.MemberDelta_ADD, c), delta(orgv1.MemberDelta_ADD, a)...)), codes.AlreadyExists)
+	wantCode(t, update(append(delta(orgv1.MemberDelta_REMOVE, a), delta(orgv1.MemberDelta_REMOVE, c)...)), codes.NotFound)
+	if diff := cmp.Diff(sortedCopy([]string{a, b}), v.members(t, g.Id)); diff != "" {
+		t.Errorf("members after refused calls (-want +got):\n%s", diff)
+	}
+	wantCode(t, update(append(delta(orgv1.MemberDelta_REMOVE, a), delta(orgv1.MemberDelta_ADD, c)...)), codes.OK)
+	if diff := cmp.Diff(sortedCopy([]string{b, c}), v.members(t, g.Id)); diff != "" {
+		t.Errorf("members (-want +got):\n%s", diff)
+	}
+}
+
 func TestGroupQuotas(t *testing.T) {
 	v := newEnv(t, Options{Quotas: Quotas{GroupsPerOrganization: 2, MembersPerGroup: 2, GroupsPerUser: 1}})
 	g1, err := v.createGroup(t, "g1", "x1")

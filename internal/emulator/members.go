@@ -30,8 +30,9 @@ func (s groupServer) ListMembers(ctx context.Context, req *orgv1.ListGroupMember
 }
 
 // UpdateMembers adds and removes members. Every subject must be a user of
-// the pool. Adding a member twice or removing a non-member changes nothing.
-// The call is all or nothing: on any error no delta is applied.
+// the pool. Adding a member twice or removing a non-member changes nothing,
+// or with Options.StrictMembers fails. The call is all or nothing: on any
+// error no delta is applied.
 func (s groupServer) UpdateMembers(ctx context.Context, req *orgv1.UpdateGroupMembersRequest) (*operation.Operation, error) {
 	e := s.e
 	e.mu.Lock()
@@ -66,6 +67,10 @@ func (s groupServer) UpdateMembers(ctx context.Context, req *orgv1.UpdateGroupMe
 	for _, id := range order {
 		_, is := rec.Members[id]
 		switch {
+		case e.opts.StrictMembers && want[id] && is:
+			return nil, status.Errorf(codes.AlreadyExists, "subject %s is already a member of group %s", id, gid)
+		case e.opts.StrictMembers && !want[id] && !is:
+			return nil, status.Errorf(codes.NotFound, "subject %s is not a member of group %s", id, gid)
 		case want[id] && !is:
 			added = append(added, id)
 			size++

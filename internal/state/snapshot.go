@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -27,6 +28,11 @@ import (
 // chunks: a header with the counts and the watermark, then each section in
 // chunks of snapshotChunk elements. The file is replaced atomically; gzip's
 // checksum and the header's counts reject a damaged or truncated file.
+// The gzip stream is not compressed (stored blocks): compressing took four
+// times as long as encoding, and inflating twice as long as decoding, for a
+// file 2.5 times smaller (W10k: 7.3 instead of 2.9 MB; encode and decode
+// 44 instead of 178 ms), and a delta with changes reads and writes it
+// whole. Files written compressed by earlier versions read the same.
 const (
 	snapshotFormat = 1
 	snapshotChunk  = 512
@@ -34,7 +40,11 @@ const (
 
 // snapshotHeader opens a snapshot file.
 type snapshotHeader struct {
-	Format    int
+	Format int
+	// ID names this file (random, new on every save), so that a watermark
+	// recorded later in the database for it (SetWatermark) is never taken
+	// for another file's. Files of idsync 0.2 and earlier have none.
+	ID        string
 	Watermark directory.Watermark
 	Users     int
 	Excluded  int
@@ -88,9 +98,14 @@ func (s *Store) Snapshot(kind string) (*directory.Snapshot, error) {
 	if stale != "" {
 		return nil, fmt.Errorf("state: read %s snapshot %s: %w: it predates the state database (%s)", kind, path, ErrDamagedSnapshot, stale)
 	}
-	snap, err := readSnapshot(bufio.NewReaderSize(f, 64<<10))
+	snap, id, err := readSnapshot(bufio.NewReaderSize(f, 64<<10))
 	if err != nil {
 		return nil, fmt.Errorf("state: read %s snapshot %s: %w: %w", kind, path, ErrDamagedSnapshot, err)
+	}
+	if wm, ok, err := s.newerWatermark(kind, id); err != nil {
+		return nil, err
+	} else if ok {
+		snap.Watermark = wm
 	}
 	return snap, nil
 }
@@ -101,18 +116,38 @@ func (s *Store) SaveSnapshot(kind string, snap *directory.Snapshot) error {
 	if err != nil {
 		return err
 	}
+	var rec []byte
 	if snap == nil {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("state: remove %s snapshot: %w", kind, err)
 		}
-	} else if err := writeAtomic(path, 0o600, func(w io.Writer) error { return writeSnapshot(w, snap) }); err != nil {
-		return fmt.Errorf("state: save %s snapshot: %w", kind, err)
+	} else {
+		id := newSnapshotID()
+		sw := &summingWriter{crc: crc32.NewIEEE()}
+		err := writeAtomic(path, 0o600, func(w io.Writer) error {
+			sw.w = w
+			return writeSnapshot(sw, snap, id)
+		})
+		if err != nil {
+			return fmt.Errorf("state: save %s snapshot: %w", kind, err)
+		}
+		if rec, err = json.Marshal(snapshotRecord{Snapshot: id, Size: sw.n, CRC: sw.crc.Sum32()}); err != nil {
+			return fmt.Errorf("state: save %s snapshot: %w", kind, err)
+		}
 	}
 	// Drop a snapshot an earlier version kept in the database, so it can
 	// never be read back in place of a newer one, and the mark saying the
-	// file replaced here predated the database.
+	// file replaced here predated the database; record the new file (see
+	// Watermark).
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketMeta).Delete(staleKey(kind)); err != nil {
+			return err
+		}
+		if rec == nil {
+			if err := tx.Bucket(bucketMeta).Delete(recordKey(kind)); err != nil {
+				return err
+			}
+		} else if err := tx.Bucket(bucketMeta).Put(recordKey(kind), rec); err != nil {
 			return err
 		}
 		b := tx.Bucket(bucketSnapshot)
@@ -144,9 +179,10 @@ func (s *Store) legacySnapshot(kind string) (*directory.Snapshot, error) {
 	return snap, nil
 }
 
-func writeSnapshot(w io.Writer, snap *directory.Snapshot) error {
+func writeSnapshot(w io.Writer, snap *directory.Snapshot, id string) error {
 	return writeSnapshotRaw(w, snapshotHeader{
 		Format:    snapshotFormat,
+		ID:        id,
 		Watermark: snap.Watermark,
 		Users:     len(snap.Users),
 		Excluded:  len(snap.Graph.Excluded),
@@ -157,7 +193,7 @@ func writeSnapshot(w io.Writer, snap *directory.Snapshot) error {
 
 func writeSnapshotRaw(w io.Writer, h snapshotHeader, snap *directory.Snapshot) error {
 	h.Check = h.check()
-	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	zw, err := gzip.NewWriterLevel(w, gzip.NoCompression)
 	if err != nil {
 		return err
 	}
@@ -191,30 +227,45 @@ func writeChunks[T any](enc *gob.Encoder, items []T) error {
 	return nil
 }
 
-func readSnapshot(r io.Reader) (*directory.Snapshot, error) {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return nil, err
-	}
-	dec := gob.NewDecoder(zr)
+// readHeader reads and checks the header of a snapshot stream.
+func readHeader(dec *gob.Decoder) (snapshotHeader, error) {
 	var h snapshotHeader
 	if err := dec.Decode(&h); err != nil {
-		return nil, fmt.Errorf("header: %w", err)
+		return h, fmt.Errorf("header: %w", err)
 	}
 	if h.Format != snapshotFormat {
-		return nil, fmt.Errorf("format %d is not supported (this idsync knows %d)", h.Format, snapshotFormat)
+		return h, fmt.Errorf("format %d is not supported (this idsync knows %d)", h.Format, snapshotFormat)
 	}
 	const limit = 1 << 26 // far beyond any directory
 	if h.Check != h.check() || h.Users < 0 || h.Excluded < 0 || h.Links < 0 || h.Groups < 0 ||
 		h.Users > limit || h.Excluded > limit || h.Links > limit || h.Groups > limit {
-		return nil, errors.New("header: damaged counts")
+		return h, errors.New("header: damaged counts")
+	}
+	return h, nil
+}
+
+// readSnapshot decodes a snapshot stream and returns it with the file's ID.
+func readSnapshot(r io.Reader) (*directory.Snapshot, string, error) {
+	snap, h, err := decodeSnapshot(r)
+	return snap, h.ID, err
+}
+
+func decodeSnapshot(r io.Reader) (*directory.Snapshot, snapshotHeader, error) {
+	var h snapshotHeader
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, h, err
+	}
+	dec := gob.NewDecoder(zr)
+	if h, err = readHeader(dec); err != nil {
+		return nil, h, err
 	}
 	snap := &directory.Snapshot{Watermark: h.Watermark}
 	if snap.Users, err = readChunks[directory.User](dec, h.Users, nil); err != nil {
-		return nil, fmt.Errorf("users: %w", err)
+		return nil, h, fmt.Errorf("users: %w", err)
 	}
 	if snap.Graph.Excluded, err = readChunks[directory.User](dec, h.Excluded, nil); err != nil {
-		return nil, fmt.Errorf("excluded users: %w", err)
+		return nil, h, fmt.Errorf("excluded users: %w", err)
 	}
 	// Member lists repeat the users' and groups' ids: share one string per
 	// id instead of keeping a decoded copy per membership.
@@ -241,7 +292,7 @@ func readSnapshot(r io.Reader) (*directory.Snapshot, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("group links: %w", err)
+		return nil, h, fmt.Errorf("group links: %w", err)
 	}
 	for i := range snap.Graph.Links {
 		intern(snap.Graph.Links[i].Direct)
@@ -255,16 +306,16 @@ func readSnapshot(r io.Reader) (*directory.Snapshot, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("groups: %w", err)
+		return nil, h, fmt.Errorf("groups: %w", err)
 	}
 	// The end of the stream checks gzip's length and checksum.
 	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return nil, err
+		return nil, h, err
 	}
 	if err := zr.Close(); err != nil {
-		return nil, err
+		return nil, h, err
 	}
-	return snap, nil
+	return snap, h, nil
 }
 
 // readChunks decodes n elements written by writeChunks, straight into one

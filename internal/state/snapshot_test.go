@@ -145,7 +145,7 @@ func flip(b []byte, i int) []byte {
 func TestSnapshotCountsMustMatch(t *testing.T) {
 	var buf bytes.Buffer
 	snap := bigSnapshot(600, 10)
-	if err := writeSnapshot(&buf, snap); err != nil {
+	if err := writeSnapshot(&buf, snap, "id"); err != nil {
 		t.Fatal(err)
 	}
 	// A header that promises more users than follow.
@@ -154,10 +154,10 @@ func TestSnapshotCountsMustMatch(t *testing.T) {
 	if err := writeSnapshotWithHeader(&lie, snap, 600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readSnapshot(&lie); err == nil {
+	if _, _, err := readSnapshot(&lie); err == nil {
 		t.Error("header promising 600 users for 100: no error")
 	}
-	if _, err := readSnapshot(&buf); err != nil {
+	if _, _, err := readSnapshot(&buf); err != nil {
 		t.Errorf("honest snapshot: %v", err)
 	}
 	// Counts that do not match their check are refused before anything is
@@ -179,7 +179,7 @@ func TestSnapshotCountsMustMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	zw.Close()
-	if _, err := readSnapshot(&forged); err == nil || !strings.Contains(err.Error(), "damaged counts") {
+	if _, _, err := readSnapshot(&forged); err == nil || !strings.Contains(err.Error(), "damaged counts") {
 		t.Errorf("forged counts: err %v, want damaged counts", err)
 	}
 }
@@ -319,5 +319,35 @@ func TestOpenRemovesStaleSnapshotTemps(t *testing.T) {
 	}
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("an unrelated file was removed: %v", err)
+	}
+}
+
+// Earlier versions compressed the snapshot; such a file reads the same.
+func TestSnapshotCompressedFileReads(t *testing.T) {
+	want := bigSnapshot(1500, 40)
+	var buf bytes.Buffer
+	h := snapshotHeader{Format: snapshotFormat, Watermark: want.Watermark, Users: len(want.Users),
+		Excluded: len(want.Graph.Excluded), Links: len(want.Graph.Links), Groups: len(want.Groups)}
+	h.Check = h.check()
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := gob.NewEncoder(zw)
+	if err := enc.Encode(h); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{writeChunks(enc, want.Users), writeChunks(enc, want.Graph.Excluded),
+		writeChunks(enc, want.Graph.Links), writeChunks(enc, want.Groups), zw.Close()} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := readSnapshot(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("compressed snapshot (-want +got):\n%s", diff)
 	}
 }

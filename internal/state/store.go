@@ -6,7 +6,9 @@
 //     state at once. Open checks it; a damaged one is moved aside and
 //     rebuilt (see OpenWith).
 //   - snapshot.<session type>.gz: the last directory snapshot (what the next
-//     delta builds on), streamed in chunks and replaced atomically.
+//     delta builds on), streamed in chunks and replaced atomically; the
+//     database records each file's ID, size and checksum, and the newer
+//     watermark of a delta that changed nothing (see Watermark).
 //   - jobs/<id>.json: one record per synchronization job, written atomically,
 //     so `idsync jobs` can read the history while a cycle runs, and
 //     jobs/objects/<id>.json beside it: the objects the job changed,

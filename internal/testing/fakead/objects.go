@@ -61,6 +61,13 @@ func (s *Server) AddMember(group, member string) {
 	s.touch(e)
 }
 
+// Members returns a group's member values.
+func (s *Server) Members(group string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.find(group).get("member")...)
+}
+
 // RemoveMember removes member from group.
 func (s *Server) RemoveMember(group, member string) {
 	s.mu.Lock()
