@@ -62,6 +62,14 @@ func checkGuards(p *Plan, in *Input) []SafetyStop {
 			sizes[t.ExternalID] = len(t.Members)
 		}
 	}
+	// A delta does not read the members of groups whose change it trusts
+	// (Input.TrustedMembers): their size before the cycle is the one the
+	// kept state gives, the new members less the added plus the removed.
+	for _, m := range p.Members {
+		if m.Trusted {
+			sizes[m.GroupExternalID] = len(m.Desired) - len(m.Add) + len(m.Remove)
+		}
+	}
 
 	// Membership removals: count and percentage of the memberships of the
 	// groups the cycle looked at.

@@ -39,6 +39,17 @@ func guardInput(g Guards, mailLost, renamed, kept int) Input {
 	return in
 }
 
+// trustedGuardInput is guardInput as a delta that trusts the group's
+// member change to the kept state: the pool's members are not read.
+func trustedGuardInput(g Guards, kept int) Input {
+	in := guardInput(g, 0, 0, kept)
+	in.Mode = ModeDelta
+	removed := slices.Clone(in.Target.Groups[0].Members[kept:])
+	in.Target.Groups[0].Members = nil
+	in.TrustedMembers = map[string]directory.MembershipChange{"g": {GroupID: "g", Removed: removed}}
+	return in
+}
+
 func TestGuards(t *testing.T) {
 	off := DefaultGuards()
 	with := func(f func(*Guards)) Guards { g := off; f(&g); return g }
@@ -66,6 +77,12 @@ func TestGuards(t *testing.T) {
 			guard: GuardGroupMemberLoss, count: 6, of: 10, reason: "more than 50% of the members of 1 groups, up to 6 of 10 (60.0%)"},
 		{name: "group member loss passes", in: guardInput(with(func(g *Guards) { g.MaxGroupMemberLossPercent = 60 }), 0, 0, 4)},
 		{name: "group member loss spares small groups", in: guardInput(with(func(g *Guards) { g.MaxGroupMemberLossPercent = 10; g.GroupMemberLossMinMembers = 11 }), 0, 0, 4)},
+		{name: "membership percent trips on trusted members", in: trustedGuardInput(with(func(g *Guards) { g.MaxMembershipRemovalPercent = 50 }), 4),
+			guard: GuardMembershipRemovals, count: 6, of: 10, reason: "6 of 10 group memberships (60.0%)"},
+		{name: "membership percent passes on trusted members", in: trustedGuardInput(with(func(g *Guards) { g.MaxMembershipRemovalPercent = 60 }), 4)},
+		{name: "group member loss trips on trusted members", in: trustedGuardInput(with(func(g *Guards) { g.MaxGroupMemberLossPercent = 50 }), 4),
+			guard: GuardGroupMemberLoss, count: 6, of: 10, reason: "up to 6 of 10 (60.0%)"},
+		{name: "group member loss passes on trusted members", in: trustedGuardInput(with(func(g *Guards) { g.MaxGroupMemberLossPercent = 60 }), 4)},
 		{name: "no guards at all", in: func() Input { in := guardInput(off, 5, 5, 0); in.Limits.Guards = nil; return in }()},
 	}
 	for _, tt := range tests {
