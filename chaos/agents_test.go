@@ -36,11 +36,13 @@ func TestSeveralAgents(t *testing.T) {
 	w := newWorld(t, "agents")
 	w.startEmulator(emulator.Options{Latency: 10 * time.Millisecond, SessionTTL: agentsTTL})
 	daemons := map[string]*exec.Cmd{}
-	for i := range 3 {
-		id := fmt.Sprintf("chaos-agent-%d", i)
+	start := func(id string) {
 		path := w.config(cfg{AgentID: id, State: filepath.Join(w.dir, "state-"+id),
 			Extra: "schedule: \"@every 1s\"\nheartbeat_interval: 300ms\napply:\n  concurrency: 2\n"})
 		daemons[id] = w.start(path, "run")
+	}
+	for i := range 3 {
+		start(fmt.Sprintf("chaos-agent-%d", i))
 	}
 	converged := func(want poolView) bool {
 		got, _ := view(w.emu.Dump())
@@ -57,22 +59,34 @@ func TestSeveralAgents(t *testing.T) {
 		if round == 0 {
 			w.applyMutations()
 		}
-		// Kill whoever holds the session next.
+		// Kill whoever holds the session next. A no-change cycle is short:
+		// the holder may close its session between the look and the kill,
+		// and then it did not die holding it; bring it back and try again.
 		var held emulator.DumpSession
-		if !waitFor(30*time.Second, func() bool {
-			for _, s := range w.emu.Dump().Sessions {
-				if s.Type == adSync && s.Status == "OPENED" && daemons[s.AgentID] != nil && daemons[s.AgentID].ProcessState == nil {
-					held = s
-					return true
-				}
+		for attempt := 0; ; attempt++ {
+			if attempt == 20 {
+				sc.fatal("round %d: every kill landed after the holder had closed its session", round)
 			}
-			return false
-		}) {
-			sc.fatal("round %d: no live agent opened a session within 30s", round)
+			if !waitFor(30*time.Second, func() bool {
+				for _, s := range w.emu.Dump().Sessions {
+					if s.Type == adSync && s.Status == "OPENED" && daemons[s.AgentID] != nil && daemons[s.AgentID].ProcessState == nil {
+						held = s
+						return true
+					}
+				}
+				return false
+			}) {
+				sc.fatal("round %d: no live agent opened a session within 30s", round)
+			}
+			cmd := daemons[held.AgentID]
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+			if sessionStatus(w.emu.Dump(), held.ID) == "OPENED" {
+				break
+			}
+			t.Logf("round %d: %s closed session %s before the kill landed; again", round, held.AgentID, held.ID)
+			start(held.AgentID)
 		}
-		cmd := daemons[held.AgentID]
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
 		killed = append(killed, held)
 		t.Logf("round %d: killed %s holding session %s", round, held.AgentID, held.ID)
 		// Another agent takes over once the session expired.
@@ -91,10 +105,7 @@ func TestSeveralAgents(t *testing.T) {
 		t.Logf("round %d: %s took over at +%s", round, next.AgentID, next.CreatedAt.Sub(held.CreatedAt).Round(time.Millisecond))
 		if round < rounds-1 {
 			// Bring a daemon back so that the next round has three.
-			id := held.AgentID
-			path := w.config(cfg{AgentID: id, State: filepath.Join(w.dir, "state-"+id),
-				Extra: "schedule: \"@every 1s\"\nheartbeat_interval: 300ms\napply:\n  concurrency: 2\n"})
-			daemons[id] = w.start(path, "run")
+			start(held.AgentID)
 		}
 	}
 	want := expected(w.set.After)
@@ -190,4 +201,14 @@ func counts(before, after []string) [2]int64 {
 		}
 	}
 	return c
+}
+
+// sessionStatus is the status of session id in d, or "" when d lacks it.
+func sessionStatus(d emulator.Dump, id string) string {
+	for _, s := range d.Sessions {
+		if s.ID == id {
+			return s.Status
+		}
+	}
+	return ""
 }
