@@ -17,7 +17,6 @@ func main() {
 	// a usage or configuration error, on which the service is not
 	// restarted. Panics in idsync's own loops are recovered and exit 1.
 	debug.SetTraceback("crash")
-	setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfiles, err := startProfiles()
 	if err != nil {
