@@ -624,17 +624,8 @@ func TestDeltaListsWhenThatIsCheaper(t *testing.T) {
 // TestDamagedSnapshotMeansAFullCycle: a snapshot file that cannot be read
 // does not stop the agent; the next cycle is full and writes a good one.
 func TestDamagedSnapshotMeansAFullCycle(t *testing.T) {
-	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	r, path, good := syncedSnapshot(t)
 	ctx := t.Context()
-	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
-	if _, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerManual}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(r.store.Dir(), "snapshot.AD_SYNC.gz")
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(path, good[:len(good)/2], 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -653,4 +644,21 @@ func TestDamagedSnapshotMeansAFullCycle(t *testing.T) {
 	if job, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerAuto}); err != nil || job.Mode != "delta" {
 		t.Errorf("next cycle: mode %s, err %v; want delta", job.Mode, err)
 	}
+}
+
+// syncedSnapshot returns a rig after one cycle over two users, with the
+// path and the content of the snapshot that cycle wrote.
+func syncedSnapshot(t *testing.T) (*rig, string, []byte) {
+	t.Helper()
+	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
+	if _, err := r.agent.RunCycle(t.Context(), CycleOptions{Trigger: TriggerManual}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(r.store.Dir(), "snapshot.AD_SYNC.gz")
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, path, good
 }

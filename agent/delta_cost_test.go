@@ -95,17 +95,8 @@ func TestNoChangeDeltaLeavesTheSnapshot(t *testing.T) {
 // found by the watermark read of a cycle with nothing to change: that
 // cycle is full, never a delta from a state that cannot be read.
 func TestDamagedSnapshotBodyMeansAFullCycle(t *testing.T) {
-	r := newRig(t, emulator.Options{NoMinInterval: true}, nil)
+	r, path, good := syncedSnapshot(t)
 	ctx := t.Context()
-	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2)} })
-	if _, err := r.agent.RunCycle(ctx, CycleOptions{Trigger: TriggerManual}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(r.store.Dir(), "snapshot.AD_SYNC.gz")
-	good, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	bad := bytes.Clone(good)
 	bad[len(bad)-10] ^= 0xff // in the last block, far from the header
 	if err := os.WriteFile(path, bad, 0o600); err != nil {
