@@ -18,7 +18,7 @@ import (
 const MaxJobs = 200
 
 // Handler serves /metrics, /healthz and the job history (/jobs, newest
-// first, ?limit=N up to MaxJobs; /jobs/ID). Nothing it serves can change
+// first, ?limit=N up to MaxJobs; /jobs/ID with its object list). Nothing it serves can change
 // anything. /healthz names the last failure by its code only; with
 // ?verbose=1 it adds the error message, which may name hosts and DNs.
 func (m *Metrics) Handler(jobs *state.Jobs, maxAge time.Duration, now func() time.Time) http.Handler {
@@ -67,6 +67,11 @@ func (m *Metrics) Handler(jobs *state.Jobs, maxAge time.Duration, now func() tim
 		case err != nil:
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "reading the job failed"})
 		default:
+			// The objects it changed, as 'idsync jobs show' lists them; a
+			// list that is gone or unreadable leaves the record to show.
+			if objs, _, err := jobs.Objects(j.ID); err == nil {
+				j.Objects = objs
+			}
 			writeJSON(w, http.StatusOK, j)
 		}
 	})

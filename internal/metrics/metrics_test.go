@@ -50,6 +50,7 @@ func TestMetricsHealthAndJobs(t *testing.T) {
 	c.Add(directory.KindUser, reporter.Create, reporter.Failed, 2)
 	c.Add(directory.KindMembership, reporter.Delete, reporter.Success, 4)
 	j.Result = c.Result()
+	j.Objects = []state.JobObject{{Kind: "user", ExternalID: "u1", Name: "ann@corp.test", Action: "create"}}
 	if err := jobs.Save(j); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestMetricsHealthAndJobs(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &list); err != nil || code != 200 || len(list) != 1 || list[0].ID != j.ID {
 		t.Errorf("/jobs: %d %s (%v)", code, body, err)
 	}
-	if code, body := get(t, h, "/jobs/"+j.ID); code != 200 || !strings.Contains(body, `"UsersRead": 12`) {
+	if code, body := get(t, h, "/jobs/"+j.ID); code != 200 || !strings.Contains(body, `"UsersRead": 12`) || !strings.Contains(body, `"Name": "ann@corp.test"`) {
 		t.Errorf("/jobs/ID: %d %s", code, body)
 	}
 	if code, _ := get(t, h, "/jobs/sync_nope"); code != 404 {
