@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/pool"
 )
 
@@ -184,4 +188,52 @@ func (f *fakePool) UpdateGroupMembers(_ context.Context, id string, deltas []poo
 		f.members[id][d.SubjectID] = !d.Remove
 	}
 	return len(deltas), nil
+}
+
+// The applier table tests are only as good as the fake: it must answer the
+// calls they make as the pool does. The same script runs against the fake
+// and against idhub.Cloud on the emulator, and their transcripts must match.
+func TestFakePoolAgreesWithTheCloud(t *testing.T) {
+	script := func(p Pool) []string {
+		ctx := t.Context()
+		var out []string
+		note := func(step string, err error, v ...any) {
+			out = append(out, fmt.Sprint(append([]any{step, pool.Classify(err)}, v...)...))
+		}
+		name := "fake1@" + testDomain
+		u, err := p.CreateUser(ctx, pool.NewUser{ExternalID: "f-1", Fields: UserFields{Username: name, FullName: "Fake One"}, Active: true})
+		note("create", err, u.ExternalID, u.Fields.Username, u.Fields.FullName, u.Active)
+		_, err = p.CreateUser(ctx, pool.NewUser{ExternalID: "f-2", Fields: UserFields{Username: name, FullName: "Same Name"}, Active: true})
+		note("create a taken username", err)
+		// Whether an unknown id comes back with no user id or not at all
+		// the API does not say; the emulator leaves it out, the fake
+		// answers it empty, and idsync must read both the same way.
+		res, err := p.ResolveExternalIDs(ctx, []string{"f-1", "f-none"})
+		found := map[string]string{}
+		for _, r := range res {
+			if r.UserID != "" {
+				found[r.ExternalID] = r.UserID
+			}
+		}
+		note("resolve", err, found["f-1"] == u.ID, found["f-none"] == "")
+		got, err := p.UpdateUser(ctx, pool.UserUpdate{ID: u.ID, Fields: UserFields{Username: "ignored@" + testDomain, FullName: "Fake Uno"}, Changed: []string{"full_name"}})
+		note("update full_name only", err, got.Fields.Username, got.Fields.FullName, got.Active)
+		note("suspend", p.SuspendUser(ctx, u.ID))
+		got, err = p.UpdateUser(ctx, pool.UserUpdate{ID: u.ID, Fields: UserFields{FullName: "Fake One"}, Changed: []string{"full_name"}})
+		note("update a suspended user", err, got.Active)
+		note("reactivate", p.ReactivateUser(ctx, u.ID))
+		g, err := p.CreateExternalGroup(ctx, "fakes", "the fakes", "g-1")
+		note("create group", err, g.Name, g.ExternalID)
+		n, err := p.UpdateGroupMembers(ctx, g.ID, []pool.MemberDelta{pool.AddMember(u.ID)})
+		note("add a member", err, n)
+		note("delete user", p.DeleteUser(ctx, u.ID))
+		note("delete it again", p.DeleteUser(ctx, u.ID))
+		note("delete group", p.DeleteGroup(ctx, g.ID))
+		note("delete it again", p.DeleteGroup(ctx, g.ID))
+		return out
+	}
+	want := script(newRig(t, emulator.Options{NoMinInterval: true}, nil).cloud)
+	if diff := cmp.Diff(want, script(newFakePool())); diff != "" {
+		t.Errorf("the fake answers otherwise than the emulator (-emulator +fake):\n%s", diff)
+	}
 }
