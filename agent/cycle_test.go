@@ -383,11 +383,8 @@ func TestCycleSourceFailureDeletesNothing(t *testing.T) {
 }
 
 func TestCycleBlockAndPartial(t *testing.T) {
-	r := newRig(t, emulator.Options{NoMinInterval: true}, func(o *Options) { o.Settings.Plan.RemoveBehavior = RemoveBlock })
+	r, _ := rigWithABadUser(t)
 	ctx := t.Context()
-	bad := dirUser(3)
-	bad.Username = "bad name@corp.test"
-	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2), bad} })
 	job, err := r.agent.RunCycle(ctx, CycleOptions{})
 	var pe *PartialError
 	if !errors.As(err, &pe) || job.Status != state.StatusPartialSuccess {
@@ -661,4 +658,15 @@ func syncedSnapshot(t *testing.T) (*rig, string, []byte) {
 		t.Fatal(err)
 	}
 	return r, path, good
+}
+
+// rigWithABadUser returns a rig that blocks removed users, over a directory
+// of three users the third of which has a username the pool refuses.
+func rigWithABadUser(t *testing.T) (*rig, directory.User) {
+	t.Helper()
+	r := newRig(t, emulator.Options{NoMinInterval: true}, func(o *Options) { o.Settings.Plan.RemoveBehavior = RemoveBlock })
+	bad := dirUser(3)
+	bad.Username = "bad name@corp.test"
+	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2), bad} })
+	return r, bad
 }

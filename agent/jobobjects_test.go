@@ -5,18 +5,14 @@ import (
 	"testing"
 
 	"github.com/idsync/idsync/internal/directory"
-	"github.com/idsync/idsync/internal/emulator"
 	"github.com/idsync/idsync/internal/state"
 )
 
 // A job lists the objects it changed, failed on or rejected, with what it
 // did to each.
 func TestJobListsItsObjects(t *testing.T) {
-	r := newRig(t, emulator.Options{NoMinInterval: true}, func(o *Options) { o.Settings.Plan.RemoveBehavior = RemoveBlock })
+	r, bad := rigWithABadUser(t)
 	ctx := t.Context()
-	bad := dirUser(3)
-	bad.Username = "bad name@corp.test"
-	r.dir.set(func(d *fakeDir) { d.users = []directory.User{dirUser(1), dirUser(2), bad} })
 	job, err := r.agent.RunCycle(ctx, CycleOptions{})
 	var pe *PartialError
 	if !errors.As(err, &pe) {
