@@ -213,14 +213,7 @@ func TestSnapshotRemovedAndKindChecked(t *testing.T) {
 
 func TestSnapshotFromDatabaseIsReadThenMoved(t *testing.T) {
 	s, dir := openTemp(t)
-	old := bigSnapshot(20, 4)
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(old); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSnapshot).Put([]byte("AD_SYNC"), buf.Bytes()) }); err != nil {
-		t.Fatal(err)
-	}
+	old := snapshotInDatabase(t, s)
 	got, err := s.Snapshot("AD_SYNC")
 	if err != nil || !cmp.Equal(old, got) {
 		t.Fatalf("snapshot kept in the database: err %v, equal %v", err, cmp.Equal(old, got))
@@ -350,4 +343,19 @@ func TestSnapshotCompressedFileReads(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("compressed snapshot (-want +got):\n%s", diff)
 	}
+}
+
+// snapshotInDatabase stores a snapshot the way releases before the
+// snapshot file did, in the database, and returns it.
+func snapshotInDatabase(t *testing.T, s *Store) *directory.Snapshot {
+	t.Helper()
+	old := bigSnapshot(20, 4)
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSnapshot).Put([]byte("AD_SYNC"), buf.Bytes()) }); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"encoding/gob"
 	"errors"
 	"os"
 	"path/filepath"
@@ -146,14 +145,7 @@ func TestWatermarkOfDamagedOrStaleSnapshot(t *testing.T) {
 
 func TestWatermarkOfSnapshotInDatabase(t *testing.T) {
 	s, _ := openTemp(t)
-	old := bigSnapshot(20, 4)
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(old); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSnapshot).Put([]byte("AD_SYNC"), buf.Bytes()) }); err != nil {
-		t.Fatal(err)
-	}
+	old := snapshotInDatabase(t, s)
 	if wm, err := s.Watermark("AD_SYNC"); err != nil || !cmp.Equal(wm, old.Watermark) {
 		t.Fatalf("watermark %+v, %v", wm, err)
 	}
