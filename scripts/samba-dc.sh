@@ -183,7 +183,17 @@ start() {
 	# 9>&-: the DC must not inherit the lock taken by serialize, or it would
 	# hold it for as long as it runs.
 	setsid samba -F --no-process-group -M single -s "$CONF" </dev/null >>"$OUT" 2>&1 9>&- &
-	echo $! >"$PID_FILE"
+	local pid=$!
+	echo "$pid" >"$PID_FILE"
+	# $! is the forked shell until it has exec'd setsid and then samba;
+	# running() checks the process is samba, so wait for the exec (a loaded
+	# machine can take a moment) rather than read "not samba" as an exit.
+	local i
+	for i in $(seq 50); do
+		grep -q samba "/proc/$pid/comm" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
 }
 
 wait_ready() {
