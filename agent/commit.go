@@ -106,7 +106,7 @@ func (c *cycle) commit(ctx context.Context, plan *Plan, snap *directory.Snapshot
 				gone = append(gone, ch.ExternalID)
 			}
 		}
-		if err := st.UpdateIDs(directory.KindUser, x.users, gone); err != nil {
+		if err := st.UpdateIDs(directory.KindUser, x.newUsers(), gone); err != nil {
 			return err
 		}
 		var goneGroups []string

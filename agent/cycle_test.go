@@ -291,6 +291,15 @@ func TestCycleEndToEnd(t *testing.T) {
 	if ms.Created.Success != 1 || ms.Deleted.Success != 1 {
 		t.Errorf("delta membership stats %+v, want 1 added and 1 removed", ms)
 	}
+	// The id cache gained the new user and kept the others (a delta
+	// writes back only the pairs it learned).
+	cached, err := r.store.AllIDs(directory.KindUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cached) != 4 || cached[dirUser(4).ExternalID] == "" || cached[u[0].ExternalID] == "" {
+		t.Errorf("id cache after the delta: %v, want the 4 users", cached)
+	}
 
 	// 4. A deleted user is deleted in a delta.
 	r.dir.set(func(d *fakeDir) {

@@ -19,6 +19,10 @@ type ids struct {
 	userExt    map[string]string // user id -> external id
 	groups     map[string]string // external id -> group id
 	unresolved map[string]bool   // external ids the pool does not have
+	// cached are the user pairs the local state already holds (a delta
+	// starts from them), so that only new or changed pairs are written
+	// back; nil in a full cycle.
+	cached map[string]string
 }
 
 func newIDs() *ids {
@@ -31,6 +35,20 @@ func (x *ids) addUser(ext, id string) {
 	}
 	x.users[ext] = id
 	x.userExt[id] = ext
+}
+
+// newUsers returns the user pairs the local state does not hold yet.
+func (x *ids) newUsers() map[string]string {
+	if x.cached == nil {
+		return x.users
+	}
+	out := make(map[string]string)
+	for ext, id := range x.users {
+		if x.cached[ext] != id {
+			out[ext] = id
+		}
+	}
+	return out
 }
 
 func (x *ids) removeUser(ext string) {
@@ -93,6 +111,7 @@ func (d deltaTarget) read(ctx context.Context) (Target, *ids, error) {
 	for ext, id := range d.known {
 		x.addUser(ext, id)
 	}
+	x.cached = d.known
 	userIDs, found, err := d.resolveUsers(ctx, x)
 	if err != nil {
 		return t, nil, err

@@ -68,14 +68,13 @@ func (s *Store) AllIDs(k directory.Kind) (map[string]string, error) {
 }
 
 // UpdateIDs records new external id to cloud id pairs and forgets the
-// external ids in remove, in one transaction.
+// external ids in remove, in one transaction. set may hold every known pair
+// (a delta passes the whole cache back): unchanged pairs are not written.
 func (s *Store) UpdateIDs(k directory.Kind, set map[string]string, remove []string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIDs)
-		for ext, id := range set {
-			if err := b.Put(key(k, ext), []byte(id)); err != nil {
-				return err
-			}
+		if err := putSorted(b, k, set); err != nil {
+			return err
 		}
 		for _, ext := range remove {
 			if err := b.Delete(key(k, ext)); err != nil {
@@ -86,6 +85,28 @@ func (s *Store) UpdateIDs(k directory.Kind, set map[string]string, remove []stri
 	})
 	if err != nil {
 		return fmt.Errorf("state: update ids: %w", err)
+	}
+	return nil
+}
+
+// putSorted writes pairs in key order and leaves unchanged pairs alone: a
+// bbolt node inserts a key by moving every key after it, so 100,000 new
+// keys in map order cost seconds of copying, in order none; and a page
+// that is only read is not rewritten on commit.
+func putSorted(b *bolt.Bucket, k directory.Kind, pairs map[string]string) error {
+	exts := make([]string, 0, len(pairs))
+	for ext := range pairs {
+		exts = append(exts, ext)
+	}
+	slices.Sort(exts)
+	for _, ext := range exts {
+		kk, id := key(k, ext), []byte(pairs[ext])
+		if bytes.Equal(b.Get(kk), id) {
+			continue
+		}
+		if err := b.Put(kk, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -108,24 +129,7 @@ func (s *Store) ReplaceIDs(k directory.Kind, pairs map[string]string) error {
 				return err
 			}
 		}
-		// Keys go in sorted and unchanged pairs are left alone: a bbolt
-		// node inserts a key by moving every key after it, so 100,000
-		// new keys in map order cost seconds of copying, in order none.
-		exts := make([]string, 0, len(pairs))
-		for ext := range pairs {
-			exts = append(exts, ext)
-		}
-		slices.Sort(exts)
-		for _, ext := range exts {
-			kk, id := key(k, ext), []byte(pairs[ext])
-			if bytes.Equal(b.Get(kk), id) {
-				continue
-			}
-			if err := b.Put(kk, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putSorted(b, k, pairs)
 	})
 	if err != nil {
 		return fmt.Errorf("state: replace ids: %w", err)

@@ -193,3 +193,30 @@ func BenchmarkReplaceIDs(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkUpdateIDs records the ids of a delta into a W100k-sized cache:
+// the cycle passes every known pair back with 1,000 new ones.
+func BenchmarkUpdateIDs(b *testing.B) {
+	pairs := make(map[string]string, 101000)
+	for i := range 100000 {
+		pairs[fmt.Sprintf("%08x-0000-0000-0000-%012d", i*7919, i)] = fmt.Sprintf("id%018d", i)
+	}
+	s, err := Open(b.TempDir(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.ReplaceIDs(directory.KindUser, pairs); err != nil {
+		b.Fatal(err)
+	}
+	n := 100000
+	for b.Loop() {
+		for range 1000 {
+			pairs[fmt.Sprintf("%08x-0000-0000-0000-%012d", n*7919, n)] = fmt.Sprintf("id%018d", n)
+			n++
+		}
+		if err := s.UpdateIDs(directory.KindUser, pairs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
