@@ -305,8 +305,9 @@ func BenchmarkSnapshotFile(b *testing.B) {
 // memberSnapshot has objectGUID-shaped ids and perUser direct memberships
 // per user, spread over groups groups (users*perUser/groups members each),
 // as a real domain has; every group also holds one member from outside the
-// scope and, but the first, the group before it. Effective members repeat
-// the direct users, each a fresh string as LDAP decoding gives.
+// scope and, but the first, the group before it. Member ids share the
+// users' and groups' strings, as ldapsource's reader interns them and a
+// loaded snapshot has them.
 func memberSnapshot(users, groups, perUser int) *directory.Snapshot {
 	s := bigSnapshot(0, 0)
 	guid := func(kind byte, i int) string { return fmt.Sprintf("%08x-%04x-4000-8000-%012x", i, kind, i*7919) }
@@ -322,12 +323,12 @@ func memberSnapshot(users, groups, perUser int) *directory.Snapshot {
 		id := guid(3, g)
 		var members, direct []string
 		for i := g % stride; i < users; i += stride {
-			members = append(members, guid(1, i))
-			direct = append(direct, guid(1, i))
+			members = append(members, s.Users[i].ExternalID)
+			direct = append(direct, s.Users[i].ExternalID)
 		}
 		direct = append(direct, guid(4, g))
 		if g > 0 {
-			direct = append(direct, guid(3, g-1))
+			direct = append(direct, s.Groups[g-1].ExternalID)
 		}
 		slices.Sort(direct)
 		s.Groups = append(s.Groups, directory.Group{ExternalID: id, DN: fmt.Sprintf("CN=Group %d,OU=Groups,DC=corp,DC=test", g),
