@@ -370,22 +370,8 @@ func TestOpenRemovesStaleSnapshotTemps(t *testing.T) {
 func TestSnapshotCompressedFileReads(t *testing.T) {
 	want := bigSnapshot(1500, 40)
 	var buf bytes.Buffer
-	h := snapshotHeader{Format: snapshotFormat, Watermark: want.Watermark, Users: len(want.Users),
-		Excluded: len(want.Graph.Excluded), Links: len(want.Graph.Links), Groups: len(want.Groups)}
-	h.Check = h.check()
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
+	if err := writeFormat1(&buf, want, "", gzip.BestSpeed); err != nil {
 		t.Fatal(err)
-	}
-	enc := gob.NewEncoder(zw)
-	if err := enc.Encode(h); err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{writeChunks(enc, want.Users), writeChunks(enc, want.Graph.Excluded),
-		writeChunks(enc, want.Graph.Links), writeChunks(enc, want.Groups), zw.Close()} {
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 	got, _, err := readSnapshot(&buf)
 	if err != nil {
