@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,33 +260,83 @@ func TestWriteAtomicFailureKeepsOldContent(t *testing.T) {
 }
 
 // BenchmarkSnapshotFile saves and loads a 100,000-user snapshot; the
-// reported file size is what a cycle writes.
+// reported file size is what a cycle writes. "sparse" is bigSnapshot (few
+// memberships, short ids); "members" is memberSnapshot, shaped like W100k
+// (objectGUID ids, about 10 direct memberships per user, ~1M member values
+// in the links and as many in the groups).
 func BenchmarkSnapshotFile(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "state"), 0)
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		snap func() *directory.Snapshot
+	}{
+		{"sparse", func() *directory.Snapshot { return bigSnapshot(100_000, 5_000) }},
+		{"members", func() *directory.Snapshot { return memberSnapshot(100_000, 5_000, 10) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := Open(filepath.Join(b.TempDir(), "state"), 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			snap := c.snap()
+			b.Run("save", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := s.SaveSnapshot("AD_SYNC", snap); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if fi, err := os.Stat(filepath.Join(s.Dir(), "snapshot.AD_SYNC.gz")); err == nil {
+					b.ReportMetric(float64(fi.Size())/(1<<20), "MiB/file")
+				}
+			})
+			b.Run("load", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Snapshot("AD_SYNC"); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
-	defer s.Close()
-	snap := bigSnapshot(100_000, 5_000)
-	b.Run("save", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := s.SaveSnapshot("AD_SYNC", snap); err != nil {
-				b.Fatal(err)
-			}
+}
+
+// memberSnapshot has objectGUID-shaped ids and perUser direct memberships
+// per user, spread over groups groups (users*perUser/groups members each),
+// as a real domain has; every group also holds one member from outside the
+// scope and, but the first, the group before it. Member ids share the
+// users' and groups' strings, as ldapsource's reader interns them and a
+// loaded snapshot has them.
+func memberSnapshot(users, groups, perUser int) *directory.Snapshot {
+	s := bigSnapshot(0, 0)
+	guid := func(kind byte, i int) string { return fmt.Sprintf("%08x-%04x-4000-8000-%012x", i, kind, i*7919) }
+	for i := range users {
+		s.Users = append(s.Users, directory.User{ExternalID: guid(1, i), DN: fmt.Sprintf("CN=User %d,OU=Staff,DC=corp,DC=test", i),
+			Username: fmt.Sprintf("user%d@corp.test", i), FullName: fmt.Sprintf("User %d", i), Enabled: i%7 != 0, PrimaryGroupID: 513})
+		if i%100 == 0 {
+			s.Graph.Excluded = append(s.Graph.Excluded, directory.User{ExternalID: guid(2, i), Username: fmt.Sprintf("x%d@corp.test", i)})
 		}
-		if fi, err := os.Stat(filepath.Join(s.Dir(), "snapshot.AD_SYNC.gz")); err == nil {
-			b.ReportMetric(float64(fi.Size())/(1<<20), "MiB/file")
+	}
+	stride := max(1, groups/perUser) // user i is in the groups g with g%stride == i%stride
+	for g := range groups {
+		id := guid(3, g)
+		var members, direct []string
+		for i := g % stride; i < users; i += stride {
+			members = append(members, s.Users[i].ExternalID)
+			direct = append(direct, s.Users[i].ExternalID)
 		}
-	})
-	b.Run("load", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := s.Snapshot("AD_SYNC"); err != nil {
-				b.Fatal(err)
-			}
+		direct = append(direct, guid(4, g))
+		if g > 0 {
+			direct = append(direct, s.Groups[g-1].ExternalID)
 		}
-	})
+		slices.Sort(direct)
+		s.Groups = append(s.Groups, directory.Group{ExternalID: id, DN: fmt.Sprintf("CN=Group %d,OU=Groups,DC=corp,DC=test", g),
+			SID: fmt.Sprintf("S-1-5-21-1-2-3-%d", 1000+g), SAMAccountName: fmt.Sprintf("group%d", g), Name: fmt.Sprintf("Group %d", g),
+			RID: uint32(1000 + g), Members: members})
+		s.Graph.Links = append(s.Graph.Links, directory.Links{GroupID: id, RID: uint32(1000 + g), InScope: true, Direct: direct})
+	}
+	return s
 }
 
 func TestOpenRemovesStaleSnapshotTemps(t *testing.T) {
@@ -319,22 +370,8 @@ func TestOpenRemovesStaleSnapshotTemps(t *testing.T) {
 func TestSnapshotCompressedFileReads(t *testing.T) {
 	want := bigSnapshot(1500, 40)
 	var buf bytes.Buffer
-	h := snapshotHeader{Format: snapshotFormat, Watermark: want.Watermark, Users: len(want.Users),
-		Excluded: len(want.Graph.Excluded), Links: len(want.Graph.Links), Groups: len(want.Groups)}
-	h.Check = h.check()
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
+	if err := writeFormat1(&buf, want, "", gzip.BestSpeed); err != nil {
 		t.Fatal(err)
-	}
-	enc := gob.NewEncoder(zw)
-	if err := enc.Encode(h); err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range []error{writeChunks(enc, want.Users), writeChunks(enc, want.Graph.Excluded),
-		writeChunks(enc, want.Graph.Links), writeChunks(enc, want.Groups), zw.Close()} {
-		if err != nil {
-			t.Fatal(err)
-		}
 	}
 	got, _, err := readSnapshot(&buf)
 	if err != nil {
