@@ -42,7 +42,6 @@ func Build(c Candidates, filter []string) *Snapshot {
 	slices.SortFunc(links, func(a, b Links) int { return strings.Compare(a.GroupID, b.GroupID) })
 
 	g := newGraph(users, links)
-	g.share()
 	inScope := make([]bool, len(users))
 	if len(filter) == 0 {
 		for i := range inScope {
@@ -50,21 +49,20 @@ func Build(c Candidates, filter []string) *Snapshot {
 		}
 	} else {
 		for _, f := range filter {
-			g.closure(f, func(*Links) bool { return true }, func(i int) { inScope[i] = true })
+			g.closure(f, false, func(i int) { inScope[i] = true })
 		}
 	}
 
 	groups := c.Groups
 	slices.SortFunc(groups, func(a, b Group) int { return strings.Compare(a.ExternalID, b.ExternalID) })
 	groups = slices.CompactFunc(groups, func(a, b Group) bool { return a.ExternalID == b.ExternalID })
-	onlyInScope := func(l *Links) bool { return l.InScope }
 	// stamp[i] == gen marks user i as collected for the current group, so no
 	// per-group set is allocated.
 	stamp := make([]int, len(users))
 	for gen := range groups {
 		gr := &groups[gen]
 		var idx []int
-		g.closure(gr.ExternalID, onlyInScope, func(i int) {
+		g.closure(gr.ExternalID, true, func(i int) {
 			if inScope[i] && stamp[i] != gen+1 {
 				stamp[i] = gen + 1
 				idx = append(idx, i)
@@ -101,67 +99,88 @@ func Build(c Candidates, filter []string) *Snapshot {
 	return snap
 }
 
+// graph is the direct membership of a Build as numbers: user i is node i,
+// the group of links[k] is node -(k+1). Each member id is looked up once,
+// when the graph is made; the closures of every group then only follow
+// numbers.
 type graph struct {
 	users  []User
-	userIx map[string]int
+	links  []Links
+	linkIx map[string]int // GroupID -> index in links (the last of equal ones)
 	byRID  map[uint32][]int
-	links  map[string]*Links
+	// direct[k] are the nodes of links[k].Direct that are users or groups
+	// with Links, in the order of Direct.
+	direct [][]int32
+	// stamp[k] == gen marks links[k] as entered by the current closure.
+	stamp []uint32
+	gen   uint32
 }
 
+// newGraph numbers the members of links, and points the direct member ids
+// at the users' and groups' own id strings, so a membership costs a string
+// header rather than a copy of the id (what LDAP decoding gives). The
+// values do not change.
 func newGraph(users []User, links []Links) *graph {
-	g := &graph{users: users, userIx: make(map[string]int, len(users)), byRID: map[uint32][]int{}, links: make(map[string]*Links, len(links))}
+	g := &graph{users: users, links: links, linkIx: make(map[string]int, len(links)), byRID: map[uint32][]int{},
+		direct: make([][]int32, len(links)), stamp: make([]uint32, len(links))}
+	userIx := make(map[string]int32, len(users))
 	for i, u := range users {
-		g.userIx[u.ExternalID] = i
+		userIx[u.ExternalID] = int32(i)
 		if u.PrimaryGroupID != 0 {
 			g.byRID[u.PrimaryGroupID] = append(g.byRID[u.PrimaryGroupID], i)
 		}
 	}
+	n := 0
 	for i := range links {
-		g.links[links[i].GroupID] = &links[i]
+		g.linkIx[links[i].GroupID] = i
+		n += len(links[i].Direct)
+	}
+	nodes := make([]int32, 0, n) // one array for every list
+	for k := range links {
+		l := &links[k]
+		start := len(nodes)
+		for j, m := range l.Direct {
+			if i, ok := userIx[m]; ok {
+				l.Direct[j] = users[i].ExternalID
+				nodes = append(nodes, i)
+			} else if nk, ok := g.linkIx[m]; ok {
+				l.Direct[j] = links[nk].GroupID
+				nodes = append(nodes, int32(-nk-1))
+			}
+		}
+		g.direct[k] = nodes[start:len(nodes):len(nodes)]
 	}
 	return g
 }
 
-// share points the direct member ids at the users' and groups' own id
-// strings, so a membership costs a string header rather than a copy of the
-// id (what LDAP decoding gives). The values do not change.
-func (g *graph) share() {
-	for _, l := range g.links {
-		for j, m := range l.Direct {
-			if i, ok := g.userIx[m]; ok {
-				l.Direct[j] = g.users[i].ExternalID
-			} else if nl, ok := g.links[m]; ok {
-				l.Direct[j] = nl.GroupID
-			}
-		}
-	}
-}
-
-// closure visits every user reachable from root; nested groups are entered
-// when traverse allows it. The root itself is always entered.
-func (g *graph) closure(root string, traverse func(*Links) bool, visit func(int)) {
-	rootLinks, ok := g.links[root]
+// closure visits every user reachable from the group root; nested groups
+// are entered when they are in scope or inScopeOnly is false. The root
+// itself is always entered.
+func (g *graph) closure(root string, inScopeOnly bool, visit func(int)) {
+	rk, ok := g.linkIx[root]
 	if !ok {
 		return
 	}
-	visited := map[string]bool{root: true}
-	stack := []*Links{rootLinks}
+	g.gen++
+	g.stamp[rk] = g.gen
+	stack := []int{rk}
 	for len(stack) > 0 {
-		l := stack[len(stack)-1]
+		k := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if l.RID != 0 {
-			for _, i := range g.byRID[l.RID] {
+		if rid := g.links[k].RID; rid != 0 {
+			for _, i := range g.byRID[rid] {
 				visit(i)
 			}
 		}
-		for _, m := range l.Direct {
-			if i, ok := g.userIx[m]; ok {
-				visit(i)
+		for _, n := range g.direct[k] {
+			if n >= 0 {
+				visit(int(n))
 				continue
 			}
-			if nl, ok := g.links[m]; ok && !visited[m] && traverse(nl) {
-				visited[m] = true
-				stack = append(stack, nl)
+			nk := int(-n - 1)
+			if g.stamp[nk] != g.gen && (!inScopeOnly || g.links[nk].InScope) {
+				g.stamp[nk] = g.gen
+				stack = append(stack, nk)
 			}
 		}
 	}
