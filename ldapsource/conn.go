@@ -24,10 +24,8 @@ type Source struct {
 	log    *zap.Logger
 	binder binder
 	// buildDeltas makes Delta rebuild memberships with directory.Build
-	// instead of updating them; graphMax, when not zero, replaces
-	// graphShare (tests and benchmarks compare the two).
+	// even when only users' attributes changed (tests compare the two).
 	buildDeltas bool
-	graphMax    float64
 	// noMemberEdits makes Delta read again every group DirSync reports,
 	// even when only its members changed (tests compare the two).
 	noMemberEdits bool

@@ -254,18 +254,10 @@ func applyChanges(prev *directory.Snapshot, rd *reader, deleted, changed []strin
 		replaced[id] = true
 	}
 	c := directory.Candidates{
-		Users:  make([]directory.User, 0, len(prev.Users)+len(prev.Graph.Excluded)+len(rd.users)),
+		Users:  mergeUsers(prev, rd.users, replaced),
 		Groups: make([]directory.Group, 0, len(prev.Groups)+len(rd.groups)),
 		Links:  make([]directory.Links, 0, len(prev.Graph.Links)+len(rd.links)),
 	}
-	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
-		for _, u := range us {
-			if !replaced[u.ExternalID] {
-				c.Users = append(c.Users, u)
-			}
-		}
-	}
-	c.Users = append(c.Users, rd.users...)
 	for _, g := range prev.Groups {
 		if !replaced[g.ExternalID] {
 			g.Members = nil // Build computes them again
@@ -286,6 +278,46 @@ func applyChanges(prev *directory.Snapshot, rd *reader, deleted, changed []strin
 		c.Links = append(c.Links, l)
 	}
 	return c
+}
+
+// mergeUsers returns the previous state's users and excluded users that are
+// not replaced, and the users read, sorted by ExternalID as Build sorts
+// them: the previous lists are sorted already, so a merge puts them in
+// order without sorting 100,000 users again (Build's sort then only checks
+// the order).
+func mergeUsers(prev *directory.Snapshot, read []directory.User, replaced map[string]bool) []directory.User {
+	out := make([]directory.User, 0, len(prev.Users)+len(prev.Graph.Excluded)+len(read))
+	byID := func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) }
+	if !slices.IsSortedFunc(prev.Users, byID) || !slices.IsSortedFunc(prev.Graph.Excluded, byID) {
+		// Not a state Build made: Build sorts them.
+		for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+			for _, u := range us {
+				if !replaced[u.ExternalID] {
+					out = append(out, u)
+				}
+			}
+		}
+		return append(out, read...)
+	}
+	read = slices.Clone(read)
+	slices.SortStableFunc(read, byID)
+	lists := [3][]directory.User{prev.Users, prev.Graph.Excluded, read}
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0].ExternalID < lists[best][0].ExternalID) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		u := lists[best][0]
+		lists[best] = lists[best][1:]
+		if best == 2 || !replaced[u.ExternalID] {
+			out = append(out, u)
+		}
+	}
 }
 
 // refusedCookie reports whether a DirSync error is the server refusing the

@@ -3,152 +3,29 @@ package ldapsource
 import (
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/idsync/idsync/internal/directory"
 )
 
-// graphShare is the share of the domain's groups a delta may re-read for
-// nextState to use directory.MemberGraph: the graph is built from the
-// previous state on every delta, which costs about half a Build, so it
-// wins only when the change reaches few groups (BenchmarkDeltaNextState,
-// W100k: about 100 groups re-read, graph 1.1 s and Build 1.5 s; 4,400 of
-// 5,000 groups re-read, graph 1.5-2.1 s and Build 1.1-1.6 s).
-const graphShare = 0.05
-
 // nextState applies a delta read to the previous state and resolves scope
-// and effective memberships. With directory.MemberGraph only the groups the
-// change reaches (the changed groups and those containing them) get their
-// members computed again; the others keep the previous state's. It falls
-// back to a full directory.Build when the graph cannot stand for the
-// previous state: when the group filter's scope, computed over the
-// previous candidates, is not the previous state's (the filter resolved to
-// other groups since), when the delta re-read more than graphShare of the
-// groups (s.graphMax overrides it), and when s.buildDeltas asks for it.
+// and effective memberships: when only users' attributes changed, the
+// previous memberships stand (attributesOnly); otherwise directory.Build
+// computes them again from the previous state with the changes applied.
+// s.buildDeltas makes it always Build (tests compare the two).
+//
+// directory.MemberGraph, which recomputes only the groups a change
+// reaches, is not used here: built from the previous state on every delta
+// it cost more than a Build whose closures follow numbers (measured with
+// BenchmarkDeltaNextState, W100k shape, before that path was removed: one
+// member value changed, graph 0.50-0.60 s and Build 0.39-0.42 s; 0.01% of
+// the users and member values, 0.56 and 0.34 s; 1%, 0.93 and 0.43 s).
 func (s *Source) nextState(prev *directory.Snapshot, rd *reader, deleted, changed []string, filter []string) *directory.Snapshot {
-	share := s.graphMax
-	if share == 0 {
-		share = graphShare
-	}
-	if s.buildDeltas || float64(len(rd.links)+len(deleted)) > share*float64(len(prev.Graph.Links)) {
-		return directory.Build(applyChanges(prev, rd, deleted, changed), filter)
-	}
-	if next := attributesOnly(prev, rd, deleted, changed); next != nil {
-		return next
-	}
-	g := directory.NewMemberGraph(directory.SnapshotCandidates(prev), filter)
-	for _, us := range []struct {
-		users []directory.User
-		in    bool
-	}{{prev.Users, true}, {prev.Graph.Excluded, false}} {
-		for i := range us.users {
-			if g.InScope(us.users[i].ExternalID) != us.in {
-				s.log.Debug("the group filter's scope moved; rebuilding memberships in full")
-				return directory.Build(applyChanges(prev, rd, deleted, changed), filter)
-			}
+	if !s.buildDeltas {
+		if next := attributesOnly(prev, rd, deleted, changed); next != nil {
+			return next
 		}
 	}
-	replaced := make(map[string]bool, len(deleted)+len(changed)+len(rd.seen))
-	for _, ids := range [][]string{deleted, changed} {
-		for _, id := range ids {
-			replaced[id] = true
-		}
-	}
-	for id := range rd.seen {
-		replaced[id] = true
-	}
-	// The change, as the graph takes it: replaced objects not read again
-	// (deleted, out of the scope, no longer users or groups) leave.
-	var ch directory.GraphChange
-	readUser := make(map[string]bool, len(rd.users))
-	for _, u := range rd.users {
-		readUser[u.ExternalID] = true
-	}
-	ch.Users = rd.users
-	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
-		for _, u := range us {
-			if replaced[u.ExternalID] && !readUser[u.ExternalID] {
-				ch.RemovedUsers = append(ch.RemovedUsers, u.ExternalID)
-			}
-		}
-	}
-	for _, l := range rd.links {
-		slices.Sort(l.Direct)
-		l.Direct = slices.Compact(l.Direct)
-		ch.Links = append(ch.Links, l)
-	}
-	for _, l := range prev.Graph.Links {
-		if _, ok := rd.links[l.GroupID]; replaced[l.GroupID] && !ok {
-			ch.RemovedLinks = append(ch.RemovedLinks, l.GroupID)
-		}
-	}
-	for _, gr := range rd.groups {
-		ch.Groups = append(ch.Groups, gr)
-	}
-	for _, gr := range prev.Groups {
-		if _, ok := rd.groups[gr.ExternalID]; replaced[gr.ExternalID] && !ok {
-			ch.RemovedGroups = append(ch.RemovedGroups, gr.ExternalID)
-		}
-	}
-	recompute := make(map[string]bool)
-	for _, id := range g.Apply(ch) {
-		recompute[id] = true
-	}
-
-	next := &directory.Snapshot{}
-	users := make([]directory.User, 0, len(prev.Users)+len(prev.Graph.Excluded)+len(rd.users))
-	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
-		for _, u := range us {
-			if !replaced[u.ExternalID] {
-				users = append(users, u)
-			}
-		}
-	}
-	users = append(users, rd.users...)
-	slices.SortFunc(users, func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) })
-	users = slices.CompactFunc(users, func(a, b directory.User) bool { return a.ExternalID == b.ExternalID })
-	if len(filter) == 0 {
-		next.Users = users
-	} else {
-		for _, u := range users {
-			if g.InScope(u.ExternalID) {
-				next.Users = append(next.Users, u)
-			} else {
-				next.Graph.Excluded = append(next.Graph.Excluded, u)
-			}
-		}
-	}
-	next.Groups = make([]directory.Group, 0, len(prev.Groups)+len(rd.groups))
-	for _, gr := range prev.Groups {
-		if !replaced[gr.ExternalID] {
-			next.Groups = append(next.Groups, gr)
-		}
-	}
-	prevMembers := make(map[string][]string, len(rd.groups))
-	for _, gr := range prev.Groups {
-		if _, ok := rd.groups[gr.ExternalID]; ok {
-			prevMembers[gr.ExternalID] = gr.Members
-		}
-	}
-	for id, gr := range rd.groups {
-		gr.Members = prevMembers[id]
-		next.Groups = append(next.Groups, gr)
-	}
-	slices.SortFunc(next.Groups, func(a, b directory.Group) int { return strings.Compare(a.ExternalID, b.ExternalID) })
-	for i := range next.Groups {
-		if gr := &next.Groups[i]; recompute[gr.ExternalID] {
-			gr.Members = g.Effective(gr.ExternalID)
-		}
-	}
-	next.Graph.Links = make([]directory.Links, 0, len(prev.Graph.Links)+len(ch.Links))
-	for _, l := range prev.Graph.Links {
-		if !replaced[l.GroupID] {
-			next.Graph.Links = append(next.Graph.Links, l)
-		}
-	}
-	next.Graph.Links = append(next.Graph.Links, ch.Links...)
-	slices.SortFunc(next.Graph.Links, func(a, b directory.Links) int { return strings.Compare(a.GroupID, b.GroupID) })
-	return next
+	return directory.Build(applyChanges(prev, rd, deleted, changed), filter)
 }
 
 // attributesOnly returns the next state when the delta read changed only

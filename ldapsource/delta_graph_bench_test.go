@@ -12,8 +12,8 @@ import (
 )
 
 // BenchmarkDeltaNextState applies a W100k-shaped delta read to the previous
-// state, with directory.MemberGraph (graph) and with directory.Build
-// (build), and diffs the result as Delta does: 1% (1,000 users re-read, 1%
+// state with directory.Build and diffs the result as Delta does: 1%
+// (1,000 users re-read, 1%
 // of the member values changed, the changed groups re-read whole: about
 // 4,400 groups) and 0.01% (10 users, 100 member values).
 func BenchmarkDeltaNextState(b *testing.B) {
@@ -73,18 +73,12 @@ func benchNextState(b *testing.B, per int) {
 		}
 		rd.links[l.GroupID] = l
 	}
-	for _, build := range []bool{false, true} {
-		name := "graph"
-		if build {
-			name = "build"
+	b.Run("build", func(b *testing.B) {
+		s := &Source{log: zap.NewNop()}
+		b.ReportAllocs()
+		for b.Loop() {
+			next := s.nextState(prev, rd, nil, nil, nil)
+			directory.Diff(prev, next, nil)
 		}
-		b.Run(name, func(b *testing.B) {
-			s := &Source{log: zap.NewNop(), buildDeltas: build, graphMax: 1}
-			b.ReportAllocs()
-			for b.Loop() {
-				next := s.nextState(prev, rd, nil, nil, nil)
-				directory.Diff(prev, next, nil)
-			}
-		})
-	}
+	})
 }

@@ -3,7 +3,10 @@ package ldapsource
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -192,6 +195,68 @@ func TestDeltaModeAuto(t *testing.T) {
 		}
 		if rep := src.Check(context.Background()); rep.DirSync == denied || !rep.OK() {
 			t.Errorf("denied=%v: Check = %+v", denied, rep)
+		}
+	}
+}
+
+// TestMergeUsers checks the merge of the previous state's users with the
+// users a delta read against filtering and sorting them all, for states
+// Build made (sorted) and for others.
+func TestMergeUsers(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	id := func() string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", r.Uint32(), r.Uint64()&0xffffffffffff) }
+	byID := func(a, b directory.User) int { return strings.Compare(a.ExternalID, b.ExternalID) }
+	for round := range 200 {
+		prev := &directory.Snapshot{}
+		var read []directory.User
+		replaced := map[string]bool{}
+		for range r.IntN(40) {
+			prev.Users = append(prev.Users, directory.User{ExternalID: id()})
+		}
+		for range r.IntN(10) {
+			prev.Graph.Excluded = append(prev.Graph.Excluded, directory.User{ExternalID: id()})
+		}
+		sorted := round%5 != 0
+		if sorted {
+			slices.SortFunc(prev.Users, byID)
+			slices.SortFunc(prev.Graph.Excluded, byID)
+		}
+		for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+			for _, u := range us {
+				switch r.IntN(4) {
+				case 0: // re-read, changed
+					replaced[u.ExternalID] = true
+					read = append(read, directory.User{ExternalID: u.ExternalID, JobTitle: "re-read"})
+				case 1: // gone
+					replaced[u.ExternalID] = true
+				}
+			}
+		}
+		for range r.IntN(8) {
+			u := directory.User{ExternalID: id(), JobTitle: "new"}
+			replaced[u.ExternalID] = true
+			read = append(read, u)
+		}
+		var want []directory.User
+		for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+			for _, u := range us {
+				if !replaced[u.ExternalID] {
+					want = append(want, u)
+				}
+			}
+		}
+		want = append(want, read...)
+		slices.SortFunc(want, byID)
+		got := mergeUsers(prev, read, replaced)
+		if sorted {
+			if !slices.IsSortedFunc(got, byID) {
+				t.Fatalf("round %d: merge of sorted states is not sorted", round)
+			}
+		} else {
+			slices.SortFunc(got, byID)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("round %d (sorted %v) (-want +got):\n%s", round, sorted, diff)
 		}
 	}
 }
