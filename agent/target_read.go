@@ -333,11 +333,15 @@ func deltaInput(d *directory.Delta, cur *directory.Snapshot, pendingUsers, pendi
 	for _, m := range d.Memberships {
 		in.TrustedMembers[m.GroupID] = m
 	}
+	// The users are indexed only when some are pending: a delta's state
+	// holds every user of the scope.
 	snapUsers := make(map[string]*directory.User)
 	snapGroups := make(map[string]*directory.Group)
 	if cur != nil {
-		for i := range cur.Users {
-			snapUsers[cur.Users[i].ExternalID] = &cur.Users[i]
+		if len(pendingUsers) > 0 {
+			for i := range cur.Users {
+				snapUsers[cur.Users[i].ExternalID] = &cur.Users[i]
+			}
 		}
 		for i := range cur.Groups {
 			snapGroups[cur.Groups[i].ExternalID] = &cur.Groups[i]
