@@ -20,6 +20,18 @@ const dirSyncFlags = ldap.DirSyncIncrementalValues | ldap.DirSyncAncestorsFirstO
 // keep objectClass but lose objectCategory).
 const dirSyncFilter = "(|(objectClass=user)(objectClass=group))"
 
+// dirSyncAttrs are the attributes a delta's DirSync pass asks for: every
+// attribute the source reads of users and groups, isDeleted (deletions)
+// and name (AD and Samba record a rename or a move as a change of name).
+// DirSync returns an object only when one of the attributes asked for
+// changed, and of it only those, so a change of an attribute idsync does
+// not read (lastLogonTimestamp, info, a logon count) no longer brings the
+// object back to be read again in full. The mapping is part of the
+// watermark's fingerprint: a delta never spans two attribute lists.
+func (s *Source) dirSyncAttrs() []string {
+	return mergeAttrs(mergeAttrs(s.userAttrs(), s.groupAttrs()), []string{"isDeleted", "name"})
+}
+
 // noObjectFilter matches no object, through the objectGUID index, so a
 // search with it costs the server next to nothing.
 const noObjectFilter = `(objectGUID=\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00)`
@@ -78,8 +90,8 @@ type memberEdit struct {
 }
 
 // dirSync runs DirSync with filter from cookie until the server reports no
-// more data. With attrs nil every changed attribute is returned (all
-// changes count).
+// more data. Only objects of which one of attrs changed are returned; with
+// attrs nil every change counts.
 func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
 	out := &dirSyncRound{cookie: cookie}
 	for {

@@ -294,3 +294,48 @@ func TestIntegrationDeltaMemberValues(t *testing.T) {
 		t.Errorf("%d groups taken from member values; want 3", n)
 	}
 }
+
+// TestIntegrationDeltaDirSyncAttributes: the delta's DirSync pass asks only
+// for the attributes idsync reads, so a change of another attribute (title,
+// once the job title maps to info) reads nothing, while a change of a
+// mapped attribute outside the defaults (info) is delivered.
+func TestIntegrationDeltaDirSyncAttributes(t *testing.T) {
+	dc := testdc.Env(t)
+	conn := testdc.Dial(t, dc)
+	dir := openSambaDir(t, dc, conn)
+	ctx := t.Context()
+	in := "OU=In," + dir.root()
+	dir.addOU(t, in)
+	alice := dir.addUser(t, "alice", in)
+	dir.addGroup(t, "team", in, "", alice)
+	src := dir.source(t, func(o *Options) {
+		o.Scope.OrganizationalUnits = []string{in}
+		o.DeltaMode = DeltaDirSync
+		o.Mapping = directory.DefaultMapping().Override(map[directory.UserField]directory.AttributeMapping{
+			directory.FieldJobTitle: {Source: "info", Type: directory.Direct}}, nil)
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+
+	dir.replace(t, alice, map[string][]string{"title": {"not read"}})
+	read := src.readObjects.Load()
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta after a title change: %v", err)
+	}
+	if n := src.readObjects.Load() - read; n != 0 || d.Snapshot != nil {
+		t.Errorf("delta after a change of an attribute idsync does not read: %d objects read, state returned %v; want 0, false",
+			n, d.Snapshot != nil)
+	}
+
+	dir.replace(t, alice, map[string][]string{"info": {"Engineer"}})
+	d, err = src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta after an info change: %v", err)
+	}
+	if len(d.Users) != 1 || d.Users[0].JobTitle != "Engineer" {
+		t.Errorf("delta after a change of the mapped info: users %+v; want alice with job title Engineer", d.Users)
+	}
+}
