@@ -81,6 +81,10 @@ type dirSyncRound struct {
 	// objects whose only change was to member (incremental values, every
 	// value with its GUID); they are in changed too.
 	edits map[string]*memberEdit
+	// values are, by object GUID, the attributes DirSync returned of
+	// changed live objects that are not member-only edits; nil for an
+	// object returned more than once in the pass.
+	values map[string][]*ldap.EntryAttribute
 }
 
 // memberEdit is the member values (GUIDs) added to and removed from one
@@ -147,7 +151,11 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 		return nil
 	}
 	d.changed = append(d.changed, id)
-	if ed, ok := memberOnly(e); ok {
+	if d.values == nil {
+		d.values = map[string][]*ldap.EntryAttribute{}
+	}
+	_, other := d.values[id]
+	if ed, ok := memberOnly(e); ok && !other {
 		if d.edits == nil {
 			d.edits = map[string]*memberEdit{}
 		}
@@ -156,8 +164,16 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 			ed.added, ed.removed = append(prev.added, ed.added...), append(prev.removed, ed.removed...)
 		}
 		d.edits[id] = ed
-	} else if d.edits != nil {
-		delete(d.edits, id) // another change of the object: read it again
+		return nil
+	}
+	// Another change of the object: it is read again unless it is its
+	// only entry of the pass (applyValueEdits decides).
+	_, edited := d.edits[id]
+	delete(d.edits, id)
+	if other || edited {
+		d.values[id] = nil
+	} else {
+		d.values[id] = e.Attributes
 	}
 	return nil
 }
