@@ -26,12 +26,14 @@ type Source struct {
 	// buildDeltas makes Delta rebuild memberships with directory.Build
 	// even when only users' attributes changed (tests compare the two).
 	buildDeltas bool
-	// noMemberEdits makes Delta read again every group DirSync reports,
-	// even when only its members changed (tests compare the two).
+	// noMemberEdits makes Delta read again every object DirSync reports,
+	// even a group whose members alone changed or a user whose mapped
+	// attributes alone changed (tests compare the two).
 	noMemberEdits bool
 	// memberEdits is how many groups the last Delta took from DirSync's
-	// member values instead of reading them again.
-	memberEdits int
+	// member values, valueEdits how many users from its attribute values,
+	// instead of reading them again.
+	memberEdits, valueEdits int
 
 	mu   sync.Mutex
 	conn *ldap.Conn

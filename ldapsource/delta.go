@@ -28,10 +28,11 @@ const guidBatch = 100
 // or were deleted. Changed objects are read again in full (groups with their
 // complete direct member list, by ranged retrieval), except groups whose
 // member values alone changed, which DirSync's incremental values give
-// (applyMemberEdits); the result is applied to the previous state kept in
-// prev (users, groups and the direct-member graph), scope and nested
-// memberships are brought up to date (nextState: kept, MemberGraph or
-// Build), and the result is directory.Diff(prev, next). Renames and moves
+// (applyMemberEdits), and users whose mapped attributes alone changed,
+// whose new values DirSync gives (applyValueEdits); the result is applied
+// to the previous state kept in prev (users, groups and the direct-member
+// graph), scope and nested memberships are brought up to date (nextState:
+// kept, or Build), and the result is directory.Diff(prev, next). Renames and moves
 // are therefore updates, moves out of scope removals and moves in
 // additions. When the DC's highestCommittedUSN has not moved, nothing is
 // asked at all.
@@ -46,7 +47,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 		return nil, fmt.Errorf("delta: %w: no previous watermark", ErrFullSyncRequired)
 	}
 	wm := prev.Watermark
-	s.memberEdits = 0
+	s.memberEdits, s.valueEdits = 0, 0
 	c, err := s.connection(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
@@ -103,7 +104,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 			return nil, fmt.Errorf("delta: %w", err)
 		}
 	case directory.ModeDirSync:
-		round, err := s.dirSync(ctx, c, base, dirSyncFilter, wm.Cookie, nil, true)
+		round, err := s.dirSync(ctx, c, base, dirSyncFilter, wm.Cookie, s.dirSyncAttrs(), true)
 		if refusedCookie(err) {
 			return nil, fmt.Errorf("delta: %w: the domain controller refused the DirSync cookie: %w", ErrFullSyncRequired, err)
 		}
@@ -112,15 +113,17 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 		}
 		deleted, changed, next.Cookie = round.deleted, round.changed, round.cookie
 		reread := changed
-		if len(round.edits) > 0 && !s.noMemberEdits {
+		if len(round.edits)+len(round.values) > 0 && !s.noMemberEdits {
 			// Groups whose members alone changed are not read again:
 			// their new direct members are the previous ones with the
-			// values DirSync reported.
+			// values DirSync reported; nor are users whose mapped
+			// attributes alone changed: DirSync gave their new values.
 			if err := load(); err != nil {
 				return nil, err
 			}
 			reread = applyMemberEdits(prevSnap, rd, round.edits, changed)
 			s.memberEdits = len(changed) - len(reread)
+			reread = s.applyValueEdits(prevSnap, rd, round.values, reread)
 		}
 		if err := s.reread(ctx, rd, base, reread); err != nil {
 			return nil, fmt.Errorf("delta: %w", err)
@@ -156,7 +159,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 	s.log.Info("delta read", zap.String("mode", string(wm.Mode)), zap.Int("changed_users", len(d.Users)),
 		zap.Int("changed_groups", len(d.Groups)), zap.Int("removed_users", len(d.RemovedUsers)),
 		zap.Int("removed_groups", len(d.RemovedGroups)), zap.Int("membership_changes", len(d.Memberships)),
-		zap.Int("groups_from_member_values", s.memberEdits))
+		zap.Int("groups_from_member_values", s.memberEdits), zap.Int("users_from_values", s.valueEdits))
 	return d, nil
 }
 

@@ -3,6 +3,9 @@ package ldapsource
 import (
 	"maps"
 	"slices"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
 
 	"github.com/idsync/idsync/internal/directory"
 )
@@ -168,4 +171,92 @@ func applyMemberEdits(prev *directory.Snapshot, rd *reader, edits map[string]*me
 		rd.seen[id] = true
 	}
 	return rest
+}
+
+// valueOnlyAttrs are the user attributes whose change alone DirSync's
+// values may apply (applyValueEdits), lower-cased: the sources of Direct
+// mappings, except what decodeUser reads itself (account state, identity,
+// system checks) and what names the object (a rename or move changes its
+// DN, which only a read gives).
+func (s *Source) valueOnlyAttrs() map[string]bool {
+	out := map[string]bool{}
+	for _, a := range s.opts.Mapping.UserAttributes() {
+		out[strings.ToLower(a)] = true
+	}
+	for _, a := range append(slices.Clone(baseUserAttrs), "name", "cn", "distinguishedName", "isDeleted", "objectCategory") {
+		delete(out, strings.ToLower(a))
+	}
+	return out
+}
+
+// applyValueEdits puts into rd, as if read again, the users of the previous
+// state whose only change DirSync reported was to attributes of
+// valueOnlyAttrs: the previous user with those mapped fields set from the
+// values DirSync returned (an attribute cleared comes without values). It
+// returns the changed objects still to read.
+func (s *Source) applyValueEdits(prev *directory.Snapshot, rd *reader, values map[string][]*ldap.EntryAttribute, changed []string) []string {
+	if len(values) == 0 {
+		return changed
+	}
+	only := s.valueOnlyAttrs()
+	users := make(map[string]*directory.User, len(values))
+	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
+		for i := range us {
+			if attrs := values[us[i].ExternalID]; attrs != nil {
+				users[us[i].ExternalID] = &us[i]
+			}
+		}
+	}
+	var rest []string
+	for _, id := range changed {
+		u := users[id]
+		if u == nil || !valuesOnly(values[id], only) {
+			rest = append(rest, id)
+			continue
+		}
+		e := &ldap.Entry{Attributes: values[id]}
+		nu := *u
+		ok := true
+		for f, m := range s.opts.Mapping.User {
+			if m.Type != directory.Direct || !only[strings.ToLower(m.Source)] || !hasAttr(e, m.Source) {
+				continue
+			}
+			v, err := mappedValue(e, m.Source)
+			if err != nil {
+				ok = false
+				break
+			}
+			directory.SetUserField(&nu, f, v)
+		}
+		if !ok {
+			rest = append(rest, id)
+			continue
+		}
+		rd.users = append(rd.users, nu)
+		rd.seen[id] = true
+		rd.ids[nu.ExternalID] = nu.ExternalID
+		s.valueEdits++
+	}
+	return rest
+}
+
+// valuesOnly reports whether attrs, besides the objectGUID and instanceType
+// DirSync always sends, holds at least one attribute and only attributes of
+// only.
+func valuesOnly(attrs []*ldap.EntryAttribute, only map[string]bool) bool {
+	seen := false
+	for _, a := range attrs {
+		switch n := strings.ToLower(a.Name); {
+		case n == "objectguid" || n == "instancetype":
+		case only[n]:
+			seen = true
+		default:
+			return false
+		}
+	}
+	return seen
+}
+
+func hasAttr(e *ldap.Entry, name string) bool {
+	return slices.ContainsFunc(e.Attributes, func(a *ldap.EntryAttribute) bool { return strings.EqualFold(a.Name, name) })
 }

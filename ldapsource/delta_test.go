@@ -260,3 +260,25 @@ func TestMergeUsers(t *testing.T) {
 		}
 	}
 }
+
+// TestDirSyncAttrs: the delta's DirSync pass asks for every attribute the
+// user and group reads use, mapped ones included, and for the ones that
+// report deletions (isDeleted) and renames and moves (name); an attribute
+// missing here would be a change the delta never sees.
+func TestDirSyncAttrs(t *testing.T) {
+	s := &Source{opts: Options{Mapping: directory.DefaultMapping().Override(map[directory.UserField]directory.AttributeMapping{
+		directory.FieldJobTitle: {Source: "extensionAttribute1", Type: directory.Direct}}, nil)}}
+	got := s.dirSyncAttrs()
+	has := func(a string) bool {
+		return slices.ContainsFunc(got, func(g string) bool { return strings.EqualFold(a, g) })
+	}
+	want := slices.Concat(s.userAttrs(), s.groupAttrs(), []string{"isDeleted", "name", "member", "extensionAttribute1"})
+	for _, a := range want {
+		if !has(a) {
+			t.Errorf("dirSyncAttrs %v lacks %s", got, a)
+		}
+	}
+	if has("title") {
+		t.Errorf("dirSyncAttrs %v asks for title, which the mapping no longer reads", got)
+	}
+}

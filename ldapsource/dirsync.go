@@ -20,6 +20,18 @@ const dirSyncFlags = ldap.DirSyncIncrementalValues | ldap.DirSyncAncestorsFirstO
 // keep objectClass but lose objectCategory).
 const dirSyncFilter = "(|(objectClass=user)(objectClass=group))"
 
+// dirSyncAttrs are the attributes a delta's DirSync pass asks for: every
+// attribute the source reads of users and groups, isDeleted (deletions)
+// and name (AD and Samba record a rename or a move as a change of name).
+// DirSync returns an object only when one of the attributes asked for
+// changed, and of it only those, so a change of an attribute idsync does
+// not read (lastLogonTimestamp, info, a logon count) no longer brings the
+// object back to be read again in full. The mapping is part of the
+// watermark's fingerprint: a delta never spans two attribute lists.
+func (s *Source) dirSyncAttrs() []string {
+	return mergeAttrs(mergeAttrs(s.userAttrs(), s.groupAttrs()), []string{"isDeleted", "name"})
+}
+
 // noObjectFilter matches no object, through the objectGUID index, so a
 // search with it costs the server next to nothing.
 const noObjectFilter = `(objectGUID=\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00)`
@@ -69,6 +81,10 @@ type dirSyncRound struct {
 	// objects whose only change was to member (incremental values, every
 	// value with its GUID); they are in changed too.
 	edits map[string]*memberEdit
+	// values are, by object GUID, the attributes DirSync returned of
+	// changed live objects that are not member-only edits; nil for an
+	// object returned more than once in the pass.
+	values map[string][]*ldap.EntryAttribute
 }
 
 // memberEdit is the member values (GUIDs) added to and removed from one
@@ -78,8 +94,8 @@ type memberEdit struct {
 }
 
 // dirSync runs DirSync with filter from cookie until the server reports no
-// more data. With attrs nil every changed attribute is returned (all
-// changes count).
+// more data. Only objects of which one of attrs changed are returned; with
+// attrs nil every change counts.
 func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
 	out := &dirSyncRound{cookie: cookie}
 	for {
@@ -135,7 +151,11 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 		return nil
 	}
 	d.changed = append(d.changed, id)
-	if ed, ok := memberOnly(e); ok {
+	if d.values == nil {
+		d.values = map[string][]*ldap.EntryAttribute{}
+	}
+	_, other := d.values[id]
+	if ed, ok := memberOnly(e); ok && !other {
 		if d.edits == nil {
 			d.edits = map[string]*memberEdit{}
 		}
@@ -144,8 +164,16 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 			ed.added, ed.removed = append(prev.added, ed.added...), append(prev.removed, ed.removed...)
 		}
 		d.edits[id] = ed
-	} else if d.edits != nil {
-		delete(d.edits, id) // another change of the object: read it again
+		return nil
+	}
+	// Another change of the object: it is read again unless it is its
+	// only entry of the pass (applyValueEdits decides).
+	_, edited := d.edits[id]
+	delete(d.edits, id)
+	if other || edited {
+		d.values[id] = nil
+	} else {
+		d.values[id] = e.Attributes
 	}
 	return nil
 }

@@ -294,3 +294,116 @@ func TestIntegrationDeltaMemberValues(t *testing.T) {
 		t.Errorf("%d groups taken from member values; want 3", n)
 	}
 }
+
+// TestIntegrationDeltaDirSyncAttributes: the delta's DirSync pass asks only
+// for the attributes idsync reads, so a change of another attribute (title,
+// once the job title maps to info) reads nothing, while a change of a
+// mapped attribute outside the defaults (info) is delivered.
+func TestIntegrationDeltaDirSyncAttributes(t *testing.T) {
+	dc := testdc.Env(t)
+	conn := testdc.Dial(t, dc)
+	dir := openSambaDir(t, dc, conn)
+	ctx := t.Context()
+	in := "OU=In," + dir.root()
+	dir.addOU(t, in)
+	alice := dir.addUser(t, "alice", in)
+	dir.addGroup(t, "team", in, "", alice)
+	src := dir.source(t, func(o *Options) {
+		o.Scope.OrganizationalUnits = []string{in}
+		o.DeltaMode = DeltaDirSync
+		o.Mapping = directory.DefaultMapping().Override(map[directory.UserField]directory.AttributeMapping{
+			directory.FieldJobTitle: {Source: "info", Type: directory.Direct}}, nil)
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+
+	dir.replace(t, alice, map[string][]string{"title": {"not read"}})
+	read := src.readObjects.Load()
+	d, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta after a title change: %v", err)
+	}
+	if n := src.readObjects.Load() - read; n != 0 || d.Snapshot != nil {
+		t.Errorf("delta after a change of an attribute idsync does not read: %d objects read, state returned %v; want 0, false",
+			n, d.Snapshot != nil)
+	}
+
+	dir.replace(t, alice, map[string][]string{"info": {"Engineer"}})
+	d, err = src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta after an info change: %v", err)
+	}
+	if len(d.Users) != 1 || d.Users[0].JobTitle != "Engineer" {
+		t.Errorf("delta after a change of the mapped info: users %+v; want alice with job title Engineer", d.Users)
+	}
+}
+
+// TestIntegrationDeltaUserValues: users whose mapped attributes alone
+// changed (a title set, a mail cleared) are taken from the values DirSync
+// returns instead of being read again, others (a rename, an account
+// change) are read again, and the delta is the one reading them all
+// gives, leaving the state a full read gives.
+func TestIntegrationDeltaUserValues(t *testing.T) {
+	dc := testdc.Env(t)
+	conn := testdc.Dial(t, dc)
+	dir := openSambaDir(t, dc, conn)
+	ctx := t.Context()
+	in := "OU=In," + dir.root()
+	dir.addOU(t, in)
+	a, b, c, d := dir.addUser(t, "a", in), dir.addUser(t, "b", in), dir.addUser(t, "c", in), dir.addUser(t, "d", in)
+	dir.replace(t, b, map[string][]string{"mail": {"b@it.example"}})
+	dir.addGroup(t, "team", in, "", a, b, c, d)
+	src := dir.source(t, func(o *Options) {
+		o.Scope.OrganizationalUnits = []string{in}
+		o.DeltaMode = DeltaDirSync
+	})
+	prev, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	dir.replace(t, a, map[string][]string{"title": {"Engineer"}})
+	dir.replace(t, b, map[string][]string{"mail": {}})
+	dir.replace(t, c, map[string][]string{"title": {"Renamed"}})
+	dir.move(t, c, "CN=c2", in)
+	dir.replace(t, d, map[string][]string{"title": {"Enabled"}, "userAccountControl": {"512"}})
+
+	got, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta: %v", err)
+	}
+	if src.valueEdits != 2 {
+		t.Errorf("%d users taken from DirSync's values; want 2 (a and b)", src.valueEdits)
+	}
+	src.noMemberEdits = true
+	read, err := src.Delta(ctx, directory.PreviousOf(prev))
+	if err != nil {
+		t.Fatalf("Delta reading the users again: %v", err)
+	}
+	opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark"),
+		cmpopts.IgnoreFields(directory.Delta{}, "Watermark")}
+	if diff := cmp.Diff(read, got, opts...); diff != "" {
+		t.Errorf("delta from DirSync's values differs from reading the users again (-read +values):\n%s", diff)
+	}
+	fresh, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(fresh, got.Snapshot, opts...); diff != "" {
+		t.Errorf("state after the delta differs from a full read (-full +delta):\n%s", diff)
+	}
+	byDN := map[string]directory.User{}
+	for _, u := range got.Users {
+		byDN[normDN(t, u.DN)] = u
+	}
+	if u := byDN[normDN(t, a)]; u.JobTitle != "Engineer" {
+		t.Errorf("a after the delta: %+v; want job title Engineer", u)
+	}
+	if u, ok := byDN[normDN(t, b)]; !ok || u.Email != "" {
+		t.Errorf("b after the delta: %+v (in the delta %v); want no email", u, ok)
+	}
+	if len(got.Users) != 4 {
+		t.Errorf("%d users changed; want 4", len(got.Users))
+	}
+}
