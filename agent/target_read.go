@@ -44,7 +44,7 @@ func (x *ids) newUsers() map[string]string {
 	}
 	out := make(map[string]string)
 	for ext, id := range x.users {
-		if x.cached[ext] != id {
+		if old, ok := x.cached[ext]; !ok || old != id {
 			out[ext] = id
 		}
 	}

@@ -62,7 +62,7 @@ func (s *Source) AccountChanges(ctx context.Context, from directory.Watermark) (
 		return &directory.AccountChanges{Watermark: next}, nil
 	}
 	if why == "" && from.Mode == directory.ModeDirSync {
-		round, err := s.dirSync(ctx, c, base, userFilter, from.Cookie, accountDirSyncAttrs, true)
+		round, err := s.dirSync(ctx, c, base, userFilter, from.Cookie, accountDirSyncAttrs, true, nil)
 		switch {
 		case refusedCookie(err):
 			why = "the domain controller refused the DirSync cookie: " + err.Error()
@@ -92,7 +92,7 @@ func (s *Source) AccountChanges(ctx context.Context, from directory.Watermark) (
 		return nil, fmt.Errorf("account changes: %w", err)
 	}
 	if next.Mode == directory.ModeDirSync {
-		round, err := s.dirSync(ctx, c, base, noObjectFilter, nil, []string{"objectGUID"}, false)
+		round, err := s.dirSync(ctx, c, base, noObjectFilter, nil, []string{"objectGUID"}, false, nil)
 		if err != nil {
 			return nil, fmt.Errorf("account changes: initial dirsync cookie: %w", err)
 		}

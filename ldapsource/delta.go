@@ -104,7 +104,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 			return nil, fmt.Errorf("delta: %w", err)
 		}
 	case directory.ModeDirSync:
-		round, err := s.dirSync(ctx, c, base, dirSyncFilter, wm.Cookie, s.dirSyncAttrs(), true)
+		round, err := s.dirSync(ctx, c, base, dirSyncFilter, wm.Cookie, s.dirSyncAttrs(), true, s.valueOnlyAttrs())
 		if refusedCookie(err) {
 			return nil, fmt.Errorf("delta: %w: the domain controller refused the DirSync cookie: %w", ErrFullSyncRequired, err)
 		}

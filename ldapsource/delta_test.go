@@ -272,7 +272,11 @@ func TestDirSyncAttrs(t *testing.T) {
 	has := func(a string) bool {
 		return slices.ContainsFunc(got, func(g string) bool { return strings.EqualFold(a, g) })
 	}
-	want := slices.Concat(s.userAttrs(), s.groupAttrs(), []string{"isDeleted", "name", "member", "extensionAttribute1"})
+	// Named, not taken from userAttrs: account state, scope and identity
+	// must reach a delta whatever the read lists.
+	want := slices.Concat(s.userAttrs(), s.groupAttrs(), []string{"isDeleted", "name", "member", "extensionAttribute1",
+		"userAccountControl", "accountExpires", "pwdLastSet", "lockoutTime", "primaryGroupID", "objectClass",
+		"isCriticalSystemObject", "objectSid", "sAMAccountName", "userPrincipalName"})
 	for _, a := range want {
 		if !has(a) {
 			t.Errorf("dirSyncAttrs %v lacks %s", got, a)

@@ -27,7 +27,10 @@ const dirSyncFilter = "(|(objectClass=user)(objectClass=group))"
 // changed, and of it only those, so a change of an attribute idsync does
 // not read (lastLogonTimestamp, info, a logon count) no longer brings the
 // object back to be read again in full. The mapping is part of the
-// watermark's fingerprint: a delta never spans two attribute lists.
+// watermark's fingerprint, so a changed mapping means a full read. A
+// mapped attribute the DC constructs or does not replicate (canonicalName,
+// lastLogon) never reports a change this way: it is refreshed by the next
+// full cycle.
 func (s *Source) dirSyncAttrs() []string {
 	return mergeAttrs(mergeAttrs(s.userAttrs(), s.groupAttrs()), []string{"isDeleted", "name"})
 }
@@ -82,9 +85,13 @@ type dirSyncRound struct {
 	// value with its GUID); they are in changed too.
 	edits map[string]*memberEdit
 	// values are, by object GUID, the attributes DirSync returned of
-	// changed live objects that are not member-only edits; nil for an
-	// object returned more than once in the pass.
+	// changed live objects that are not member-only edits and whose
+	// attributes are all in only; nil for any other changed object (it is
+	// read again), and for one returned more than once in the pass.
 	values map[string][]*ldap.EntryAttribute
+	// only are the attributes whose values alone a delta may apply
+	// (Source.valueOnlyAttrs); nil keeps no values.
+	only map[string]bool
 }
 
 // memberEdit is the member values (GUIDs) added to and removed from one
@@ -96,8 +103,10 @@ type memberEdit struct {
 // dirSync runs DirSync with filter from cookie until the server reports no
 // more data. Only objects of which one of attrs changed are returned; with
 // attrs nil every change counts.
-func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string, cookie []byte, attrs []string, collect bool) (*dirSyncRound, error) {
-	out := &dirSyncRound{cookie: cookie}
+// Entries are collected (dirSyncRound.add) when collect is set; only is
+// dirSyncRound.only.
+func (s *Source) dirSync(ctx context.Context, c *ldap.Conn, base, filter string, cookie []byte, attrs []string, collect bool, only map[string]bool) (*dirSyncRound, error) {
+	out := &dirSyncRound{cookie: cookie, only: only}
 	for {
 		// The extended DN control gives member values with their GUIDs.
 		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
@@ -170,8 +179,8 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 	// only entry of the pass (applyValueEdits decides).
 	_, edited := d.edits[id]
 	delete(d.edits, id)
-	if other || edited {
-		d.values[id] = nil
+	if other || edited || d.only == nil || !valuesOnly(e.Attributes, d.only) {
+		d.values[id] = nil // read again: nothing to keep
 	} else {
 		d.values[id] = e.Attributes
 	}
@@ -217,7 +226,7 @@ func memberOnly(e *ldap.Entry) (*memberEdit, bool) {
 // Samba). A cookie older than "now" would only make the next delta deliver
 // more, never miss a change, because it is taken before the snapshot read.
 func (s *Source) dirSyncCookie(ctx context.Context, c *ldap.Conn, base string) ([]byte, error) {
-	r, err := s.dirSync(ctx, c, base, noObjectFilter, nil, []string{"objectGUID"}, false)
+	r, err := s.dirSync(ctx, c, base, noObjectFilter, nil, []string{"objectGUID"}, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("initial dirsync cookie: %w", err)
 	}

@@ -55,10 +55,11 @@ func TestDirSyncRoundRepeatedObject(t *testing.T) {
 		{"member values, then another change", [][][]string{{member}, {description}}, false, false},
 		{"another change, then member values", [][][]string{{description}, {member}}, false, false},
 		{"another change once", [][][]string{{description}}, false, true},
+		{"a change beyond the value-only attributes", [][][]string{{description, {"cn", "x"}}}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &dirSyncRound{}
+			d := &dirSyncRound{only: map[string]bool{"description": true}}
 			for _, attrs := range tt.entries {
 				if err := d.add(dirSyncEntry(t, guidA, attrs...)); err != nil {
 					t.Fatal(err)

@@ -68,8 +68,8 @@ func (s *Store) AllIDs(k directory.Kind) (map[string]string, error) {
 }
 
 // UpdateIDs records new external id to cloud id pairs and forgets the
-// external ids in remove, in one transaction. set may hold every known pair
-// (a delta passes the whole cache back): unchanged pairs are not written.
+// external ids in remove, in one transaction. Pairs the cache already holds
+// are not written again.
 func (s *Store) UpdateIDs(k directory.Kind, set map[string]string, remove []string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIDs)
@@ -101,7 +101,7 @@ func putSorted(b *bolt.Bucket, k directory.Kind, pairs map[string]string) error 
 	slices.Sort(exts)
 	for _, ext := range exts {
 		kk, id := key(k, ext), []byte(pairs[ext])
-		if bytes.Equal(b.Get(kk), id) {
+		if v := b.Get(kk); v != nil && bytes.Equal(v, id) {
 			continue
 		}
 		if err := b.Put(kk, id); err != nil {

@@ -194,8 +194,9 @@ func BenchmarkReplaceIDs(b *testing.B) {
 	}
 }
 
-// BenchmarkUpdateIDs records the ids of a delta into a W100k-sized cache:
-// the cycle passes every known pair back with 1,000 new ones.
+// BenchmarkUpdateIDs records 1,000 new pairs into a W100k-sized cache
+// along with every pair it holds (what a delta wrote back before it passed
+// only the new ones): those are not written again.
 func BenchmarkUpdateIDs(b *testing.B) {
 	pairs := make(map[string]string, 101000)
 	for i := range 100000 {
