@@ -68,20 +68,37 @@ func testDeltaMemberValues(t *testing.T, dir deltaDir) int {
 	dir.members(t, inner, []string{c}, []string{a})
 	dir.members(t, outer, []string{other}, nil)
 	dir.members(t, other, nil, []string{c})
+	d := deltaBothWays(t, src, prev)
+	edited := src.memberEdits
+	if len(d.Memberships) != 3 {
+		t.Errorf("membership changes %+v; want inner, outer and other", d.Memberships)
+	}
+	return edited
+}
+
+// deltaBothWays runs a delta from prev twice: taking what DirSync's values
+// give (member values, users' mapped attributes), then reading every object
+// DirSync reported again. It fails unless both give the same delta and
+// leave the state a full read gives, and returns the first delta, with
+// src's counters (memberEdits, valueEdits) of that run.
+func deltaBothWays(t *testing.T, src *Source, prev *directory.Snapshot) *directory.Delta {
+	t.Helper()
+	ctx := t.Context()
 	d, err := src.Delta(ctx, directory.PreviousOf(prev))
 	if err != nil {
 		t.Fatalf("Delta: %v", err)
 	}
-	edited := src.memberEdits
+	memberEdits, valueEdits := src.memberEdits, src.valueEdits
 	src.noMemberEdits = true
 	read, err := src.Delta(ctx, directory.PreviousOf(prev))
+	src.noMemberEdits = false
 	if err != nil {
-		t.Fatalf("Delta reading the groups again: %v", err)
+		t.Fatalf("Delta reading every object again: %v", err)
 	}
 	opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark"),
 		cmpopts.IgnoreFields(directory.Delta{}, "Watermark")}
 	if diff := cmp.Diff(read, d, opts...); diff != "" {
-		t.Errorf("delta from member values differs from reading the groups again (-read +values):\n%s", diff)
+		t.Errorf("delta from DirSync's values differs from reading the objects again (-read +values):\n%s", diff)
 	}
 	fresh, err := src.Snapshot(ctx)
 	if err != nil {
@@ -90,10 +107,8 @@ func testDeltaMemberValues(t *testing.T, dir deltaDir) int {
 	if diff := cmp.Diff(fresh, d.Snapshot, opts...); diff != "" {
 		t.Errorf("state after the delta differs from a full read (-full +delta):\n%s", diff)
 	}
-	if len(d.Memberships) != 3 {
-		t.Errorf("membership changes %+v; want inner, outer and other", d.Memberships)
-	}
-	return edited
+	src.memberEdits, src.valueEdits = memberEdits, valueEdits
+	return d
 }
 
 // testDeltaChanges makes one change of every kind and checks the delta

@@ -62,6 +62,24 @@ func (ix *snapshotIndex) next(n int) []uint32 {
 	return r
 }
 
+// index returns id's index and whether it had one; an id without one gets
+// the next (the caller appends it to ids).
+func (ix *snapshotIndex) index(id string) (uint32, bool) {
+	p, ok := ix.pos[id]
+	if !ok {
+		p = uint32(len(ix.ids))
+		ix.pos[id] = p
+	}
+	return p, ok
+}
+
+// note lets same find index p by where id's bytes are.
+func (ix *snapshotIndex) note(id string, p uint32) {
+	if id != "" {
+		ix.same[unsafe.StringData(id)] = p
+	}
+}
+
 // indexSnapshot numbers every id snap refers to. A user's id is its
 // position (the first of users sharing one); the others go in the table.
 func indexSnapshot(snap *directory.Snapshot) *snapshotIndex {
@@ -72,15 +90,9 @@ func indexSnapshot(snap *directory.Snapshot) *snapshotIndex {
 	for _, us := range [][]directory.User{snap.Users, snap.Graph.Excluded} {
 		for i := range us {
 			id := us[i].ExternalID
-			p, ok := ix.pos[id]
-			if !ok {
-				p = uint32(len(ix.ids))
-				ix.pos[id] = p
-			}
-			if id != "" {
-				ix.same[unsafe.StringData(id)] = p
-			}
-			ix.ids = append(ix.ids, id)
+			p, _ := ix.index(id)
+			ix.note(id, p)
+			ix.ids = append(ix.ids, id) // a user's position, even a repeated one
 		}
 	}
 	refs := len(snap.Graph.Links) + len(snap.Groups)
@@ -98,13 +110,9 @@ func indexSnapshot(snap *directory.Snapshot) *snapshotIndex {
 				return
 			}
 		}
-		p, ok := ix.pos[id]
+		p, ok := ix.index(id)
 		if !ok {
-			p = uint32(len(ix.ids))
-			ix.pos[id] = p
-			if id != "" {
-				ix.same[unsafe.StringData(id)] = p
-			}
+			ix.note(id, p)
 			ix.ids = append(ix.ids, id)
 			ix.table = append(ix.table, id)
 		}
@@ -125,43 +133,39 @@ func indexSnapshot(snap *directory.Snapshot) *snapshotIndex {
 	return ix
 }
 
-// writeLinks writes links as linksRecords in chunks, as writeChunks does.
-func writeLinks(enc *gob.Encoder, links []directory.Links, ix *snapshotIndex) error {
-	recs := make([]linksRecord, 0, min(len(links), snapshotChunk))
-	for len(links) > 0 {
-		n := min(len(links), snapshotChunk)
+// writeRecords writes items as records (rec converts one) in chunks, as
+// writeChunks does.
+func writeRecords[T, R any](enc *gob.Encoder, items []T, rec func(*T) R) error {
+	recs := make([]R, 0, min(len(items), snapshotChunk))
+	for len(items) > 0 {
+		n := min(len(items), snapshotChunk)
 		recs = recs[:0]
-		for i := range links[:n] {
-			l := &links[i]
-			recs = append(recs, linksRecord{Group: ix.next(1)[0], RID: l.RID, InScope: l.InScope,
-				Direct: ix.next(len(l.Direct)), EmptyDirect: l.Direct != nil && len(l.Direct) == 0})
+		for i := range items[:n] {
+			recs = append(recs, rec(&items[i]))
 		}
 		if err := enc.Encode(recs); err != nil {
 			return err
 		}
-		links = links[n:]
+		items = items[n:]
 	}
 	return nil
 }
 
-// writeGroups writes groups as groupRecords in chunks.
+// writeLinks writes links as linksRecords.
+func writeLinks(enc *gob.Encoder, links []directory.Links, ix *snapshotIndex) error {
+	return writeRecords(enc, links, func(l *directory.Links) linksRecord {
+		return linksRecord{Group: ix.next(1)[0], RID: l.RID, InScope: l.InScope,
+			Direct: ix.next(len(l.Direct)), EmptyDirect: l.Direct != nil && len(l.Direct) == 0}
+	})
+}
+
+// writeGroups writes groups as groupRecords.
 func writeGroups(enc *gob.Encoder, groups []directory.Group, ix *snapshotIndex) error {
-	recs := make([]groupRecord, 0, min(len(groups), snapshotChunk))
-	for len(groups) > 0 {
-		n := min(len(groups), snapshotChunk)
-		recs = recs[:0]
-		for i := range groups[:n] {
-			g := &groups[i]
-			recs = append(recs, groupRecord{ID: ix.next(1)[0], DN: g.DN, SID: g.SID, SAMAccountName: g.SAMAccountName,
-				Name: g.Name, Description: g.Description, RID: g.RID,
-				Members: ix.next(len(g.Members)), EmptyMembers: g.Members != nil && len(g.Members) == 0})
-		}
-		if err := enc.Encode(recs); err != nil {
-			return err
-		}
-		groups = groups[n:]
-	}
-	return nil
+	return writeRecords(enc, groups, func(g *directory.Group) groupRecord {
+		return groupRecord{ID: ix.next(1)[0], DN: g.DN, SID: g.SID, SAMAccountName: g.SAMAccountName,
+			Name: g.Name, Description: g.Description, RID: g.RID,
+			Members: ix.next(len(g.Members)), EmptyMembers: g.Members != nil && len(g.Members) == 0}
+	})
 }
 
 // readGraph2 reads the id table, links and groups of a format 2 stream
