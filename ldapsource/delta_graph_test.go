@@ -17,11 +17,12 @@ import (
 
 // TestDeltaMatchesBuild changes a directory at random, round after round,
 // and checks that each delta (nextState: the previous memberships when only
-// attributes changed, else a Build of the previous state with the changes)
-// is the delta a Build of the same read gives, and that the state it leaves
-// is a fresh full read's: with and without a group filter, nesting with a
-// cycle, primary groups, moves in and out of the organizational unit,
-// deletions.
+// attributes changed, else a Build of the previous state with the changes;
+// users whose mapped attributes alone changed taken from DirSync's values)
+// is the delta a Build gives with every reported object read again, and
+// that the state it leaves is a fresh full read's: with and without a group
+// filter, nesting with a cycle, primary groups, moves in and out of the
+// organizational unit, deletions, title changes.
 func TestDeltaMatchesBuild(t *testing.T) {
 	scopes := map[string]Scope{
 		"unit":               {OrganizationalUnits: []string{ouStaff}},
@@ -31,17 +32,26 @@ func TestDeltaMatchesBuild(t *testing.T) {
 	for name, scope := range scopes {
 		for _, mode := range []DeltaMode{DeltaUSN, DeltaDirSync} {
 			t.Run(name+"/"+string(mode), func(t *testing.T) {
+				fromValues := 0
 				for seed := range uint64(4) {
-					testDeltaGraphRounds(t, scope, mode, seed)
+					fromValues += testDeltaGraphRounds(t, scope, mode, seed)
+				}
+				// The fake AD returns only the changed attributes, as AD
+				// does, so title changes come from DirSync's values.
+				if mode == DeltaDirSync && fromValues == 0 {
+					t.Error("no user was taken from DirSync's values in any round")
 				}
 			})
 		}
 	}
 }
 
-func testDeltaGraphRounds(t *testing.T, scope Scope, mode DeltaMode, seed uint64) {
+// testDeltaGraphRounds returns how many users the deltas took from
+// DirSync's values.
+func testDeltaGraphRounds(t *testing.T, scope Scope, mode DeltaMode, seed uint64) int {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 7))
+	fromValues := 0
 	f := startFake(t, fakead.Options{})
 	var users []string // DNs of live users
 	next := 100
@@ -117,12 +127,14 @@ func testDeltaGraphRounds(t *testing.T, scope Scope, mode DeltaMode, seed uint64
 				f.Modify(users[rng.IntN(len(users))], map[string][]string{"title": {fmt.Sprintf("t%d", rng.IntN(100))}})
 			}
 		}
-		src.buildDeltas = false
+		src.buildDeltas, src.noMemberEdits = false, false
 		d, err := src.Delta(ctx, directory.PreviousOf(prev))
 		if err != nil {
 			t.Fatalf("seed %d round %d: Delta: %v", seed, round, err)
 		}
-		src.buildDeltas = true
+		fromValues += src.valueEdits
+		// Build, and every object DirSync reports read again.
+		src.buildDeltas, src.noMemberEdits = true, true
 		built, err := src.Delta(ctx, directory.PreviousOf(prev))
 		if err != nil {
 			t.Fatalf("seed %d round %d: Delta with Build: %v", seed, round, err)
@@ -130,7 +142,7 @@ func testDeltaGraphRounds(t *testing.T, scope Scope, mode DeltaMode, seed uint64
 		opts := []cmp.Option{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(directory.Snapshot{}, "Watermark"),
 			cmpopts.IgnoreFields(directory.Delta{}, "Watermark")}
 		if diff := cmp.Diff(built, d, opts...); diff != "" {
-			t.Fatalf("seed %d round %d: delta (-Build +nextState):\n%s", seed, round, diff)
+			t.Fatalf("seed %d round %d: delta (-Build, objects read again +nextState):\n%s", seed, round, diff)
 		}
 		fresh, err := src.Snapshot(ctx)
 		if err != nil {
@@ -146,6 +158,7 @@ func testDeltaGraphRounds(t *testing.T, scope Scope, mode DeltaMode, seed uint64
 			t.Fatalf("seed %d round %d: state after the delta (-full read +delta):\n%s", seed, round, diff)
 		}
 	}
+	return fromValues
 }
 
 // A delta that changed only users' attributes keeps the previous state's

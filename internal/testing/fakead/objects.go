@@ -18,6 +18,7 @@ func (s *Server) Add(dn string, attrs map[string][]string) {
 	s.usn++
 	e.set("uSNCreated", []string{strconv.FormatInt(s.usn, 10)})
 	e.set("uSNChanged", []string{strconv.FormatInt(s.usn, 10)})
+	e.stamp(s.usn)
 	s.entries = append(s.entries, e)
 	s.byDN[strings.ToLower(dn)] = e
 }
@@ -32,6 +33,7 @@ func (s *Server) find(dn string) *entry {
 func (s *Server) touch(e *entry) {
 	s.usn++
 	e.set("uSNChanged", []string{strconv.FormatInt(s.usn, 10)})
+	e.stamp(s.usn)
 }
 
 // Modify replaces attributes of dn (an empty value list removes one).
@@ -44,7 +46,7 @@ func (s *Server) Modify(dn string, attrs map[string][]string) {
 	}
 	for k, v := range attrs {
 		if len(v) == 0 {
-			delete(e.attrs, strings.ToLower(k))
+			e.remove(k)
 			continue
 		}
 		e.set(k, v)
@@ -93,6 +95,10 @@ func (s *Server) Rename(dn, newDN string) {
 	s.byDN[strings.ToLower(newDN)] = e
 	e.dn = newDN
 	e.set("distinguishedName", []string{newDN})
+	// AD records a rename or a move as a change of name.
+	rdn, _, _ := strings.Cut(newDN, ",")
+	_, value, _ := strings.Cut(rdn, "=")
+	e.set("name", []string{value})
 	s.relink(dn, newDN)
 	s.touch(e)
 }
@@ -110,7 +116,9 @@ func (s *Server) relink(from, to string) {
 			}
 		}
 		if len(vals) > 0 {
-			g.set("member", out)
+			// The values follow the object; the group's member did not
+			// change (no stamp, as no uSNChanged).
+			g.attrs["member"] = &attr{name: "member", values: out}
 		}
 	}
 }
@@ -140,5 +148,6 @@ func (s *Server) Delete(dn string) {
 	s.relink(dn, "")
 	s.usn++
 	tomb.set("uSNChanged", []string{strconv.FormatInt(s.usn, 10)})
+	tomb.stamp(s.usn)
 	s.entries = append(s.entries, tomb)
 }

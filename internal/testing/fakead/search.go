@@ -186,6 +186,39 @@ func (s *Server) render(r *gldap.Request, e *entry, want []string, extended bool
 	return r.NewSearchResponseEntry(dn, gldap.WithAttributes(out))
 }
 
+// renderChanged renders e for DirSync as AD does: the attributes asked for
+// (all with none) that changed after the USN since, an attribute removed
+// since as one without values, with objectGUID and instanceType always; nil
+// when none of those asked for changed. A tombstone is rendered whole.
+func (s *Server) renderChanged(r *gldap.Request, e *entry, want []string, extended bool, since int64) *gldap.SearchResponseEntry {
+	if e.deleted || e.changedAt == nil {
+		return s.render(r, e, want, extended)
+	}
+	all := len(want) == 0 || (len(want) == 1 && want[0] == "*")
+	names := []string{"objectGUID", "instanceType"}
+	var cleared []string
+	s.mu.Lock()
+	for n, usn := range e.changedAt {
+		if usn <= since || (!all && !contains(want, n)) || n == "usnchanged" || n == "usncreated" {
+			continue
+		}
+		if a, ok := e.attrs[n]; ok {
+			names = append(names, a.name)
+		} else {
+			cleared = append(cleared, n)
+		}
+	}
+	s.mu.Unlock()
+	if len(names) == 2 && len(cleared) == 0 {
+		return nil
+	}
+	res := s.render(r, e, names, extended)
+	for _, n := range cleared {
+		res.AddAttribute(n, nil)
+	}
+	return res
+}
+
 func (s *Server) extendedDN(dn string) string {
 	t := s.find(dn)
 	if t == nil {
@@ -285,7 +318,9 @@ func (s *Server) dirSync(w *gldap.ResponseWriter, r *gldap.Request, m *gldap.Sea
 	}
 	s.mu.Unlock()
 	for _, e := range matches {
-		_ = w.Write(s.render(r, e, m.Attributes, sc.extendedDN))
+		if res := s.renderChanged(r, e, m.Attributes, sc.extendedDN, since); res != nil {
+			_ = w.Write(res)
+		}
 	}
 	flags := int64(0)
 	if more {

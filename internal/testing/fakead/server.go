@@ -2,7 +2,9 @@
 // jimlambrt/gldap and driven by the real go-ldap client. It implements what
 // the source relies on: simple bind, StartTLS and LDAPS, the root DSE,
 // paged search, forced ranged retrieval of member, the extended DN control,
-// Show Deleted, DirSync with a USN cookie and "more data" rounds, error
+// Show Deleted, DirSync with a USN cookie and "more data" rounds (returning,
+// as AD does, only the requested attributes that changed since the
+// cookie, and only objects with such a change), error
 // injection, search references and connection cuts.
 package fakead
 
@@ -75,6 +77,13 @@ type entry struct {
 	dn      string
 	attrs   map[string]*attr
 	deleted bool
+	// changedAt is, by lower-case attribute name, the USN of the
+	// attribute's last change (a removal too): DirSync returns an object
+	// only for the attributes asked for that changed after its cookie, and
+	// only those, as AD does. dirty are the attributes set since the last
+	// stamp.
+	changedAt map[string]int64
+	dirty     map[string]bool
 }
 
 type attr struct {
@@ -91,6 +100,32 @@ func (e *entry) get(name string) []string {
 
 func (e *entry) set(name string, values []string) {
 	e.attrs[strings.ToLower(name)] = &attr{name: name, values: values}
+	e.markDirty(name)
+}
+
+// remove removes an attribute, a change DirSync reports as the attribute
+// without values.
+func (e *entry) remove(name string) {
+	delete(e.attrs, strings.ToLower(name))
+	e.markDirty(name)
+}
+
+func (e *entry) markDirty(name string) {
+	if e.dirty == nil {
+		e.dirty = map[string]bool{}
+	}
+	e.dirty[strings.ToLower(name)] = true
+}
+
+// stamp records the attributes set since the last stamp as changed at usn.
+func (e *entry) stamp(usn int64) {
+	if e.changedAt == nil {
+		e.changedAt = map[string]int64{}
+	}
+	for n := range e.dirty {
+		e.changedAt[n] = usn
+	}
+	clear(e.dirty)
 }
 
 // Start runs a fake on loopback and stops it when the test ends.
