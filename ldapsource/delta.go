@@ -123,7 +123,7 @@ func (s *Source) Delta(ctx context.Context, prev directory.Previous) (*directory
 			}
 			reread = applyMemberEdits(prevSnap, rd, round.edits, changed)
 			s.memberEdits = len(changed) - len(reread)
-			reread = s.applyValueEdits(prevSnap, rd, round.values, reread)
+			reread = s.applyValueEdits(prevSnap, rd, round.values, round.only, reread)
 		}
 		if err := s.reread(ctx, rd, base, reread); err != nil {
 			return nil, fmt.Errorf("delta: %w", err)

@@ -190,15 +190,14 @@ func (s *Source) valueOnlyAttrs() map[string]bool {
 }
 
 // applyValueEdits puts into rd, as if read again, the users of the previous
-// state whose only change DirSync reported was to attributes of
-// valueOnlyAttrs: the previous user with those mapped fields set from the
-// values DirSync returned (an attribute cleared comes without values). It
-// returns the changed objects still to read.
-func (s *Source) applyValueEdits(prev *directory.Snapshot, rd *reader, values map[string][]*ldap.EntryAttribute, changed []string) []string {
+// state whose only change DirSync reported was to attributes of only (the
+// round's valueOnlyAttrs): the previous user with those mapped fields set
+// from the values DirSync returned (an attribute cleared comes without
+// values). It returns the changed objects still to read.
+func (s *Source) applyValueEdits(prev *directory.Snapshot, rd *reader, values map[string][]*ldap.EntryAttribute, only map[string]bool, changed []string) []string {
 	if len(values) == 0 {
 		return changed
 	}
-	only := s.valueOnlyAttrs()
 	users := make(map[string]*directory.User, len(values))
 	for _, us := range [][]directory.User{prev.Users, prev.Graph.Excluded} {
 		for i := range us {

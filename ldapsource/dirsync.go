@@ -176,7 +176,8 @@ func (d *dirSyncRound) add(e *ldap.Entry) error {
 		return nil
 	}
 	// Another change of the object: it is read again unless it is its
-	// only entry of the pass (applyValueEdits decides).
+	// only entry of the pass and changed only attributes of d.only
+	// (applyValueEdits then takes its values).
 	_, edited := d.edits[id]
 	delete(d.edits, id)
 	if other || edited || d.only == nil || !valuesOnly(e.Attributes, d.only) {

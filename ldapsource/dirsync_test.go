@@ -96,7 +96,7 @@ func TestApplyValueEdits(t *testing.T) {
 		values[id] = e.Attributes
 	}
 	rd := newReader(s, nil, nil)
-	rest := s.applyValueEdits(prev, rd, values, []string{guidA, guidB, guidC})
+	rest := s.applyValueEdits(prev, rd, values, s.valueOnlyAttrs(), []string{guidA, guidB, guidC})
 	if want := []string{guidB, guidC}; !slices.Equal(rest, want) {
 		t.Errorf("still to read %v; want %v", rest, want)
 	}
@@ -112,7 +112,7 @@ func TestApplyValueEdits(t *testing.T) {
 	}
 
 	rename := map[string][]*ldap.EntryAttribute{guidA: dirSyncEntry(t, guidA, []string{"title", "x"}, []string{"name", "a2"}).Attributes}
-	if rest := s.applyValueEdits(prev, newReader(s, nil, nil), rename, []string{guidA}); len(rest) != 1 {
+	if rest := s.applyValueEdits(prev, newReader(s, nil, nil), rename, s.valueOnlyAttrs(), []string{guidA}); len(rest) != 1 {
 		t.Errorf("a renamed user is not read again: still to read %v", rest)
 	}
 }

@@ -98,14 +98,6 @@ func NewMemberGraph(c Candidates, filter []string) *MemberGraph {
 	return g
 }
 
-// SnapshotCandidates returns the candidates a snapshot was built from
-// (sharing its slices), for NewMemberGraph.
-func SnapshotCandidates(s *Snapshot) Candidates {
-	users := make([]User, 0, len(s.Users)+len(s.Graph.Excluded))
-	users = append(append(users, s.Users...), s.Graph.Excluded...)
-	return Candidates{Users: users, Groups: s.Groups, Links: s.Graph.Links}
-}
-
 func (g *MemberGraph) intern(id string) int32 {
 	if n, ok := g.index[id]; ok {
 		return n
